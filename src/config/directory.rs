@@ -1,0 +1,133 @@
+//! The validated, in-memory snapshot of a config directory: what the daemon answers from.
+//! Built only by the loader after every check passed; immutable afterwards and shared as
+//! `Arc<Directory>` (a reload swaps the whole snapshot).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use ipnetwork::IpNetwork;
+use jiff::tz::TimeZone;
+use zeroize::Zeroizing;
+
+use crate::model::{Ban, Device, Language, MacAddr, Module, User, UserName, Vlan};
+
+/// A RADIUS shared secret. Never printed: `Debug` shows only its length.
+#[derive(Clone)]
+pub struct Secret(pub Zeroizing<Vec<u8>>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Secret {
+        Secret(Zeroizing::new(bytes))
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret(<{} bytes>)", self.0.len())
+    }
+}
+
+/// One NAS or NAS subnet allowed to ask.
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub name: String,
+    pub network: IpNetwork,
+    pub secret: Secret,
+    /// Module of requests without a NAS-Port-Type that tells one.
+    pub module: Module,
+    pub require_message_authenticator: bool,
+    pub coa_port: u16,
+}
+
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    pub state_dir: PathBuf,
+    pub timezone: TimeZone,
+    pub language: Language,
+}
+
+#[derive(Clone, Debug)]
+pub struct RadiusSettings {
+    pub auth_listen: Vec<SocketAddr>,
+    pub acct_listen: Vec<SocketAddr>,
+    /// Sorted most specific first (longest prefix), so the first match wins.
+    pub clients: Vec<Client>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DhcpSettings {
+    pub interfaces: Vec<String>,
+    pub trusted_servers: Vec<IpAddr>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PolicyGroup {
+    pub name: String,
+    pub vlan: Vlan,
+    pub filter_id: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PolicySettings {
+    pub max_devices_per_user: usize,
+    /// Upper bound of Session-Timeout, in seconds.
+    pub session_timeout_secs: u32,
+    pub unregistered_vlan: Option<Vlan>,
+    /// Order matters: the first group the user is in decides.
+    pub groups: Vec<PolicyGroup>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PrivacySettings {
+    pub retention_days: u32,
+}
+
+/// Everything hallpass knows from the config files, validated.
+#[derive(Clone, Debug)]
+pub struct Directory {
+    /// The config directory this snapshot came from (relative paths resolve against it).
+    pub config_dir: PathBuf,
+    pub server: ServerSettings,
+    pub radius: RadiusSettings,
+    pub dhcp: DhcpSettings,
+    pub policy: PolicySettings,
+    pub privacy: PrivacySettings,
+    pub users: HashMap<UserName, User>,
+    pub devices: HashMap<MacAddr, Device>,
+    /// Bans by the user they are on.
+    pub user_bans: HashMap<UserName, Vec<Ban>>,
+    /// Bans by the device they are on.
+    pub device_bans: HashMap<MacAddr, Vec<Ban>>,
+}
+
+impl Directory {
+    /// The client a request from `ip` belongs to: the most specific network that contains it.
+    pub fn client_for(&self, ip: IpAddr) -> Option<&Client> {
+        let ip = match ip {
+            // An IPv4 client reaching a dual-stack socket arrives as ::ffff:a.b.c.d.
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        self.radius.clients.iter().find(|c| c.network.contains(ip))
+    }
+
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.users.get(name)
+    }
+
+    pub fn device(&self, mac: &MacAddr) -> Option<&Device> {
+        self.devices.get(mac)
+    }
+
+    pub fn bans_of_user(&self, name: &str) -> &[Ban] {
+        self.user_bans.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn bans_of_device(&self, mac: &MacAddr) -> &[Ban] {
+        self.device_bans.get(mac).map(Vec::as_slice).unwrap_or(&[])
+    }
+}
