@@ -68,7 +68,7 @@ pub struct DhcpSettings {
 pub struct PolicyGroup {
     pub name: String,
     pub vlan: Vlan,
-    pub filter_id: Option<String>,
+    pub filter_id: Option<std::sync::Arc<str>>,
 }
 
 #[derive(Clone, Debug)]
