@@ -1,1 +1,195 @@
-//! daemon
+//! Wiring of `hallpass serve`: loads the config, starts the writer and the listeners, and
+//! handles signals (SIGHUP reload, SIGTERM/SIGINT graceful stop) and systemd notification.
+//! Owns no protocol logic itself.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{Semaphore, watch};
+use tracing::{error, info, warn};
+
+use crate::config::{self, ConfigErrors, Directory};
+use crate::server::auth::{AuthShared, serve_socket};
+use crate::server::{self, Counters, RateLimitedLog, ServerError};
+use crate::store::{self, StoreError, WriterConfig};
+
+/// PAP verifications (argon2) that may run at once; each takes tens of milliseconds and
+/// some MiB of memory.
+const PAP_PARALLEL: u32 = 8;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error("the configuration is invalid:\n{0}")]
+    Config(#[from] ConfigErrors),
+    #[error("cannot create the state directory {path}: {source}")]
+    StateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the database cannot be opened: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot install a signal handler: {0}")]
+    Signal(std::io::Error),
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub fn run(config_dir: &Path) -> Result<(), DaemonError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("hallpass")
+        .build()
+        .map_err(DaemonError::Runtime)?;
+    runtime.block_on(serve(config_dir))
+}
+
+async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
+    let started = Instant::now();
+    let directory = config::load(config_dir)?;
+    let state_dir = directory.server.state_dir.clone();
+    std::fs::create_dir_all(&state_dir).map_err(|source| DaemonError::StateDir {
+        path: state_dir.clone(),
+        source,
+    })?;
+    let writer = store::spawn_writer(WriterConfig {
+        db_path: state_dir.join("hallpass.db"),
+        queue_capacity: 65_536,
+        batch_max: 4096,
+        retention_days: directory.privacy.retention_days,
+    })?;
+
+    let auth_addrs = directory.radius.auth_listen.clone();
+    let mut sockets = Vec::new();
+    for addr in &auth_addrs {
+        let socket = server::bind_udp(*addr)?;
+        let local = socket.local_addr().unwrap_or(*addr);
+        info!(addr = %local, "auth listener bound");
+        sockets.push(Arc::new(socket));
+    }
+    if !directory.radius.acct_listen.is_empty() {
+        info!("accounting is not served by this version; acct_listen is ignored");
+    }
+
+    let counters = Arc::new(Counters::default());
+    let shared = Arc::new(AuthShared {
+        directory: Arc::new(ArcSwap::from_pointee(directory)),
+        writer: writer.clone(),
+        counters: counters.clone(),
+        pap_permits: Arc::new(Semaphore::new(PAP_PARALLEL as usize)),
+        log_limit: Arc::new(RateLimitedLog::new(Duration::from_secs(10))),
+    });
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    for socket in sockets {
+        tasks.push(tokio::spawn(serve_socket(
+            socket,
+            shared.clone(),
+            stop_rx.clone(),
+        )));
+    }
+    {
+        let d = shared.directory.load();
+        info!(
+            users = d.users.len(),
+            devices = d.devices.len(),
+            clients = d.radius.clients.len(),
+            startup_ms = started.elapsed().as_millis() as u64,
+            "hallpass ready"
+        );
+    }
+    notify(&[sd_notify::NotifyState::Ready]);
+
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
+    let watchdog = sd_notify::watchdog_enabled().map(|d| d / 2);
+    let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
+    loop {
+        tokio::select! {
+            _ = hup.recv() => reload(config_dir, &shared, &auth_addrs).await,
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = watchdog_tick.tick() => {
+                if watchdog.is_some() {
+                    notify(&[sd_notify::NotifyState::Watchdog]);
+                }
+            }
+        }
+    }
+
+    info!("stopping: no new requests; finishing those in flight");
+    notify(&[sd_notify::NotifyState::Stopping]);
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    // PAP checks still running hold permits; wait for them (bounded) so their replies and
+    // log rows are not lost.
+    let _ = tokio::time::timeout(
+        Duration::from_secs(5),
+        shared.pap_permits.acquire_many(PAP_PARALLEL),
+    )
+    .await;
+    let dropped = writer.dropped();
+    let result = tokio::task::spawn_blocking(move || writer.shutdown()).await;
+    match result {
+        Ok(Ok(())) => info!(log_rows_dropped = dropped, "stopped; database closed"),
+        Ok(Err(e)) => error!(error = %e, "database not closed cleanly"),
+        Err(e) => error!(error = %e, "writer shutdown failed"),
+    }
+    Ok(())
+}
+
+/// SIGHUP: read the whole directory again; a valid one replaces the snapshot atomically
+/// (requests in flight finish on the old one), an invalid one changes nothing.
+async fn reload(config_dir: &Path, shared: &AuthShared, auth_addrs: &[std::net::SocketAddr]) {
+    let started = Instant::now();
+    if let Ok(now) = sd_notify::NotifyState::monotonic_usec_now() {
+        notify(&[sd_notify::NotifyState::Reloading, now]);
+    }
+    let dir = config_dir.to_path_buf();
+    let loaded = tokio::task::spawn_blocking(move || config::load(&dir)).await;
+    match loaded {
+        Ok(Ok(new)) => {
+            if new.radius.auth_listen != auth_addrs {
+                warn!("auth_listen changed: the new addresses take effect after a restart");
+            }
+            shared
+                .writer
+                .set_retention_days(new.privacy.retention_days);
+            let (users, devices) = (new.users.len(), new.devices.len());
+            shared.directory.store(Arc::new(new));
+            info!(
+                users,
+                devices,
+                reload_ms = started.elapsed().as_millis() as u64,
+                "config reloaded"
+            );
+        }
+        Ok(Err(errors)) => {
+            for e in &errors.0 {
+                error!("{e}");
+            }
+            error!(
+                errors = errors.0.len(),
+                "reload failed: the last good config stays in force"
+            );
+        }
+        Err(e) => error!(error = %e, "reload failed: the last good config stays in force"),
+    }
+    notify(&[sd_notify::NotifyState::Ready]);
+}
+
+fn notify(states: &[sd_notify::NotifyState]) {
+    // Outside systemd NOTIFY_SOCKET is unset and this does nothing.
+    let _ = sd_notify::notify(states);
+}
+
+/// The directory snapshot type, re-exported for the CLI.
+pub type Snapshot = Arc<Directory>;

@@ -31,7 +31,8 @@ impl MacAddr {
     pub fn parse_bytes(s: &[u8]) -> Option<MacAddr> {
         let mut out = [0u8; 6];
         let mut nibbles = 0usize;
-        let mut seps = 0usize;
+        // digits since the last separator; every group must have exactly `group` digits
+        let mut run = 0usize;
         let mut sep_char = 0u8;
         for &b in s {
             let v = match b {
@@ -43,32 +44,26 @@ impl MacAddr {
                         return None;
                     }
                     sep_char = b;
-                    seps += 1;
-                    // separators only between groups of 2 (":"/"-") or 4 (".")
-                    let group = if b == b'.' { 4 } else { 2 };
-                    if nibbles == 0 || nibbles % group != 0 {
+                    if run != Self::group_len(b) {
                         return None;
                     }
+                    run = 0;
                     continue;
                 }
                 _ => return None,
             };
-            if nibbles >= 12 {
-                return None;
-            }
-            out[nibbles / 2] |= if nibbles % 2 == 0 { v << 4 } else { v };
+            let slot = out.get_mut(nibbles / 2)?;
+            *slot |= if nibbles.is_multiple_of(2) { v << 4 } else { v };
             nibbles += 1;
+            run += 1;
         }
-        let seps_ok = match sep_char {
-            0 => seps == 0,
-            b'.' => seps == 2,
-            _ => seps == 5,
-        };
-        if nibbles == 12 && seps_ok {
-            Some(MacAddr(out))
-        } else {
-            None
-        }
+        let last_group_ok = sep_char == 0 || run == Self::group_len(sep_char);
+        (nibbles == 12 && last_group_ok).then_some(MacAddr(out))
+    }
+
+    /// Digits between separators: `3c:22:..`/`3c-22-..` groups of 2, `3c22.fb12.3456` of 4.
+    fn group_len(sep: u8) -> usize {
+        if sep == b'.' { 4 } else { 2 }
     }
 
     /// A locally administered address (bit 1 of the first octet): phones use these as
@@ -319,6 +314,9 @@ mod tests {
             "3c2:2fb:12:34:56",
             "3c22fb12345g",
             "3c22.fb123456",
+            "3c::22:fb:12:3456",
+            "3c22:fb:12:34:56",
+            "3c2.2fb1.23456",
             ":3c22fb123456",
             "3c22fb123456:",
             "max.muster",

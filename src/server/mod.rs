@@ -1,1 +1,147 @@
-//! server
+//! The only socket code of hallpass: RADIUS listeners (and, later, the accounting listener,
+//! the dynamic-authorization client, DHCP capture and the metrics endpoint). Nothing imports
+//! this module but the daemon.
+
+pub mod auth;
+pub mod loadgen;
+mod dedup;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use socket2::{Domain, Protocol, Socket, Type};
+use tracing::warn;
+
+use crate::model::Module;
+use crate::policy::Reason;
+
+/// Errors of the socket layer.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot bind {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Counters of everything the listeners see; read by the metrics endpoint and tests.
+#[derive(Default)]
+pub struct Counters {
+    pub received: AtomicU64,
+    pub access_requests: AtomicU64,
+    pub status_server: AtomicU64,
+    pub accepts: AtomicU64,
+    pub rejects: AtomicU64,
+    pub malformed: AtomicU64,
+    pub unknown_client: AtomicU64,
+    pub unexpected_code: AtomicU64,
+    pub missing_message_authenticator: AtomicU64,
+    pub bad_authenticator: AtomicU64,
+    pub duplicates: AtomicU64,
+    pub dropped_busy: AtomicU64,
+    pub log_rows_dropped: AtomicU64,
+    decisions: [[AtomicU64; 2]; Reason::ALL.len()],
+}
+
+impl Counters {
+    pub fn inc(&self, c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn get(c: &AtomicU64) -> u64 {
+        c.load(Ordering::Relaxed)
+    }
+
+    pub fn count_decision(&self, reason: Reason, module: Module) {
+        let r = Reason::ALL.iter().position(|x| *x == reason);
+        let m = Module::ALL.iter().position(|x| *x == module);
+        if let (Some(r), Some(m)) = (r, m)
+            && let Some(c) = self.decisions.get(r).and_then(|row| row.get(m))
+        {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Decisions so far, per reason and module.
+    pub fn decisions(&self) -> Vec<(Reason, Module, u64)> {
+        let mut out = Vec::new();
+        for (r, row) in Reason::ALL.iter().zip(self.decisions.iter()) {
+            for (m, c) in Module::ALL.iter().zip(row.iter()) {
+                out.push((*r, *m, c.load(Ordering::Relaxed)));
+            }
+        }
+        out
+    }
+}
+
+/// Log lines about network input, at most one per kind and source every interval, with a
+/// count of what was suppressed: a flood must not fill the journal.
+pub struct RateLimitedLog {
+    interval: Duration,
+    seen: Mutex<HashMap<(&'static str, IpAddr), (Instant, u64)>>,
+}
+
+impl RateLimitedLog {
+    /// Distinct (kind, source) pairs remembered; beyond this, everything is suppressed until
+    /// the next sweep, so a spoofed flood cannot grow the map.
+    const MAX_KEYS: usize = 4096;
+
+    pub fn new(interval: Duration) -> RateLimitedLog {
+        RateLimitedLog {
+            interval,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn warn(&self, kind: &'static str, source: IpAddr, message: &str) {
+        let now = Instant::now();
+        let Ok(mut seen) = self.seen.lock() else {
+            return;
+        };
+        if seen.len() >= Self::MAX_KEYS {
+            let interval = self.interval;
+            seen.retain(|_, (t, _)| now.duration_since(*t) < interval);
+        }
+        match seen.get_mut(&(kind, source)) {
+            Some((last, suppressed)) if now.duration_since(*last) < self.interval => {
+                *suppressed += 1;
+            }
+            Some((last, suppressed)) => {
+                let n = *suppressed;
+                *last = now;
+                *suppressed = 0;
+                warn!(source = %source, suppressed = n, "{message}");
+            }
+            None => {
+                if seen.len() < Self::MAX_KEYS {
+                    seen.insert((kind, source), (now, 0));
+                    warn!(source = %source, "{message}");
+                }
+            }
+        }
+    }
+}
+
+/// Binds a UDP socket for tokio. IPv6 sockets are v6-only so that `0.0.0.0:1812` and
+/// `[::]:1812` can both be configured, as DESIGN.md's default does.
+pub fn bind_udp(addr: SocketAddr) -> Result<tokio::net::UdpSocket, ServerError> {
+    let err = |source| ServerError::Bind { addr, source };
+    let domain = if addr.is_ipv4() {
+        Domain::IPV4
+    } else {
+        Domain::IPV6
+    };
+    let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP)).map_err(err)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true).map_err(err)?;
+    }
+    // A burst of requests from many access points at once must not overflow the queue.
+    let _ = socket.set_recv_buffer_size(4 << 20);
+    socket.set_nonblocking(true).map_err(err)?;
+    socket.bind(&addr.into()).map_err(err)?;
+    tokio::net::UdpSocket::from_std(socket.into()).map_err(err)
+}

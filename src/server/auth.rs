@@ -1,0 +1,451 @@
+//! The RADIUS authentication listener: one task per bound UDP socket. It owns the socket
+//! work of an Access-Request — client lookup, Message-Authenticator check, duplicate
+//! detection, handing the facts to the pure policy, encoding and signing the reply, and
+//! handing a log row to the writer. It never waits on the disk.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use jiff::Timestamp;
+use tokio::net::UdpSocket;
+use tokio::sync::{Semaphore, watch};
+use tracing::{debug, info};
+
+use crate::config::{Client, Directory};
+use crate::model::Module;
+use crate::policy::{self, AccessRequest, Decision, Outcome};
+use crate::radius::{self, Code, MessageAuthenticator, Packet, PacketBuilder, attr};
+use crate::store::{AuthLogRow, WriterHandle};
+
+use super::dedup::{DedupCache, DedupKey, Lookup};
+use super::{Counters, RateLimitedLog};
+
+/// How long a reply stays in the duplicate cache (RFC 5080 2.2.2 suggests a few seconds).
+pub const DEDUP_WINDOW: Duration = Duration::from_secs(5);
+/// Replies kept at most per socket; beyond this new replies are simply not cached.
+const DEDUP_CAPACITY: usize = 65_536;
+
+/// What every auth socket task shares.
+pub struct AuthShared {
+    pub directory: Arc<ArcSwap<Directory>>,
+    pub writer: WriterHandle,
+    pub counters: Arc<Counters>,
+    /// Bounds the PAP verifications (argon2, deliberately slow) running at once. When all
+    /// permits are taken, further PAP requests are dropped; the NAS retries.
+    pub pap_permits: Arc<Semaphore>,
+    pub log_limit: Arc<RateLimitedLog>,
+}
+
+/// Serves one socket until `stop` turns true.
+pub async fn serve_socket(
+    socket: Arc<UdpSocket>,
+    shared: Arc<AuthShared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let dedup = Arc::new(DedupCache::new(DEDUP_WINDOW, DEDUP_CAPACITY));
+    let mut buf = vec![0u8; radius::MAX_PACKET_LEN + 1];
+    let mut reply = Vec::with_capacity(radius::MAX_PACKET_LEN);
+    loop {
+        let received = tokio::select! {
+            r = socket.recv_from(&mut buf) => r,
+            _ = stop.changed() => break,
+        };
+        let (len, src) = match received {
+            Ok(x) => x,
+            Err(e) => {
+                // ICMP errors from earlier sends surface here on some systems; keep serving.
+                debug!(error = %e, "auth socket receive error");
+                continue;
+            }
+        };
+        shared.counters.inc(&shared.counters.received);
+        let Some(datagram) = buf.get(..len) else {
+            continue;
+        };
+        match handle_datagram(datagram, src, &shared, &dedup, &mut reply) {
+            Handled::Reply => {
+                if let Err(e) = socket.send_to(&reply, src).await {
+                    debug!(error = %e, peer = %src, "auth reply not sent");
+                }
+            }
+            Handled::Dropped => {}
+            Handled::Pap(job) => {
+                let Ok(permit) = shared.pap_permits.clone().try_acquire_owned() else {
+                    shared.counters.inc(&shared.counters.dropped_busy);
+                    dedup.forget(&job.key);
+                    continue;
+                };
+                let socket = socket.clone();
+                let shared = shared.clone();
+                let dedup = dedup.clone();
+                // argon2 runs on the blocking pool; the permit bounds how many at once.
+                let task = tokio::task::spawn_blocking(move || {
+                    let _permit = permit;
+                    let mut out = Vec::with_capacity(512);
+                    let ok = finish_pap(&job, &shared, &mut out);
+                    (job, ok.then_some(out))
+                });
+                tokio::spawn(async move {
+                    if let Ok((job, Some(out))) = task.await {
+                        dedup.complete(job.key, out.clone());
+                        if let Err(e) = socket.send_to(&out, job.src).await {
+                            debug!(error = %e, peer = %job.src, "auth reply not sent");
+                        }
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// The outcome of looking at one datagram.
+enum Handled {
+    /// `reply` holds a packet to send back.
+    Reply,
+    /// Nothing is sent (unknown client, bad authenticator, malformed, duplicate in flight).
+    Dropped,
+    /// A PAP request: the password check runs off the receive loop.
+    Pap(Box<PapJob>),
+}
+
+/// A PAP request carried to the blocking pool, with the password already unhidden.
+pub struct PapJob {
+    key: DedupKey,
+    src: SocketAddr,
+    datagram: Vec<u8>,
+    client: Client,
+    password: zeroize::Zeroizing<Vec<u8>>,
+}
+
+fn handle_datagram(
+    datagram: &[u8],
+    src: SocketAddr,
+    shared: &AuthShared,
+    dedup: &DedupCache,
+    reply: &mut Vec<u8>,
+) -> Handled {
+    let c = &shared.counters;
+    let packet = match Packet::parse(datagram) {
+        Ok(p) => p,
+        Err(e) => {
+            c.inc(&c.malformed);
+            shared
+                .log_limit
+                .warn("malformed", src.ip(), &format!("malformed RADIUS packet: {e}"));
+            return Handled::Dropped;
+        }
+    };
+    let directory = shared.directory.load();
+    let Some(client) = directory.client_for(src.ip()) else {
+        c.inc(&c.unknown_client);
+        shared.log_limit.warn(
+            "unknown_client",
+            src.ip(),
+            "request from an address that is no configured client: dropped",
+        );
+        return Handled::Dropped;
+    };
+    match packet.code() {
+        Code::AccessRequest | Code::StatusServer => {}
+        other => {
+            c.inc(&c.unexpected_code);
+            shared.log_limit.warn(
+                "unexpected_code",
+                src.ip(),
+                &format!("{other} on the authentication port: dropped"),
+            );
+            return Handled::Dropped;
+        }
+    }
+    let secret = client.secret.as_bytes();
+    match radius::verify_message_authenticator(&packet, secret, None) {
+        Ok(MessageAuthenticator::Valid) => {}
+        Ok(MessageAuthenticator::Missing) => {
+            // Status-Server always needs one (RFC 5997 3); Access-Request unless the client
+            // is explicitly allowed to omit it (BlastRADIUS).
+            if packet.code() == Code::StatusServer || client.require_message_authenticator {
+                c.inc(&c.missing_message_authenticator);
+                shared.log_limit.warn(
+                    "missing_ma",
+                    src.ip(),
+                    &format!(
+                        "request from client {} without Message-Authenticator: dropped",
+                        client.name
+                    ),
+                );
+                return Handled::Dropped;
+            }
+        }
+        Err(e) => {
+            c.inc(&c.bad_authenticator);
+            shared.log_limit.warn(
+                "bad_ma",
+                src.ip(),
+                &format!(
+                    "request from client {} failed authentication ({e}); wrong shared secret?",
+                    client.name
+                ),
+            );
+            return Handled::Dropped;
+        }
+    }
+
+    let key = DedupKey::new(src, packet.identifier(), *packet.authenticator());
+    match dedup.lookup(&key) {
+        Lookup::Cached(bytes) => {
+            c.inc(&c.duplicates);
+            reply.clear();
+            reply.extend_from_slice(&bytes);
+            return Handled::Reply;
+        }
+        Lookup::InFlight => {
+            c.inc(&c.duplicates);
+            return Handled::Dropped;
+        }
+        Lookup::New => {}
+    }
+
+    if packet.code() == Code::StatusServer {
+        c.inc(&c.status_server);
+        if build_status_reply(&packet, secret, reply).is_err() {
+            dedup.forget(&key);
+            return Handled::Dropped;
+        }
+        dedup.complete(key, reply.clone());
+        return Handled::Reply;
+    }
+    c.inc(&c.access_requests);
+
+    // A User-Password is unhidden here, where the secret and the authenticator are at hand;
+    // its check against a hash runs later, off the receive loop.
+    if let Some(hidden) = packet.get(attr::USER_PASSWORD) {
+        let user_name = packet.get(attr::USER_NAME).unwrap_or_default();
+        if crate::model::MacAddr::parse_bytes(user_name).is_none() {
+            let password =
+                match radius::unhide_password(hidden, secret, packet.authenticator()) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        c.inc(&c.malformed);
+                        shared.log_limit.warn(
+                            "bad_password_attr",
+                            src.ip(),
+                            &format!("unusable User-Password from client {}: {e}", client.name),
+                        );
+                        dedup.forget(&key);
+                        return Handled::Dropped;
+                    }
+                };
+            return Handled::Pap(Box::new(PapJob {
+                key,
+                src,
+                datagram: packet.bytes().to_vec(),
+                client: client.clone(),
+                password,
+            }));
+        }
+    }
+
+    let now = Timestamp::now();
+    match respond(&packet, None, &directory, client, now, reply) {
+        Ok(decision) => {
+            dedup.complete(key, reply.clone());
+            record(shared, client, src.ip(), &decision, now);
+            Handled::Reply
+        }
+        Err(e) => {
+            dedup.forget(&key);
+            shared.log_limit.warn(
+                "encode",
+                src.ip(),
+                &format!("reply could not be encoded: {e}"),
+            );
+            Handled::Dropped
+        }
+    }
+}
+
+/// The PAP path on the blocking pool: decide (argon2 inside), encode, sign, log.
+fn finish_pap(job: &PapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bool {
+    let Ok(packet) = Packet::parse(&job.datagram) else {
+        return false;
+    };
+    // The snapshot in force now, not the one of the moment the packet arrived: a reload in
+    // between must apply.
+    let directory = shared.directory.load();
+    let now = Timestamp::now();
+    match respond(&packet, Some(&job.password), &directory, &job.client, now, out) {
+        Ok(decision) => {
+            record(shared, &job.client, job.src.ip(), &decision, now);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Decides an authenticated Access-Request and writes the signed reply into `out`: the
+/// whole per-request work between the socket's receive and send, without I/O.
+pub fn respond(
+    packet: &Packet,
+    password: Option<&[u8]>,
+    directory: &Directory,
+    client: &Client,
+    now: Timestamp,
+    out: &mut Vec<u8>,
+) -> Result<Decision, radius::RadiusError> {
+    let request = access_request(packet, password, client.module);
+    let decision = policy::decide(directory, &request, now);
+    build_access_reply(packet, &decision, directory, client.secret.as_bytes(), out)?;
+    Ok(decision)
+}
+
+fn access_request<'a>(
+    packet: &Packet<'a>,
+    password: Option<&'a [u8]>,
+    client_module: Module,
+) -> AccessRequest<'a> {
+    AccessRequest {
+        user_name: packet.get(attr::USER_NAME).unwrap_or_default(),
+        password,
+        calling_station_id: packet.get(attr::CALLING_STATION_ID),
+        nas_port_type: packet.get_u32(attr::NAS_PORT_TYPE),
+        client_module,
+    }
+}
+
+fn record(shared: &AuthShared, client: &Client, ip: IpAddr, d: &Decision, now: Timestamp) {
+    let c = &shared.counters;
+    let accepted = matches!(d.outcome, Outcome::Accept { .. });
+    c.inc(if accepted { &c.accepts } else { &c.rejects });
+    c.count_decision(d.reason, d.module);
+    info!(
+        client = %client.name,
+        mac = d.mac.map(|m| m.to_string()).unwrap_or_default(),
+        user = d.user.as_deref().unwrap_or(""),
+        module = %d.module,
+        decision = if accepted { "accept" } else { "reject" },
+        reason = d.reason.code(),
+        "access decision"
+    );
+    let row = AuthLogRow {
+        time: now,
+        client: Arc::from(client.name.as_str()),
+        client_ip: ip,
+        mac: d.mac,
+        user: d.user.clone(),
+        module: d.module,
+        accepted,
+        reason: d.reason.code(),
+        vlan: match &d.outcome {
+            Outcome::Accept { vlan, .. } => Some(vlan.get()),
+            Outcome::Reject => None,
+        },
+    };
+    if !shared.writer.log_auth(row) {
+        c.inc(&c.log_rows_dropped);
+    }
+}
+
+/// Access-Accept or Access-Reject for a decision, Message-Authenticator first (BlastRADIUS).
+fn build_access_reply(
+    request: &Packet,
+    decision: &Decision,
+    directory: &Directory,
+    secret: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), radius::RadiusError> {
+    let message = policy::reply_message(
+        decision,
+        directory.server.language,
+        &directory.server.timezone,
+    );
+    let code = match decision.outcome {
+        Outcome::Accept { .. } => Code::AccessAccept,
+        Outcome::Reject => Code::AccessReject,
+    };
+    let mut b = PacketBuilder::new(out, code, request.identifier());
+    b.message_authenticator();
+    if let Outcome::Accept {
+        vlan,
+        filter_id,
+        session_timeout,
+    } = &decision.outcome
+    {
+        // RFC 3580 3.31 / RFC 2868: tag 0, 3-octet values; the group id as text.
+        b.attr_tagged_u24(attr::TUNNEL_TYPE, 0, radius::TUNNEL_TYPE_VLAN)?;
+        b.attr_tagged_u24(attr::TUNNEL_MEDIUM_TYPE, 0, radius::TUNNEL_MEDIUM_TYPE_IEEE_802)?;
+        let mut digits = itoa_u16(vlan.get());
+        b.attr(attr::TUNNEL_PRIVATE_GROUP_ID, digits.as_bytes_mut())?;
+        b.attr_u32(attr::SESSION_TIMEOUT, *session_timeout)?;
+        if let Some(f) = filter_id {
+            b.attr(attr::FILTER_ID, f.as_bytes())?;
+        }
+    }
+    b.attr_text_split(attr::REPLY_MESSAGE, message.as_bytes())?;
+    copy_proxy_state(request, &mut b)?;
+    b.finish_reply(request.authenticator(), secret)
+}
+
+/// RFC 5997 3: a Status-Server to the auth port is answered with an Access-Accept.
+fn build_status_reply(
+    request: &Packet,
+    secret: &[u8],
+    out: &mut Vec<u8>,
+) -> Result<(), radius::RadiusError> {
+    let mut b = PacketBuilder::new(out, Code::AccessAccept, request.identifier());
+    b.message_authenticator();
+    b.attr(attr::REPLY_MESSAGE, b"hallpass alive")?;
+    copy_proxy_state(request, &mut b)?;
+    b.finish_reply(request.authenticator(), secret)
+}
+
+/// RFC 2865 5.33: Proxy-State attributes are copied unmodified, in order, into the reply.
+fn copy_proxy_state(request: &Packet, b: &mut PacketBuilder) -> Result<(), radius::RadiusError> {
+    for a in request.attributes() {
+        if a.typ == attr::PROXY_STATE {
+            b.attr(attr::PROXY_STATE, a.value)?;
+        }
+    }
+    Ok(())
+}
+
+/// Decimal digits of a VLAN id without allocating.
+struct Digits {
+    buf: [u8; 5],
+    start: usize,
+}
+
+impl Digits {
+    fn as_bytes_mut(&mut self) -> &[u8] {
+        self.buf.get(self.start..).unwrap_or_default()
+    }
+}
+
+fn itoa_u16(mut v: u16) -> Digits {
+    let mut buf = [0u8; 5];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(slot) = buf.get_mut(i) {
+            *slot = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        if v == 0 || i == 0 {
+            break;
+        }
+    }
+    Digits { buf, start: i }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vlan_digits() {
+        for v in [1u16, 9, 10, 20, 99, 100, 4094, u16::MAX] {
+            assert_eq!(itoa_u16(v).as_bytes_mut(), v.to_string().as_bytes());
+        }
+    }
+}

@@ -1,0 +1,570 @@
+//! `hallpass load`: a RADIUS load generator for testing a RADIUS set-up (hallpass or any
+//! other server), as admins once used radperf. MAB or PAP Access-Requests, or
+//! Accounting-Requests, each with a fresh authenticator and a Message-Authenticator; closed
+//! loop (C requests in flight) or open loop (R requests/s); always bounded by a count and a
+//! duration. It sends only to loopback unless the operator explicitly allows another target.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
+
+use crate::model::MacAddr;
+use crate::radius::{self, Code, Packet, PacketBuilder, attr};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(
+        "{0} is not a loopback address: pass --allow-remote to load a server on another machine (only one you are responsible for)"
+    )]
+    NotLoopback(SocketAddr),
+    #[error("socket error: {0}")]
+    Socket(#[from] std::io::Error),
+    #[error("cannot encode a request: {0}")]
+    Encode(#[from] radius::RadiusError),
+    #[error("no MAC addresses to send (empty device list)")]
+    NoMacs,
+    #[error("--concurrency must be between 1 and {max}")]
+    BadConcurrency { max: usize },
+    #[error("a duration or a count must bound the run")]
+    Unbounded,
+}
+
+/// What to send.
+#[derive(Clone, Debug)]
+pub enum LoadKind {
+    /// MAB for these MACs, round robin.
+    Mab { macs: Vec<MacAddr> },
+    /// PAP for one account.
+    Pap { user: String, password: String },
+    /// Accounting Start/Interim/Stop cycles for these MACs.
+    Accounting { macs: Vec<MacAddr> },
+}
+
+#[derive(Clone, Debug)]
+pub struct LoadOptions {
+    pub target: SocketAddr,
+    pub secret: Vec<u8>,
+    pub kind: LoadKind,
+    /// Closed loop: requests in flight. Ignored with `rate`.
+    pub concurrency: usize,
+    /// Open loop: requests per second.
+    pub rate: Option<u32>,
+    pub count: Option<u64>,
+    pub duration: Option<Duration>,
+    pub timeout: Duration,
+    pub allow_remote: bool,
+    /// NAS-Port-Type to send (19 Wi-Fi, 15 Ethernet).
+    pub nas_port_type: u32,
+}
+
+/// Results of a run.
+#[derive(Clone, Debug, Default)]
+pub struct LoadReport {
+    pub sent: u64,
+    pub accepts: u64,
+    pub rejects: u64,
+    /// Accounting-Responses and other answers.
+    pub other: u64,
+    pub timeouts: u64,
+    /// Replies whose Response Authenticator did not verify.
+    pub bad_replies: u64,
+    pub elapsed: Duration,
+    pub latency: Histogram,
+}
+
+impl LoadReport {
+    pub fn answered(&self) -> u64 {
+        self.accepts + self.rejects + self.other
+    }
+
+    pub fn rate(&self) -> f64 {
+        let s = self.elapsed.as_secs_f64();
+        if s > 0.0 {
+            self.answered() as f64 / s
+        } else {
+            0.0
+        }
+    }
+
+    pub fn to_text(&self) -> String {
+        let us = |q: f64| self.latency.quantile(q).as_secs_f64() * 1e6;
+        format!(
+            "sent {} answered {} in {:.2} s: {:.0} requests/s\n\
+             accepts {} rejects {} other {} timeouts {} bad replies {}\n\
+             latency µs: p50 {:.0} p90 {:.0} p99 {:.0} p99.9 {:.0} max {:.0}",
+            self.sent,
+            self.answered(),
+            self.elapsed.as_secs_f64(),
+            self.rate(),
+            self.accepts,
+            self.rejects,
+            self.other,
+            self.timeouts,
+            self.bad_replies,
+            us(0.50),
+            us(0.90),
+            us(0.99),
+            us(0.999),
+            self.latency.max().as_secs_f64() * 1e6,
+        )
+    }
+}
+
+/// Latency histogram with 1 µs buckets up to 100 ms and an overflow bucket: exact enough for
+/// percentiles without storing every sample.
+#[derive(Clone, Debug)]
+pub struct Histogram {
+    buckets: Vec<u64>,
+    overflow: u64,
+    max_us: u64,
+    count: u64,
+}
+
+const HISTOGRAM_US: usize = 100_000;
+
+impl Default for Histogram {
+    fn default() -> Self {
+        Histogram {
+            buckets: vec![0; HISTOGRAM_US],
+            overflow: 0,
+            max_us: 0,
+            count: 0,
+        }
+    }
+}
+
+impl Histogram {
+    pub fn record(&mut self, d: Duration) {
+        let us = d.as_micros().min(u64::MAX as u128) as u64;
+        self.count += 1;
+        self.max_us = self.max_us.max(us);
+        match self.buckets.get_mut(us as usize) {
+            Some(b) => *b += 1,
+            None => self.overflow += 1,
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn max(&self) -> Duration {
+        Duration::from_micros(self.max_us)
+    }
+
+    /// The latency below which a fraction `q` of the samples lie.
+    pub fn quantile(&self, q: f64) -> Duration {
+        if self.count == 0 {
+            return Duration::ZERO;
+        }
+        let want = ((self.count as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0u64;
+        for (us, n) in self.buckets.iter().enumerate() {
+            seen += n;
+            if seen >= want {
+                return Duration::from_micros(us as u64);
+            }
+        }
+        self.max()
+    }
+
+    pub fn merge(&mut self, other: &Histogram) {
+        for (a, b) in self.buckets.iter_mut().zip(other.buckets.iter()) {
+            *a += b;
+        }
+        self.overflow += other.overflow;
+        self.count += other.count;
+        self.max_us = self.max_us.max(other.max_us);
+    }
+}
+
+/// One request in flight on a lane.
+#[derive(Clone, Copy)]
+struct InFlight {
+    sent: Instant,
+    authenticator: [u8; 16],
+}
+
+/// Requests per lane: one UDP socket carries at most 256 (the identifier is one octet).
+const IDS_PER_LANE: usize = 256;
+
+/// Runs the load and returns the figures.
+pub fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
+    if !opts.allow_remote && !opts.target.ip().is_loopback() {
+        return Err(LoadError::NotLoopback(opts.target));
+    }
+    if opts.count.is_none() && opts.duration.is_none() {
+        return Err(LoadError::Unbounded);
+    }
+    match &opts.kind {
+        LoadKind::Mab { macs } | LoadKind::Accounting { macs } if macs.is_empty() => {
+            return Err(LoadError::NoMacs);
+        }
+        _ => {}
+    }
+    let max = IDS_PER_LANE * 64;
+    let window = if opts.rate.is_some() {
+        max
+    } else {
+        opts.concurrency
+    };
+    if window == 0 || window > max {
+        return Err(LoadError::BadConcurrency { max });
+    }
+    let lanes = window.div_ceil(IDS_PER_LANE);
+    let mut sockets = Vec::with_capacity(lanes);
+    for _ in 0..lanes {
+        let bind: SocketAddr = if opts.target.is_ipv4() {
+            "0.0.0.0:0"
+        } else {
+            "[::]:0"
+        }
+        .parse()
+        .map_err(|_| std::io::Error::other("bind address"))?;
+        let s = UdpSocket::bind(bind)?;
+        s.connect(opts.target)?;
+        s.set_nonblocking(true)?;
+        sockets.push(s);
+    }
+    Lane::run_all(opts, sockets, window)
+}
+
+struct Lane {
+    socket: UdpSocket,
+    slots: Vec<Option<InFlight>>,
+    in_flight: usize,
+    next_id: u8,
+    limit: usize,
+}
+
+impl Lane {
+    fn run_all(
+        opts: &LoadOptions,
+        sockets: Vec<UdpSocket>,
+        window: usize,
+    ) -> Result<LoadReport, LoadError> {
+        let n = sockets.len();
+        let mut lanes: Vec<Lane> = sockets
+            .into_iter()
+            .enumerate()
+            .map(|(i, socket)| Lane {
+                socket,
+                slots: vec![None; IDS_PER_LANE],
+                in_flight: 0,
+                next_id: 0,
+                // spread the window over the lanes
+                limit: (window / n + usize::from(i < window % n)).max(1),
+            })
+            .collect();
+        let mut report = LoadReport::default();
+        let mut buf = vec![0u8; radius::MAX_PACKET_LEN];
+        let mut packet = Vec::with_capacity(512);
+        let mut seq: u64 = 0;
+        let start = Instant::now();
+        let deadline = opts.duration.map(|d| start + d);
+        let mut last_sweep = start;
+        let interval = opts
+            .rate
+            .map(|r| Duration::from_secs_f64(1.0 / f64::from(r.max(1))));
+        let mut next_send = start;
+        loop {
+            let now = Instant::now();
+            let out_of_time = deadline.is_some_and(|d| now >= d);
+            let out_of_count = opts.count.is_some_and(|c| seq >= c);
+            let sending = !out_of_time && !out_of_count;
+            let in_flight: usize = lanes.iter().map(|l| l.in_flight).sum();
+            if !sending && in_flight == 0 {
+                break;
+            }
+            // After the end, wait at most one timeout for the stragglers.
+            if !sending && deadline.is_some_and(|d| now >= d + opts.timeout) {
+                report.timeouts += in_flight as u64;
+                break;
+            }
+            let mut progressed = false;
+            if sending {
+                match interval {
+                    Some(iv) => {
+                        // open loop: send what is due, on whichever lane has room
+                        while Instant::now() >= next_send
+                            && opts.count.is_none_or(|c| seq < c)
+                        {
+                            let Some(lane) = lanes.iter_mut().find(|l| l.in_flight < IDS_PER_LANE)
+                            else {
+                                break;
+                            };
+                            lane.send(opts, seq, &mut packet)?;
+                            seq += 1;
+                            report.sent += 1;
+                            next_send += iv;
+                            progressed = true;
+                        }
+                    }
+                    None => {
+                        for lane in lanes.iter_mut() {
+                            while lane.in_flight < lane.limit && opts.count.is_none_or(|c| seq < c)
+                            {
+                                lane.send(opts, seq, &mut packet)?;
+                                seq += 1;
+                                report.sent += 1;
+                                progressed = true;
+                            }
+                        }
+                    }
+                }
+            }
+            for lane in lanes.iter_mut() {
+                while let Some(n) = lane.try_recv(&mut buf)? {
+                    if let Some(b) = buf.get(..n) {
+                        lane.on_reply(b, &opts.secret, &mut report);
+                    }
+                    progressed = true;
+                }
+            }
+            let now = Instant::now();
+            if now.duration_since(last_sweep) >= Duration::from_millis(50) {
+                for lane in lanes.iter_mut() {
+                    lane.expire(now, opts.timeout, &mut report);
+                }
+                last_sweep = now;
+            }
+            if !progressed {
+                // nothing to do this instant: yield the core briefly instead of spinning
+                std::thread::sleep(Duration::from_micros(20));
+            }
+        }
+        report.elapsed = start.elapsed();
+        Ok(report)
+    }
+
+    fn send(&mut self, opts: &LoadOptions, seq: u64, out: &mut Vec<u8>) -> Result<(), LoadError> {
+        // find a free identifier
+        let mut id = self.next_id;
+        for _ in 0..IDS_PER_LANE {
+            if self.slots.get(id as usize).is_some_and(Option::is_none) {
+                break;
+            }
+            id = id.wrapping_add(1);
+        }
+        self.next_id = id.wrapping_add(1);
+        let authenticator = build_request(opts, seq, id, out)?;
+        match self.socket.send(out) {
+            Ok(_) => {}
+            // the kernel queue is full: count as sent, it will time out like a lost packet
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(slot) = self.slots.get_mut(id as usize) {
+            *slot = Some(InFlight {
+                sent: Instant::now(),
+                authenticator,
+            });
+            self.in_flight += 1;
+        }
+        Ok(())
+    }
+
+    fn try_recv(&self, buf: &mut [u8]) -> Result<Option<usize>, LoadError> {
+        match self.socket.recv(buf) {
+            Ok(n) => Ok(Some(n)),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(None),
+            // ICMP port unreachable from an earlier send: the server is not there (yet)
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn on_reply(&mut self, bytes: &[u8], secret: &[u8], report: &mut LoadReport) {
+        let Ok(p) = Packet::parse(bytes) else {
+            report.bad_replies += 1;
+            return;
+        };
+        let Some(slot) = self.slots.get_mut(p.identifier() as usize) else {
+            return;
+        };
+        let Some(f) = *slot else {
+            // late reply to a request already counted as timed out
+            return;
+        };
+        if !radius::verify_response_authenticator(&p, &f.authenticator, secret) {
+            report.bad_replies += 1;
+            return;
+        }
+        *slot = None;
+        self.in_flight -= 1;
+        report.latency.record(f.sent.elapsed());
+        match p.code() {
+            Code::AccessAccept => report.accepts += 1,
+            Code::AccessReject => report.rejects += 1,
+            _ => report.other += 1,
+        }
+    }
+
+    fn expire(&mut self, now: Instant, timeout: Duration, report: &mut LoadReport) {
+        for slot in self.slots.iter_mut() {
+            if slot.is_some_and(|f| now.duration_since(f.sent) >= timeout) {
+                *slot = None;
+                self.in_flight -= 1;
+                report.timeouts += 1;
+            }
+        }
+    }
+}
+
+/// Writes request number `seq` into `out`; returns the authenticator the reply is checked
+/// against.
+fn build_request(
+    opts: &LoadOptions,
+    seq: u64,
+    id: u8,
+    out: &mut Vec<u8>,
+) -> Result<[u8; 16], LoadError> {
+    let secret = &opts.secret;
+    match &opts.kind {
+        LoadKind::Mab { macs } => {
+            let mac = macs
+                .get((seq % macs.len() as u64) as usize)
+                .copied()
+                .ok_or(LoadError::NoMacs)?;
+            let name = dashed(mac, false);
+            let station = dashed(mac, true);
+            let authenticator: [u8; 16] = rand::random();
+            let mut hidden = Vec::with_capacity(32);
+            radius::hide_password(&name, secret, &authenticator, &mut hidden)?;
+            let mut b = PacketBuilder::new(out, Code::AccessRequest, id);
+            b.message_authenticator();
+            b.attr(attr::USER_NAME, &name)?;
+            b.attr(attr::USER_PASSWORD, &hidden)?;
+            b.attr(attr::CALLING_STATION_ID, &station)?;
+            b.attr(attr::CALLED_STATION_ID, b"02-00-00-00-00-01:Schule")?;
+            b.attr_u32(attr::NAS_PORT_TYPE, opts.nas_port_type)?;
+            b.attr(attr::NAS_IP_ADDRESS, &[127, 0, 0, 1])?;
+            b.finish_access_request(&authenticator, secret)?;
+            Ok(authenticator)
+        }
+        LoadKind::Pap { user, password } => {
+            let authenticator: [u8; 16] = rand::random();
+            let mut hidden = Vec::with_capacity(32);
+            radius::hide_password(password.as_bytes(), secret, &authenticator, &mut hidden)?;
+            let mut b = PacketBuilder::new(out, Code::AccessRequest, id);
+            b.message_authenticator();
+            b.attr(attr::USER_NAME, user.as_bytes())?;
+            b.attr(attr::USER_PASSWORD, &hidden)?;
+            b.attr_u32(attr::NAS_PORT_TYPE, opts.nas_port_type)?;
+            b.finish_access_request(&authenticator, secret)?;
+            Ok(authenticator)
+        }
+        LoadKind::Accounting { macs } => {
+            let i = seq / 3;
+            let mac = macs
+                .get((i % macs.len() as u64) as usize)
+                .copied()
+                .ok_or(LoadError::NoMacs)?;
+            // Start, Interim-Update, Stop for each session in turn
+            let status = match seq % 3 {
+                0 => 1,
+                1 => 3,
+                _ => 2,
+            };
+            let session = format!("{i:016x}");
+            let mut b = PacketBuilder::new(out, Code::AccountingRequest, id);
+            b.attr(attr::USER_NAME, &dashed(mac, false))?;
+            b.attr(attr::CALLING_STATION_ID, &dashed(mac, true))?;
+            b.attr_u32(attr::ACCT_STATUS_TYPE, status)?;
+            b.attr(attr::ACCT_SESSION_ID, session.as_bytes())?;
+            b.attr(attr::NAS_IP_ADDRESS, &[127, 0, 0, 1])?;
+            b.attr_u32(attr::NAS_PORT_TYPE, opts.nas_port_type)?;
+            if status != 1 {
+                b.attr_u32(attr::ACCT_INPUT_OCTETS, (seq as u32).wrapping_mul(1500))?;
+                b.attr_u32(attr::ACCT_OUTPUT_OCTETS, (seq as u32).wrapping_mul(9000))?;
+                b.attr_u32(attr::ACCT_SESSION_TIME, 60)?;
+            }
+            b.finish_computed_request(secret)?;
+            // the reply is checked against the request's own (computed) authenticator
+            let mut a = [0u8; 16];
+            if let Some(src) = out.get(4..20) {
+                a.copy_from_slice(src);
+            }
+            Ok(a)
+        }
+    }
+}
+
+/// `3c-22-fb-12-34-56` (lower case, as many switches send User-Name) or upper case (as
+/// Calling-Station-Id per RFC 3580).
+fn dashed(mac: MacAddr, upper: bool) -> [u8; 17] {
+    const LOWER: &[u8; 16] = b"0123456789abcdef";
+    const UPPER: &[u8; 16] = b"0123456789ABCDEF";
+    let digits = if upper { UPPER } else { LOWER };
+    let mut out = [b'-'; 17];
+    for (i, byte) in mac.0.iter().enumerate() {
+        if let (Some(hi), Some(lo)) = (
+            digits.get((byte >> 4) as usize),
+            digits.get((byte & 15) as usize),
+        ) {
+            out[i * 3] = *hi;
+            out[i * 3 + 1] = *lo;
+        }
+    }
+    out
+}
+
+/// N distinct MACs for a generated device list: the same ones `hallpass load` and test set-ups
+/// write into devices files, so both sides agree.
+pub fn generated_macs(n: u32) -> Vec<MacAddr> {
+    (0..n)
+        .map(|i| {
+            let b = i.to_be_bytes();
+            MacAddr([0x3c, 0x22, b[0], b[1], b[2], b[3]])
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dashed_notation() {
+        let m = MacAddr([0x3c, 0x22, 0xfb, 0x0a, 0x34, 0x56]);
+        assert_eq!(&dashed(m, false), b"3c-22-fb-0a-34-56");
+        assert_eq!(&dashed(m, true), b"3C-22-FB-0A-34-56");
+        assert_eq!(MacAddr::parse_bytes(&dashed(m, true)), Some(m));
+    }
+
+    #[test]
+    fn histogram_quantiles() {
+        let mut h = Histogram::default();
+        for us in 1..=1000u64 {
+            h.record(Duration::from_micros(us));
+        }
+        assert_eq!(h.quantile(0.5), Duration::from_micros(500));
+        assert_eq!(h.quantile(0.99), Duration::from_micros(990));
+        assert_eq!(h.max(), Duration::from_micros(1000));
+        h.record(Duration::from_secs(1));
+        assert_eq!(h.max(), Duration::from_secs(1));
+        assert_eq!(h.quantile(1.0), Duration::from_secs(1));
+    }
+
+    #[test]
+    fn refuses_remote_targets_and_unbounded_runs() {
+        let mut o = LoadOptions {
+            target: "192.0.2.1:1812".parse().unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0))),
+            secret: b"x".to_vec(),
+            kind: LoadKind::Mab {
+                macs: generated_macs(1),
+            },
+            concurrency: 1,
+            rate: None,
+            count: Some(1),
+            duration: None,
+            timeout: Duration::from_millis(10),
+            allow_remote: false,
+            nas_port_type: 19,
+        };
+        assert!(matches!(run(&o), Err(LoadError::NotLoopback(_))));
+        o.target = SocketAddr::from(([127, 0, 0, 1], 9));
+        o.count = None;
+        assert!(matches!(run(&o), Err(LoadError::Unbounded)));
+    }
+}

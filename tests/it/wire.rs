@@ -1,0 +1,136 @@
+//! Packets made and checked by hand from RFC 2865 (sections 3, 5.2) and RFC 3579 (3.2),
+//! with md-5 and hmac directly: an independent check of what hallpass sends, which must not
+//! lean on hallpass's own codec.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use md5::{Digest, Md5};
+
+pub const ACCESS_REQUEST: u8 = 1;
+pub const ACCESS_ACCEPT: u8 = 2;
+pub const ACCESS_REJECT: u8 = 3;
+pub const USER_NAME: u8 = 1;
+pub const USER_PASSWORD: u8 = 2;
+pub const CALLING_STATION_ID: u8 = 31;
+pub const PROXY_STATE: u8 = 33;
+pub const NAS_PORT_TYPE: u8 = 61;
+pub const MESSAGE_AUTHENTICATOR: u8 = 80;
+
+fn hmac_md5(key: &[u8], data: &[u8]) -> [u8; 16] {
+    let mut m = <Hmac<Md5> as Mac>::new_from_slice(key).unwrap();
+    m.update(data);
+    m.finalize().into_bytes().into()
+}
+
+/// An Access-Request: header, then `attrs` in order; with `message_authenticator` an MA
+/// attribute is appended and computed over the whole packet (RFC 3579 3.2).
+pub fn access_request(
+    id: u8,
+    authenticator: [u8; 16],
+    attrs: &[(u8, Vec<u8>)],
+    secret: &[u8],
+    message_authenticator: bool,
+) -> Vec<u8> {
+    let mut p = vec![ACCESS_REQUEST, id, 0, 0];
+    p.extend_from_slice(&authenticator);
+    for (t, v) in attrs {
+        p.push(*t);
+        p.push((v.len() + 2) as u8);
+        p.extend_from_slice(v);
+    }
+    let ma_at = p.len();
+    if message_authenticator {
+        p.extend_from_slice(&[MESSAGE_AUTHENTICATOR, 18]);
+        p.extend_from_slice(&[0; 16]);
+    }
+    let len = p.len() as u16;
+    p[2..4].copy_from_slice(&len.to_be_bytes());
+    if message_authenticator {
+        let mac = hmac_md5(secret, &p);
+        p[ma_at + 2..ma_at + 18].copy_from_slice(&mac);
+    }
+    p
+}
+
+/// RFC 2865 5.2: c(i) = p(i) xor MD5(S + c(i-1)), c(0) uses the Request Authenticator.
+pub fn hide_password(password: &[u8], secret: &[u8], authenticator: &[u8; 16]) -> Vec<u8> {
+    let mut padded = password.to_vec();
+    while padded.is_empty() || padded.len() % 16 != 0 {
+        padded.push(0);
+    }
+    let mut out = Vec::new();
+    let mut prev = authenticator.to_vec();
+    for chunk in padded.chunks(16) {
+        let mut h = Md5::new();
+        h.update(secret);
+        h.update(&prev);
+        let b = h.finalize();
+        let c: Vec<u8> = chunk.iter().zip(b.iter()).map(|(p, b)| p ^ b).collect();
+        out.extend_from_slice(&c);
+        prev = c;
+    }
+    out
+}
+
+/// Sends and waits for one reply (None after `timeout`).
+pub fn exchange(server: SocketAddr, packet: &[u8], timeout: Duration) -> Option<Vec<u8>> {
+    let s = UdpSocket::bind("127.0.0.1:0").unwrap();
+    exchange_on(&s, server, packet, timeout)
+}
+
+pub fn exchange_on(
+    s: &UdpSocket,
+    server: SocketAddr,
+    packet: &[u8],
+    timeout: Duration,
+) -> Option<Vec<u8>> {
+    s.set_read_timeout(Some(timeout)).unwrap();
+    s.send_to(packet, server).unwrap();
+    let mut buf = [0u8; 4096];
+    match s.recv_from(&mut buf) {
+        Ok((n, _)) => Some(buf[..n].to_vec()),
+        Err(_) => None,
+    }
+}
+
+/// The attributes of a packet, in order, parsed by hand.
+pub fn attributes(p: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let len = u16::from_be_bytes([p[2], p[3]]) as usize;
+    let mut out = Vec::new();
+    let mut i = 20;
+    while i < len {
+        let t = p[i];
+        let l = p[i + 1] as usize;
+        assert!(l >= 2 && i + l <= len, "attribute overruns the packet");
+        out.push((t, p[i + 2..i + l].to_vec()));
+        i += l;
+    }
+    out
+}
+
+/// Checks a reply from the RFCs: length, Message-Authenticator as the FIRST attribute and
+/// valid (computed with the Request Authenticator in the field, RFC 3579 3.2), and the
+/// Response Authenticator (RFC 2865 3).
+pub fn check_reply(reply: &[u8], request: &[u8], secret: &[u8]) {
+    assert!(reply.len() >= 20, "reply too short");
+    let len = u16::from_be_bytes([reply[2], reply[3]]) as usize;
+    assert_eq!(len, reply.len(), "Length field matches the datagram");
+    assert_eq!(reply[1], request[1], "identifier echoed");
+    let req_auth = &request[4..20];
+    // Response Authenticator = MD5(Code+ID+Length+RequestAuth+Attributes+Secret)
+    let mut h = Md5::new();
+    h.update(&reply[0..4]);
+    h.update(req_auth);
+    h.update(&reply[20..]);
+    h.update(secret);
+    assert_eq!(&h.finalize()[..], &reply[4..20], "Response Authenticator");
+    // Message-Authenticator first
+    assert_eq!(reply[20], MESSAGE_AUTHENTICATOR, "Message-Authenticator is the first attribute");
+    assert_eq!(reply[21], 18, "Message-Authenticator length");
+    let mut copy = reply.to_vec();
+    copy[4..20].copy_from_slice(req_auth);
+    copy[22..38].fill(0);
+    assert_eq!(hmac_md5(secret, &copy), reply[22..38], "Message-Authenticator value");
+}
