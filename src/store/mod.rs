@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 pub use auth_log::{AuthLogEntry, AuthLogFilter, AuthLogRow, auth_log};
 pub use retention::{delete_expired, retention_cutoff};
-pub use schema::{DB_FILE_NAME, SCHEMA_VERSION, migrations, open_read_only};
+pub use schema::{DB_FILE_NAME, SCHEMA_VERSION, db_path, migrations, open_read_only};
 pub use writer::{WriterConfig, WriterHandle, spawn_writer};
 
 /// Errors from the store.

@@ -1,6 +1,6 @@
 //! Schema, migrations and opening connections with the right settings.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
@@ -10,6 +10,11 @@ use super::StoreError;
 
 /// The database file inside `state_dir`.
 pub const DB_FILE_NAME: &str = "hallpass.db";
+
+/// Where the database lives: `<state_dir>/hallpass.db`.
+pub fn db_path(state_dir: &Path) -> PathBuf {
+    state_dir.join(DB_FILE_NAME)
+}
 
 /// The schema version after all migrations (SQLite `user_version`).
 pub const SCHEMA_VERSION: i64 = 1;

@@ -114,20 +114,21 @@ impl WriterHandle {
     /// Queues one log row. Never blocks: returns false (and counts the row as dropped) when
     /// the queue is full or the writer has stopped.
     pub fn log_auth(&self, row: AuthLogRow) -> bool {
-        self.try_send(Job::Auth(row))
+        let sent = self.try_send(Job::Auth(row));
+        if !sent {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        sent
     }
 
     fn try_send(&self, job: Job) -> bool {
         // Counted before sending so the writer's decrement never underflows.
         self.shared.queue_depth.fetch_add(1, Ordering::Relaxed);
-        match self.tx.try_send(job) {
-            Ok(()) => true,
-            Err(_) => {
-                self.shared.queue_depth.fetch_sub(1, Ordering::Relaxed);
-                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-                false
-            }
+        let sent = self.tx.try_send(job).is_ok();
+        if !sent {
+            self.shared.queue_depth.fetch_sub(1, Ordering::Relaxed);
         }
+        sent
     }
 
     /// Rows dropped because the queue was full or the writer had stopped.
@@ -166,10 +167,8 @@ impl WriterHandle {
     pub fn set_retention_days(&self, days: u32) {
         let old = self.shared.retention_days.swap(days, Ordering::Relaxed);
         if old != days {
-            // A control job, not a dropped row: undo the drop count if it does not fit.
-            if !self.try_send(Job::RunRetention) {
-                self.shared.dropped.fetch_sub(1, Ordering::Relaxed);
-            }
+            // If the queue is full, the next daily run applies the new period.
+            let _ = self.try_send(Job::RunRetention);
         }
     }
 
@@ -271,8 +270,9 @@ struct Writer {
 
 impl Writer {
     fn run(mut self) -> Result<(), StoreError> {
-        let mut batch = Vec::with_capacity(self.batch_max);
-        let mut rows = Vec::with_capacity(self.batch_max);
+        // Grows up to batch_max on demand; a huge batch_max must not allocate up front.
+        let mut batch = Vec::with_capacity(self.batch_max.min(1024));
+        let mut rows = Vec::with_capacity(self.batch_max.min(1024));
         loop {
             let timeout = self.idle_timeout(Instant::now());
             match self.rx.recv_timeout(timeout) {
@@ -431,16 +431,18 @@ impl Writer {
         match delete_expired_chunk(&self.conn, run.cutoff, self.tuning.retention_chunk) {
             Ok(n) => {
                 run.deleted += n;
-                if n < self.tuning.retention_chunk {
-                    if run.deleted > 0 {
-                        tracing::info!(
-                            rows = run.deleted,
-                            cutoff = %run.cutoff,
-                            "deleted log rows past the retention period"
-                        );
-                    }
+                let done = n < self.tuning.retention_chunk;
+                if done && run.deleted > 0 {
+                    tracing::info!(
+                        rows = run.deleted,
+                        cutoff = %run.cutoff,
+                        "deleted log rows past the retention period"
+                    );
+                }
+                if done {
                     self.retention_run = None;
                 }
+                self.writable_again();
             }
             // The run stays in progress and resumes after the back-off.
             Err(e) => {
