@@ -66,8 +66,11 @@ impl Default for Tuning {
 /// The answer to a job that waits for its commit.
 type Completion = SyncSender<Result<(), StoreError>>;
 
-/// What the writer is asked to do. New kinds of state (accounting records whose
-/// Accounting-Response waits for `Completion`, DHCP sighting upserts) become new variants.
+/// What the writer is asked to do. New kinds of state become new variants: DHCP sighting
+/// upserts join the pending rows like `Auth`; an accounting record comes with a
+/// `Completion` that is answered only after the transaction holding it has committed (and
+/// with an error if it failed or the writer is backing off), so the Accounting-Response
+/// means the record is on disk (`synchronous=FULL`).
 enum Job {
     Auth(AuthLogRow),
     /// Answer once everything queued before it is committed (or counted as lost).
