@@ -1,0 +1,117 @@
+//! Retention: rows older than `retention_days` are deleted (privacy: the school keeps logs
+//! only as long as it said it would).
+
+use jiff::{SignedDuration, Timestamp};
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// Rows deleted per statement, so one retention run never holds the write lock long enough
+/// to fill the writer's queue.
+pub(crate) const CHUNK_ROWS: usize = 10_000;
+
+/// The oldest time that is kept: rows strictly older are deleted. `days = 0` keeps nothing
+/// older than `now`.
+pub fn retention_cutoff(now: Timestamp, days: u32) -> Timestamp {
+    let keep = SignedDuration::from_secs(i64::from(days) * 86_400);
+    now.checked_sub(keep).unwrap_or(Timestamp::MIN)
+}
+
+/// Deletes at most `max_rows` expired rows (auth log; later also sightings and closed
+/// sessions). Returns how many were deleted; fewer than `max_rows` means none are left.
+pub(crate) fn delete_expired_chunk(
+    conn: &Connection,
+    cutoff: Timestamp,
+    max_rows: usize,
+) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "DELETE FROM auth_log WHERE id IN
+            (SELECT id FROM auth_log WHERE time < ?1 ORDER BY time LIMIT ?2)",
+    )?;
+    let max = i64::try_from(max_rows).unwrap_or(i64::MAX);
+    Ok(stmt.execute(rusqlite::params![cutoff.as_millisecond(), max])?)
+}
+
+/// Deletes every row older than `days` days before `now`, in chunks. Returns how many rows
+/// were deleted.
+pub fn delete_expired(conn: &Connection, now: Timestamp, days: u32) -> Result<usize, StoreError> {
+    let cutoff = retention_cutoff(now, days);
+    let mut total = 0;
+    loop {
+        let n = delete_expired_chunk(conn, cutoff, CHUNK_ROWS)?;
+        total += n;
+        if n < CHUNK_ROWS {
+            return Ok(total);
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::store::auth_log::{AuthLogFilter, auth_log, insert, tests::row};
+    use crate::store::schema::{DB_FILE_NAME, open_rw};
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn cutoff_is_days_before_now() {
+        assert_eq!(
+            retention_cutoff(ts("2026-12-31T12:00:00Z"), 30),
+            ts("2026-12-01T12:00:00Z")
+        );
+        assert_eq!(
+            retention_cutoff(ts("2026-12-31T12:00:00Z"), 0),
+            ts("2026-12-31T12:00:00Z")
+        );
+        // Far beyond the representable range: saturates instead of failing.
+        assert_eq!(retention_cutoff(Timestamp::MIN, u32::MAX), Timestamp::MIN);
+    }
+
+    #[test]
+    fn deletes_older_rows_keeps_newer() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_rw(&dir.path().join(DB_FILE_NAME), Duration::from_secs(1)).unwrap();
+        let now = ts("2026-12-31T12:00:00Z");
+        for t in [
+            "2026-11-01T00:00:00Z",     // 60 days old
+            "2026-12-01T11:59:59.999Z", // just past the 30-day cutoff
+            "2026-12-01T12:00:00Z",     // exactly at the cutoff: kept
+            "2026-12-30T00:00:00Z",
+        ] {
+            insert(&conn, &row(t, None, Some("max"))).unwrap();
+        }
+        assert_eq!(delete_expired(&conn, now, 30).unwrap(), 2);
+        let left: Vec<Timestamp> = auth_log(&conn, &AuthLogFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|e| e.time)
+            .collect();
+        assert_eq!(
+            left,
+            [ts("2026-12-30T00:00:00Z"), ts("2026-12-01T12:00:00Z")]
+        );
+        assert_eq!(delete_expired(&conn, now, 30).unwrap(), 0, "idempotent");
+    }
+
+    #[test]
+    fn deletes_in_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_rw(&dir.path().join(DB_FILE_NAME), Duration::from_secs(1)).unwrap();
+        for _ in 0..25 {
+            insert(&conn, &row("2020-01-01T00:00:00Z", None, None)).unwrap();
+        }
+        insert(&conn, &row("2026-12-30T00:00:00Z", None, None)).unwrap();
+        let cutoff = ts("2026-01-01T00:00:00Z");
+        assert_eq!(delete_expired_chunk(&conn, cutoff, 10).unwrap(), 10);
+        assert_eq!(delete_expired_chunk(&conn, cutoff, 10).unwrap(), 10);
+        assert_eq!(delete_expired_chunk(&conn, cutoff, 10).unwrap(), 5);
+        assert_eq!(delete_expired_chunk(&conn, cutoff, 10).unwrap(), 0);
+        assert_eq!(auth_log(&conn, &AuthLogFilter::default()).unwrap().len(), 1);
+    }
+}

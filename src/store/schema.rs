@@ -1,0 +1,207 @@
+//! Schema, migrations and opening connections with the right settings.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags};
+use rusqlite_migration::{M, Migrations};
+
+use super::StoreError;
+
+/// The database file inside `state_dir`.
+pub const DB_FILE_NAME: &str = "hallpass.db";
+
+/// Where the database lives: `<state_dir>/hallpass.db`.
+pub fn db_path(state_dir: &Path) -> PathBuf {
+    state_dir.join(DB_FILE_NAME)
+}
+
+/// The schema version after all migrations (SQLite `user_version`).
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Migration 1: the authentication log. Times are unix milliseconds (UTC); MACs are printed
+/// `3c:22:fb:12:34:56`; `module` is `wifi` or `lan`. The (mac, time) and (user, time)
+/// indexes serve "the newest entries for this device / this user".
+const M1_AUTH_LOG: &str = "
+CREATE TABLE auth_log (
+    id        INTEGER PRIMARY KEY,
+    time      INTEGER NOT NULL,
+    client    TEXT NOT NULL,
+    client_ip TEXT NOT NULL,
+    mac       TEXT,
+    user      TEXT,
+    module    TEXT NOT NULL,
+    accepted  INTEGER NOT NULL CHECK (accepted IN (0, 1)),
+    reason    TEXT NOT NULL,
+    vlan      INTEGER
+) STRICT;
+CREATE INDEX auth_log_time ON auth_log (time);
+CREATE INDEX auth_log_mac ON auth_log (mac, time);
+CREATE INDEX auth_log_user ON auth_log (user, time);
+";
+
+/// All migrations, oldest first. Append only: a released migration is never edited.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(M1_AUTH_LOG)])
+}
+
+#[cfg(test)]
+pub(crate) const M1_FOR_TESTS: &str = M1_AUTH_LOG;
+
+/// Opens (creating the file if needed) the read-write connection the writer owns and
+/// migrates it to the latest schema. The directory must exist.
+///
+/// WAL lets the CLI read while the writer writes. `synchronous=FULL` makes every commit
+/// durable (the WAL is synced at each commit): accounting answers only after its record
+/// survives a crash, and batching (group commit) keeps the cost per row small.
+pub(crate) fn open_rw(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
+    let open_err = |source| StoreError::Open {
+        path: path.to_path_buf(),
+        source,
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+    conn.busy_timeout(busy_timeout).map_err(open_err)?;
+    // journal_mode answers with the mode in force; anything but "wal" means the file
+    // system refused it, and readers would then block the writer.
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+        .map_err(open_err)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::NoWal {
+            path: path.to_path_buf(),
+            mode,
+        });
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(open_err)?;
+    conn.pragma_update(None, "foreign_keys", true)
+        .map_err(open_err)?;
+    migrations().to_latest(&mut conn)?;
+    Ok(conn)
+}
+
+/// Opens the database read-only, for the CLI. Works while the writer writes (WAL). Fails if
+/// the file does not exist or has another schema version than this program knows.
+pub fn open_read_only(db_path: &Path) -> Result<Connection, StoreError> {
+    let open_err = |source| StoreError::Open {
+        path: db_path.to_path_buf(),
+        source,
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(db_path, flags).map_err(open_err)?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(open_err)?;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found != SCHEMA_VERSION {
+        return Err(StoreError::SchemaVersion {
+            found,
+            expected: SCHEMA_VERSION,
+        });
+    }
+    Ok(conn)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+
+    #[test]
+    fn fresh_db_migrates_and_reopen_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE_NAME);
+        {
+            let conn = open_rw(&path, Duration::from_secs(1)).unwrap();
+            let v: i64 = conn
+                .query_row("PRAGMA user_version", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(v, SCHEMA_VERSION);
+            conn.execute(
+                "INSERT INTO auth_log (time, client, client_ip, module, accepted, reason)
+                 VALUES (1, 'ap1', '10.0.0.1', 'wifi', 1, 'accepted')",
+                [],
+            )
+            .unwrap();
+        }
+        // Reopening must neither fail nor re-run migration 1 (which would fail: the table
+        // exists) nor lose rows.
+        let conn = open_rw(&path, Duration::from_secs(1)).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM auth_log", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        assert_eq!(
+            migrations().pending_migrations(&conn).unwrap(),
+            0,
+            "nothing left to migrate"
+        );
+    }
+
+    #[test]
+    fn writer_connection_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_rw(&dir.path().join(DB_FILE_NAME), Duration::from_millis(1234)).unwrap();
+        let q = |sql: &str| -> String {
+            conn.query_row(sql, [], |r| r.get::<_, rusqlite::types::Value>(0))
+                .map(|v| match v {
+                    rusqlite::types::Value::Integer(i) => i.to_string(),
+                    rusqlite::types::Value::Text(s) => s,
+                    other => format!("{other:?}"),
+                })
+                .unwrap()
+        };
+        assert_eq!(q("PRAGMA journal_mode"), "wal");
+        assert_eq!(q("PRAGMA synchronous"), "2", "FULL");
+        assert_eq!(q("PRAGMA foreign_keys"), "1");
+        assert_eq!(q("PRAGMA busy_timeout"), "1234");
+    }
+
+    #[test]
+    fn missing_state_dir_is_an_open_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no-such-dir").join(DB_FILE_NAME);
+        match open_rw(&path, Duration::from_secs(1)) {
+            Err(StoreError::Open { path: p, .. }) => assert_eq!(p, path),
+            other => panic!("expected Open error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn read_only_needs_an_existing_migrated_db() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE_NAME);
+        assert!(matches!(
+            open_read_only(&path),
+            Err(StoreError::Open { .. })
+        ));
+        // A database of an unknown (older or newer) schema is refused, not misread.
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("PRAGMA user_version = 7")
+            .unwrap();
+        assert!(matches!(
+            open_read_only(&path),
+            Err(StoreError::SchemaVersion {
+                found: 7,
+                expected: SCHEMA_VERSION
+            })
+        ));
+    }
+
+    #[test]
+    fn read_only_connection_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE_NAME);
+        let _rw = open_rw(&path, Duration::from_secs(1)).unwrap();
+        let ro = open_read_only(&path).unwrap();
+        assert!(ro.execute("DELETE FROM auth_log", []).is_err());
+    }
+}

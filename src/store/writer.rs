@@ -1,0 +1,887 @@
+//! The single writer: one thread owns the read-write connection and commits what the rest of
+//! the daemon hands it, in batches (one transaction, one WAL sync per batch: group commit).
+//!
+//! Producers never wait: `log_auth` is a `try_send` on a bounded channel. The writer blocks
+//! for the first job, drains up to `batch_max` more without waiting, and writes them in one
+//! transaction. Control jobs (flush, shutdown, later accounting records whose answer waits
+//! for the commit) are barriers: the rows before them are committed first.
+//!
+//! When the database cannot be written (disk full, read-only, locked, schema gone) the
+//! batch is rolled back, its rows are counted as lost, and the writer backs off: rows that
+//! arrive during the back-off are counted and dropped without touching the disk, so an
+//! outage costs no CPU. The first batch after the back-off tries again.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
+
+use super::StoreError;
+use super::auth_log::{self, AuthLogRow};
+use super::retention::{delete_expired_chunk, retention_cutoff};
+use super::schema::open_rw;
+
+/// How the writer is set up.
+#[derive(Clone, Debug)]
+pub struct WriterConfig {
+    /// `<state_dir>/hallpass.db`; the directory must exist, the file is created.
+    pub db_path: PathBuf,
+    /// Jobs the queue holds before `log_auth` drops rows (e.g. 65536).
+    pub queue_capacity: usize,
+    /// Most jobs written in one transaction.
+    pub batch_max: usize,
+    /// Rows older than this are deleted (at start, then every 24 h).
+    pub retention_days: u32,
+}
+
+/// Timings that tests shorten; the daemon uses the defaults.
+#[derive(Clone, Debug)]
+pub(crate) struct Tuning {
+    /// How long a write waits for a lock held by another connection.
+    pub busy_timeout: Duration,
+    /// First pause after a failed write; doubles up to `backoff_max`.
+    pub backoff_min: Duration,
+    pub backoff_max: Duration,
+    pub retention_interval: Duration,
+    pub retention_chunk: usize,
+}
+
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            busy_timeout: Duration::from_secs(5),
+            backoff_min: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(60),
+            retention_interval: Duration::from_secs(24 * 3600),
+            retention_chunk: super::retention::CHUNK_ROWS,
+        }
+    }
+}
+
+/// The answer to a job that waits for its commit.
+type Completion = SyncSender<Result<(), StoreError>>;
+
+/// What the writer is asked to do. New kinds of state become new variants: DHCP sighting
+/// upserts join the pending rows like `Auth`; an accounting record comes with a
+/// `Completion` that is answered only after the transaction holding it has committed (and
+/// with an error if it failed or the writer is backing off), so the Accounting-Response
+/// means the record is on disk (`synchronous=FULL`).
+enum Job {
+    Auth(AuthLogRow),
+    /// Answer once everything queued before it is committed (or counted as lost).
+    Flush(Completion),
+    /// Start a retention run now (the retention period may have changed).
+    RunRetention,
+    /// Commit everything before it, then stop.
+    Shutdown,
+}
+
+/// Counters shared by the handles and the writer thread.
+#[derive(Default)]
+struct Shared {
+    dropped: AtomicU64,
+    written: AtomicU64,
+    failed_rows: AtomicU64,
+    failed_batches: AtomicU64,
+    queue_depth: AtomicUsize,
+    retention_days: AtomicU32,
+}
+
+/// A handle to the writer thread. Cheap to clone; every clone feeds the same queue.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: SyncSender<Job>,
+    shared: Arc<Shared>,
+    thread: Arc<Mutex<Option<WriterThread>>>,
+}
+
+/// The writer thread; it returns the outcome of its final flush.
+type WriterThread = JoinHandle<Result<(), StoreError>>;
+
+impl std::fmt::Debug for WriterHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriterHandle")
+            .field("queue_depth", &self.queue_depth())
+            .field("written", &self.written())
+            .field("dropped", &self.dropped())
+            .finish_non_exhaustive()
+    }
+}
+
+impl WriterHandle {
+    /// Queues one log row. Never blocks: returns false (and counts the row as dropped) when
+    /// the queue is full or the writer has stopped.
+    pub fn log_auth(&self, row: AuthLogRow) -> bool {
+        let sent = self.try_send(Job::Auth(row));
+        if !sent {
+            self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        sent
+    }
+
+    fn try_send(&self, job: Job) -> bool {
+        // Counted before sending so the writer's decrement never underflows.
+        self.shared.queue_depth.fetch_add(1, Ordering::Relaxed);
+        let sent = self.tx.try_send(job).is_ok();
+        if !sent {
+            self.shared.queue_depth.fetch_sub(1, Ordering::Relaxed);
+        }
+        sent
+    }
+
+    /// Rows dropped because the queue was full or the writer had stopped.
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Rows committed to the database.
+    pub fn written(&self) -> u64 {
+        self.shared.written.load(Ordering::Relaxed)
+    }
+
+    /// Rows the writer received but could not store (the database refused them, could not
+    /// be written, or the writer was backing off after such a failure).
+    pub fn failed_rows(&self) -> u64 {
+        self.shared.failed_rows.load(Ordering::Relaxed)
+    }
+
+    /// Transactions that failed and were rolled back (log batches and retention chunks).
+    pub fn failed_batches(&self) -> u64 {
+        self.shared.failed_batches.load(Ordering::Relaxed)
+    }
+
+    /// Jobs waiting in the queue (approximate).
+    pub fn queue_depth(&self) -> usize {
+        self.shared.queue_depth.load(Ordering::Relaxed)
+    }
+
+    /// The retention period in force.
+    pub fn retention_days(&self) -> u32 {
+        self.shared.retention_days.load(Ordering::Relaxed)
+    }
+
+    /// Changes the retention period (after a reload) and starts a retention run. Never
+    /// blocks: if the queue is full, the new period applies at the next daily run.
+    pub fn set_retention_days(&self, days: u32) {
+        let old = self.shared.retention_days.swap(days, Ordering::Relaxed);
+        if old != days {
+            // If the queue is full, the next daily run applies the new period.
+            let _ = self.try_send(Job::RunRetention);
+        }
+    }
+
+    /// Blocks until everything queued before it is committed. Fails with `RowsLost` if rows
+    /// could not be stored since the previous flush, `ShuttingDown` if the writer stopped.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let (done_tx, done_rx) = mpsc::sync_channel(1);
+        self.shared.queue_depth.fetch_add(1, Ordering::Relaxed);
+        if self.tx.send(Job::Flush(done_tx)).is_err() {
+            self.shared.queue_depth.fetch_sub(1, Ordering::Relaxed);
+            return Err(StoreError::ShuttingDown);
+        }
+        done_rx.recv().map_err(|_| StoreError::ShuttingDown)?
+    }
+
+    /// Commits everything queued, closes the database and joins the thread. Rows other
+    /// clones queue afterwards are dropped and counted. Only the first call does the work;
+    /// later ones (on other clones) get `ShuttingDown`.
+    pub fn shutdown(self) -> Result<(), StoreError> {
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        let Some(thread) = thread else {
+            return Err(StoreError::ShuttingDown);
+        };
+        self.shared.queue_depth.fetch_add(1, Ordering::Relaxed);
+        // If this fails the thread has already ended; join tells why.
+        let _ = self.tx.send(Job::Shutdown);
+        thread.join().map_err(|_| StoreError::WriterPanicked)?
+    }
+}
+
+/// Opens and migrates the database, then starts the writer thread (`hallpass-writer`).
+/// Retention runs first thing in the thread, then every 24 h.
+pub fn spawn_writer(cfg: WriterConfig) -> Result<WriterHandle, StoreError> {
+    spawn_writer_tuned(cfg, Tuning::default())
+}
+
+pub(crate) fn spawn_writer_tuned(
+    cfg: WriterConfig,
+    tuning: Tuning,
+) -> Result<WriterHandle, StoreError> {
+    let conn = open_rw(&cfg.db_path, tuning.busy_timeout)?;
+    // A zero-capacity channel would be a rendezvous: every try_send would fail.
+    let (tx, rx) = mpsc::sync_channel(cfg.queue_capacity.max(1));
+    let shared = Arc::new(Shared::default());
+    shared
+        .retention_days
+        .store(cfg.retention_days, Ordering::Relaxed);
+    let now = Instant::now();
+    let writer = Writer {
+        conn,
+        rx,
+        shared: Arc::clone(&shared),
+        batch_max: cfg.batch_max.max(1),
+        backoff: tuning.backoff_min,
+        tuning,
+        next_retention: now,
+        retention_run: None,
+        unwritable_until: None,
+        lost_since_flush: 0,
+        lost_in_outage: 0,
+    };
+    let thread = std::thread::Builder::new()
+        .name("hallpass-writer".into())
+        .spawn(move || writer.run())
+        .map_err(StoreError::Spawn)?;
+    Ok(WriterHandle {
+        tx,
+        shared,
+        thread: Arc::new(Mutex::new(Some(thread))),
+    })
+}
+
+/// A retention run in progress: chunks are deleted between batches until none are left.
+struct RetentionRun {
+    cutoff: Timestamp,
+    deleted: usize,
+}
+
+struct Writer {
+    conn: Connection,
+    rx: Receiver<Job>,
+    shared: Arc<Shared>,
+    batch_max: usize,
+    tuning: Tuning,
+    next_retention: Instant,
+    retention_run: Option<RetentionRun>,
+    /// Set after a failed write: until then rows are dropped without touching the disk.
+    unwritable_until: Option<Instant>,
+    backoff: Duration,
+    /// Rows lost since the last flush answered (reported to that flush).
+    lost_since_flush: u64,
+    /// Rows lost in the current outage (logged when it ends).
+    lost_in_outage: u64,
+}
+
+impl Writer {
+    fn run(mut self) -> Result<(), StoreError> {
+        // Grows up to batch_max on demand; a huge batch_max must not allocate up front.
+        let mut batch = Vec::with_capacity(self.batch_max.min(1024));
+        let mut rows = Vec::with_capacity(self.batch_max.min(1024));
+        loop {
+            let timeout = self.idle_timeout(Instant::now());
+            match self.rx.recv_timeout(timeout) {
+                Ok(job) => {
+                    batch.push(job);
+                    while batch.len() < self.batch_max {
+                        match self.rx.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                // Every handle is gone and the queue is empty: nothing more can come.
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            }
+            self.shared
+                .queue_depth
+                .fetch_sub(batch.len(), Ordering::Relaxed);
+            if self.process(&mut batch, &mut rows) {
+                return self.stop();
+            }
+            self.retention_step(Instant::now());
+        }
+    }
+
+    /// How long to wait for a job before there is retention work to do.
+    fn idle_timeout(&self, now: Instant) -> Duration {
+        let until_retention = self.next_retention.saturating_duration_since(now);
+        match (&self.retention_run, self.unwritable_until) {
+            (None, _) => until_retention,
+            (Some(_), None) => Duration::ZERO,
+            (Some(_), Some(t)) => t.saturating_duration_since(now),
+        }
+    }
+
+    /// Handles one drained batch. Returns true on shutdown.
+    fn process(&mut self, batch: &mut Vec<Job>, rows: &mut Vec<AuthLogRow>) -> bool {
+        let mut stop = false;
+        for job in batch.drain(..) {
+            if stop {
+                // Queued behind the shutdown: dropped, like rows sent after it.
+                self.discard(job);
+                continue;
+            }
+            match job {
+                Job::Auth(row) => rows.push(row),
+                Job::Flush(done) => {
+                    self.commit(rows);
+                    // The flusher may have given up waiting; nothing to do then.
+                    let _ = done.send(self.take_flush_result());
+                }
+                Job::RunRetention => {
+                    self.retention_run = None;
+                    self.next_retention = Instant::now();
+                }
+                Job::Shutdown => {
+                    self.commit(rows);
+                    stop = true;
+                }
+            }
+        }
+        self.commit(rows);
+        stop
+    }
+
+    fn take_flush_result(&mut self) -> Result<(), StoreError> {
+        match std::mem::take(&mut self.lost_since_flush) {
+            0 => Ok(()),
+            count => Err(StoreError::RowsLost { count }),
+        }
+    }
+
+    /// Commits the pending rows in one transaction, or counts them as lost.
+    fn commit(&mut self, rows: &mut Vec<AuthLogRow>) {
+        if rows.is_empty() {
+            return;
+        }
+        let n = rows.len() as u64;
+        let now = Instant::now();
+        if self.unwritable_until.is_some_and(|t| now < t) {
+            self.lose(n);
+            rows.clear();
+            return;
+        }
+        match write_rows(&mut self.conn, rows) {
+            Ok(outcome) => {
+                self.shared
+                    .written
+                    .fetch_add(outcome.written, Ordering::Relaxed);
+                if outcome.rejected > 0 {
+                    self.lose(outcome.rejected);
+                    tracing::warn!(
+                        rows = outcome.rejected,
+                        error = %outcome.first_error.as_deref().unwrap_or("?"),
+                        "the database rejected log rows; the rest of the batch was written"
+                    );
+                }
+                self.writable_again();
+            }
+            Err(e) => {
+                self.shared.failed_batches.fetch_add(1, Ordering::Relaxed);
+                self.lose(n);
+                self.unwritable(now, &e);
+            }
+        }
+        rows.clear();
+    }
+
+    fn lose(&mut self, n: u64) {
+        self.shared.failed_rows.fetch_add(n, Ordering::Relaxed);
+        self.lost_since_flush += n;
+        self.lost_in_outage += n;
+    }
+
+    fn unwritable(&mut self, now: Instant, e: &dyn std::fmt::Display) {
+        tracing::warn!(
+            error = %e,
+            retry_in_ms = self.backoff.as_millis() as u64,
+            "cannot write to the database; dropping log rows until the retry"
+        );
+        self.unwritable_until = Some(now + self.backoff);
+        self.backoff = (self.backoff * 2).min(self.tuning.backoff_max);
+    }
+
+    fn writable_again(&mut self) {
+        if self.unwritable_until.take().is_some() {
+            tracing::info!(
+                rows_lost = self.lost_in_outage,
+                "the database is writable again"
+            );
+        }
+        self.lost_in_outage = 0;
+        self.backoff = self.tuning.backoff_min;
+    }
+
+    /// Starts a retention run when due, and deletes one chunk of a run in progress.
+    fn retention_step(&mut self, now: Instant) {
+        if self.unwritable_until.is_some_and(|t| now < t) {
+            return;
+        }
+        if self.retention_run.is_none() {
+            if now < self.next_retention {
+                return;
+            }
+            let days = self.shared.retention_days.load(Ordering::Relaxed);
+            self.retention_run = Some(RetentionRun {
+                cutoff: retention_cutoff(Timestamp::now(), days),
+                deleted: 0,
+            });
+            self.next_retention = now + self.tuning.retention_interval;
+        }
+        let Some(run) = &mut self.retention_run else {
+            return;
+        };
+        match delete_expired_chunk(&self.conn, run.cutoff, self.tuning.retention_chunk) {
+            Ok(n) => {
+                run.deleted += n;
+                let done = n < self.tuning.retention_chunk;
+                if done && run.deleted > 0 {
+                    tracing::info!(
+                        rows = run.deleted,
+                        cutoff = %run.cutoff,
+                        "deleted log rows past the retention period"
+                    );
+                }
+                if done {
+                    self.retention_run = None;
+                }
+                self.writable_again();
+            }
+            // The run stays in progress and resumes after the back-off.
+            Err(e) => {
+                self.shared.failed_batches.fetch_add(1, Ordering::Relaxed);
+                self.unwritable(now, &e);
+            }
+        }
+    }
+
+    /// After a shutdown: answers what is still queued, then closes the connection.
+    fn stop(mut self) -> Result<(), StoreError> {
+        while let Ok(job) = self.rx.try_recv() {
+            self.shared.queue_depth.fetch_sub(1, Ordering::Relaxed);
+            self.discard(job);
+        }
+        let result = self.take_flush_result();
+        if let Err((_conn, e)) = self.conn.close() {
+            return Err(e.into());
+        }
+        result
+    }
+
+    fn discard(&self, job: Job) {
+        match job {
+            Job::Auth(_) => {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+            Job::Flush(done) => {
+                let _ = done.send(Err(StoreError::ShuttingDown));
+            }
+            Job::RunRetention | Job::Shutdown => {}
+        }
+    }
+}
+
+struct WriteOutcome {
+    written: u64,
+    /// Rows the database refused one by one (constraint, type); the batch went on.
+    rejected: u64,
+    first_error: Option<String>,
+}
+
+/// One transaction for the whole batch. A row the database refuses (a constraint, a type)
+/// is skipped so it cannot take the others down; any other error rolls the batch back.
+fn write_rows(conn: &mut Connection, rows: &[AuthLogRow]) -> rusqlite::Result<WriteOutcome> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut out = WriteOutcome {
+        written: 0,
+        rejected: 0,
+        first_error: None,
+    };
+    for row in rows {
+        match auth_log::insert(&tx, row) {
+            Ok(()) => out.written += 1,
+            // A statement error keeps the transaction open unless SQLite rolled it back.
+            Err(e) if is_row_error(&e) && !tx.is_autocommit() => {
+                out.rejected += 1;
+                if out.first_error.is_none() {
+                    out.first_error = Some(e.to_string());
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    tx.commit()?;
+    Ok(out)
+}
+
+fn is_row_error(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::ConstraintViolation | ErrorCode::TypeMismatch | ErrorCode::TooBig)
+    )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::model::Module;
+    use crate::store::auth_log::tests::row;
+    use crate::store::auth_log::{AuthLogFilter, auth_log};
+    use crate::store::schema::{DB_FILE_NAME, M1_FOR_TESTS, open_read_only};
+
+    fn fast() -> Tuning {
+        Tuning {
+            busy_timeout: Duration::from_secs(30),
+            backoff_min: Duration::from_millis(200),
+            backoff_max: Duration::from_secs(1),
+            ..Tuning::default()
+        }
+    }
+
+    fn start(
+        dir: &Path,
+        queue_capacity: usize,
+        batch_max: usize,
+        tuning: Tuning,
+    ) -> (PathBuf, WriterHandle) {
+        let db_path = dir.join(DB_FILE_NAME);
+        let cfg = WriterConfig {
+            db_path: db_path.clone(),
+            queue_capacity,
+            batch_max,
+            retention_days: 30,
+        };
+        let handle = spawn_writer_tuned(cfg, tuning).unwrap();
+        (db_path, handle)
+    }
+
+    fn count(path: &Path) -> i64 {
+        open_read_only(path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM auth_log", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn recent() -> AuthLogRow {
+        let mut r = row(
+            "2026-01-01T00:00:00Z",
+            Some("3c:22:fb:12:34:56"),
+            Some("max"),
+        );
+        r.time = Timestamp::now();
+        r
+    }
+
+    /// Waits until the retention run at start is done: the writer runs it right after the
+    /// batch holding the first flush, so the second flush comes back after it.
+    fn settle(w: &WriterHandle) {
+        w.flush().unwrap();
+        w.flush().unwrap();
+    }
+
+    fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if cond() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        cond()
+    }
+
+    #[test]
+    fn logged_rows_appear_after_flush_with_all_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 64, 16, fast());
+        let r = AuthLogRow {
+            time: Timestamp::now(),
+            client: "wlc-1".into(),
+            client_ip: "192.0.2.9".parse().unwrap(),
+            mac: Some("da:a1:19:00:00:01".parse().unwrap()),
+            user: Some("erika.muster".into()),
+            module: Module::Lan,
+            accepted: false,
+            reason: "device_banned",
+            vlan: Some(99),
+        };
+        assert!(w.log_auth(r.clone()));
+        w.flush().unwrap();
+        assert_eq!(w.written(), 1);
+        let got = auth_log(&open_read_only(&path).unwrap(), &AuthLogFilter::default()).unwrap();
+        assert_eq!(got.len(), 1);
+        let e = &got[0];
+        assert_eq!(
+            e.time,
+            Timestamp::from_millisecond(r.time.as_millisecond()).unwrap()
+        );
+        assert_eq!(e.client, "wlc-1");
+        assert_eq!(e.client_ip, r.client_ip);
+        assert_eq!(e.mac, r.mac);
+        assert_eq!(e.user.as_deref(), Some("erika.muster"));
+        assert_eq!(e.module, Module::Lan);
+        assert!(!e.accepted);
+        assert_eq!(e.reason, "device_banned");
+        assert_eq!(e.vlan, Some(99));
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn ten_thousand_rows_in_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 65_536, 512, fast());
+        for i in 0..10_000u32 {
+            let mut r = recent();
+            r.vlan = Some((i % 4094 + 1) as u16);
+            assert!(w.log_auth(r));
+        }
+        w.flush().unwrap();
+        assert_eq!(w.written(), 10_000);
+        assert_eq!(w.dropped(), 0);
+        assert_eq!(w.queue_depth(), 0);
+        assert_eq!(count(&path), 10_000);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn full_queue_drops_and_counts_never_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 4, 2, fast());
+        settle(&w);
+        // Another connection holds the write lock: the writer waits in SQLite's busy
+        // handler (30 s) and the queue fills up.
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let started = Instant::now();
+        let mut accepted = 0u64;
+        let mut refused = 0u64;
+        for _ in 0..50 {
+            if w.log_auth(recent()) {
+                accepted += 1;
+            } else {
+                refused += 1;
+            }
+        }
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed < Duration::from_secs(2),
+            "log_auth blocked: {elapsed:?}"
+        );
+        // At most one batch (2) taken by the writer plus the queue (4).
+        assert!(accepted <= 6, "accepted {accepted}");
+        assert!(refused >= 44, "refused {refused}");
+        assert_eq!(w.dropped(), refused);
+        assert!(w.queue_depth() >= 4, "depth {}", w.queue_depth());
+        holder.execute_batch("ROLLBACK").unwrap();
+        w.flush().unwrap();
+        assert_eq!(w.written(), accepted);
+        assert_eq!(count(&path) as u64, accepted);
+        assert_eq!(w.queue_depth(), 0);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn read_only_connection_reads_while_writer_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 65_536, 64, fast());
+        for _ in 0..10 {
+            assert!(w.log_auth(recent()));
+        }
+        w.flush().unwrap();
+        let ro = open_read_only(&path).unwrap();
+        // An open read transaction must not block the writer (WAL): the reader keeps its
+        // snapshot, the writer commits.
+        ro.execute_batch("BEGIN").unwrap();
+        let n = |c: &Connection| -> i64 {
+            c.query_row("SELECT count(*) FROM auth_log", [], |r| r.get(0))
+                .unwrap()
+        };
+        assert_eq!(n(&ro), 10);
+        for _ in 0..10 {
+            assert!(w.log_auth(recent()));
+        }
+        w.flush().unwrap();
+        assert_eq!(n(&ro), 10, "snapshot");
+        ro.execute_batch("COMMIT").unwrap();
+        assert_eq!(n(&ro), 20);
+
+        // Queries running concurrently with a stream of writes.
+        let producer = {
+            let w = w.clone();
+            std::thread::spawn(move || {
+                for _ in 0..5_000 {
+                    w.log_auth(recent());
+                }
+                w.flush()
+            })
+        };
+        let filter = AuthLogFilter {
+            user: Some("max".into()),
+            limit: Some(100),
+            ..Default::default()
+        };
+        for _ in 0..50 {
+            assert!(auth_log(&ro, &filter).unwrap().len() <= 100);
+        }
+        producer.join().unwrap().unwrap();
+        assert_eq!(n(&ro), w.written() as i64);
+        assert_eq!(w.written() + w.dropped(), 5_020);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn shutdown_flushes_and_stops_other_clones() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 65_536, 100, fast());
+        let other = w.clone();
+        for _ in 0..1_000 {
+            assert!(w.log_auth(recent()));
+        }
+        w.shutdown().unwrap();
+        assert_eq!(count(&path), 1_000);
+        assert!(!other.log_auth(recent()));
+        assert_eq!(other.dropped(), 1);
+        assert!(matches!(other.flush(), Err(StoreError::ShuttingDown)));
+        assert!(matches!(other.shutdown(), Err(StoreError::ShuttingDown)));
+    }
+
+    #[test]
+    fn dropping_every_handle_still_writes_what_was_queued() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 65_536, 100, fast());
+        for _ in 0..100 {
+            assert!(w.log_auth(recent()));
+        }
+        drop(w);
+        assert!(wait_until(|| count(&path) == 100));
+    }
+
+    #[test]
+    fn rows_the_database_refuses_are_counted_and_the_rest_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 1024, 64, fast());
+        settle(&w);
+        let admin = Connection::open(&path).unwrap();
+        admin
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON auth_log
+                 WHEN NEW.reason = 'banned'
+                 BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+            )
+            .unwrap();
+        let banned = || {
+            let mut r = recent();
+            r.reason = "banned";
+            r
+        };
+        // One batch with good and refused rows: the good ones survive.
+        for r in [recent(), banned(), recent(), banned(), recent()] {
+            assert!(w.log_auth(r));
+        }
+        match w.flush() {
+            Err(StoreError::RowsLost { count: 2 }) => {}
+            other => panic!("expected 2 rows lost, got {other:?}"),
+        }
+        assert_eq!(w.failed_rows(), 2);
+        assert_eq!(w.written(), 3);
+        assert_eq!(w.failed_batches(), 0, "no batch failed, no back-off");
+        // The writer goes on: once the trigger is gone, every row is stored.
+        admin.execute_batch("DROP TRIGGER refuse").unwrap();
+        assert!(w.log_auth(banned()));
+        w.flush().unwrap();
+        assert_eq!(count(&path), 4);
+        assert_eq!(w.failed_rows(), 2);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn unwritable_database_backs_off_then_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let tuning = Tuning {
+            backoff_min: Duration::from_secs(1),
+            ..fast()
+        };
+        let (path, w) = start(dir.path(), 1024, 64, tuning);
+        settle(&w);
+        let admin = Connection::open(&path).unwrap();
+        // Every write now fails for the whole batch, like a full disk would.
+        admin.execute_batch("DROP TABLE auth_log").unwrap();
+        assert!(w.log_auth(recent()));
+        assert!(matches!(w.flush(), Err(StoreError::RowsLost { count: 1 })));
+        assert_eq!(w.failed_batches(), 1);
+        // During the back-off rows are counted and dropped without another attempt.
+        let failed_at = Instant::now();
+        for _ in 0..100 {
+            assert!(w.log_auth(recent()));
+        }
+        assert!(matches!(
+            w.flush(),
+            Err(StoreError::RowsLost { count: 100 })
+        ));
+        assert!(
+            failed_at.elapsed() < Duration::from_secs(1),
+            "test too slow to check"
+        );
+        assert_eq!(w.failed_batches(), 1, "no retry during the back-off");
+        assert_eq!(w.failed_rows(), 101);
+        // The database is repaired; after the back-off the writer writes again.
+        admin.execute_batch(M1_FOR_TESTS).unwrap();
+        std::thread::sleep(Duration::from_millis(1100).saturating_sub(failed_at.elapsed()));
+        for _ in 0..3 {
+            assert!(w.log_auth(recent()));
+        }
+        w.flush().unwrap();
+        assert_eq!(count(&path), 3);
+        assert_eq!(w.written(), 3);
+        assert_eq!(w.failed_batches(), 1);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn retention_at_start_and_after_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join(DB_FILE_NAME);
+        let now = Timestamp::now();
+        {
+            let conn = open_rw(&db_path, Duration::from_secs(1)).unwrap();
+            for age_days in [60, 31, 29, 1] {
+                let mut r = recent();
+                r.time = now - jiff::SignedDuration::from_hours(24 * age_days);
+                auth_log::insert(&conn, &r).unwrap();
+            }
+        }
+        let (path, w) = start(dir.path(), 1024, 64, fast());
+        assert_eq!(w.retention_days(), 30);
+        // Retention ran at start without any job: the rows older than 30 days are gone.
+        assert!(wait_until(|| count(&path) == 2), "count {}", count(&path));
+        w.set_retention_days(7);
+        assert_eq!(w.retention_days(), 7);
+        assert!(wait_until(|| count(&path) == 1), "count {}", count(&path));
+        let left = auth_log(&open_read_only(&path).unwrap(), &AuthLogFilter::default()).unwrap();
+        assert!(left[0].time > now - jiff::SignedDuration::from_hours(48));
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn retention_runs_periodically_when_idle() {
+        let dir = tempfile::tempdir().unwrap();
+        let tuning = Tuning {
+            retention_interval: Duration::from_millis(50),
+            retention_chunk: 3,
+            ..fast()
+        };
+        let (path, w) = start(dir.path(), 1024, 64, tuning);
+        w.flush().unwrap();
+        // Written behind the writer's back while it idles: only the timer can delete them.
+        let admin = Connection::open(&path).unwrap();
+        for _ in 0..10 {
+            auth_log::insert(&admin, &row("2000-01-01T00:00:00Z", None, None)).unwrap();
+        }
+        auth_log::insert(&admin, &recent()).unwrap();
+        assert!(wait_until(|| count(&path) == 1), "count {}", count(&path));
+        w.shutdown().unwrap();
+    }
+}
