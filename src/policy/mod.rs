@@ -141,7 +141,8 @@ pub struct Decision {
 pub struct Step {
     /// Short rule name, e.g. `registered`, `user_ban`.
     pub name: &'static str,
-    /// `true`: the request got past this rule; `false`: this rule decided against it.
+    /// `true`: the request got past this rule; `false`: this rule decided (a reject, or for
+    /// `registered` the accept into the unregistered VLAN).
     pub passed: bool,
     /// A line for admins saying what was found.
     pub detail: String,
