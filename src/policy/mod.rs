@@ -250,9 +250,9 @@ impl Observer for Recorder {
     }
 }
 
-/// A PHC string with the default argon2id parameters (as `Argon2::default()` hashes,
-/// like real ones). Verified against when the user is unknown or has no password, so that the time
-/// taken does not tell whether the account exists. Its password is random and unknown.
+/// A PHC string with the default argon2id parameters (as `Argon2::default()` hashes, like
+/// real ones). Verified against when the user is unknown or has no password, so that the
+/// time taken does not tell whether the account exists. Its password is random and unknown.
 const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$BcLg/51uJAFgg1uKvjpkvg$H8W1F6IFuum7oofgqnHe/eQQsZPwo2CUd7TMQymCjHw";
 
 fn reject(
