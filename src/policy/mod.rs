@@ -1,1 +1,596 @@
-//! policy
+//! The access decision: (directory snapshot, request facts, now) → [`Decision`].
+//!
+//! This module owns the rule chain of DESIGN.md "Decisions" (the order is a contract: the
+//! first rule that matches decides) and the Reply-Message texts. It is pure: no I/O, no
+//! clock (time is a parameter), no logging, no tasks. It does not parse RADIUS packets: the
+//! server hands it the few attributes it needs in an [`AccessRequest`].
+//!
+//! [`decide`] and [`explain`] run the very same rule chain; `decide` passes an observer that
+//! does nothing (so a MAB decision allocates nothing beyond cheap `Arc` clones), `explain`
+//! records every rule checked for `hallpass why`.
+
+mod message;
+
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+use std::sync::Arc;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use jiff::Timestamp;
+
+use crate::config::Directory;
+use crate::model::{Ban, MacAddr, Module, User, UserName, Vlan};
+
+pub use message::reply_message;
+
+/// The facts of one Access-Request the decision needs.
+#[derive(Clone, Copy, Debug)]
+pub struct AccessRequest<'a> {
+    /// Raw User-Name octets.
+    pub user_name: &'a [u8],
+    /// User-Password already unhidden (PAP), `None` if absent.
+    pub password: Option<&'a [u8]>,
+    pub calling_station_id: Option<&'a [u8]>,
+    pub nas_port_type: Option<u32>,
+    /// The module configured for the client the request came from.
+    pub client_module: Module,
+}
+
+/// How a request logs in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Login {
+    /// MAC authentication bypass: the User-Name is the device's MAC.
+    Mab(MacAddr),
+    /// User name and password.
+    Pap,
+}
+
+/// What the NAS is told.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Accept {
+        vlan: Vlan,
+        filter_id: Option<Arc<str>>,
+        session_timeout: u32,
+    },
+    Reject,
+}
+
+/// Why a decision was taken; logged and counted per reason.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Reason {
+    Accepted,
+    NotRegistered,
+    MacMismatch,
+    BadCredentials,
+    DeviceBanned,
+    AccountDisabled,
+    NoConsent,
+    Banned,
+    NoPolicy,
+    /// No User-Name, or neither MAB nor PAP.
+    Malformed,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 10] = [
+        Reason::Accepted,
+        Reason::NotRegistered,
+        Reason::MacMismatch,
+        Reason::BadCredentials,
+        Reason::DeviceBanned,
+        Reason::AccountDisabled,
+        Reason::NoConsent,
+        Reason::Banned,
+        Reason::NoPolicy,
+        Reason::Malformed,
+    ];
+
+    /// The reason code in logs and metrics.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::Accepted => "accepted",
+            Reason::NotRegistered => "not_registered",
+            Reason::MacMismatch => "mac_mismatch",
+            Reason::BadCredentials => "bad_credentials",
+            Reason::DeviceBanned => "device_banned",
+            Reason::AccountDisabled => "account_disabled",
+            Reason::NoConsent => "no_consent",
+            Reason::Banned => "banned",
+            Reason::NoPolicy => "no_policy",
+            Reason::Malformed => "malformed",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// The answer to one Access-Request, with what the log and the Reply-Message need.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decision {
+    pub outcome: Outcome,
+    pub reason: Reason,
+    /// The module the request is for.
+    pub module: Module,
+    /// The device: the MAB MAC, or for PAP the Calling-Station-Id if it is a MAC.
+    pub mac: Option<MacAddr>,
+    /// The account the decision is about: the device's owner (MAB) or the PAP user. `None`
+    /// when there is no account: not registered, malformed, mac mismatch, and always for
+    /// `bad_credentials` (so probing does not put names in the log, and an unknown and a
+    /// known name get the identical decision).
+    pub user: Option<UserName>,
+    /// `banned` / `device_banned`: when the suspension ends (`None` = permanent). Back-to-back
+    /// bans count as one suspension: a ban that begins no later than the current end extends
+    /// it. `None` for every other reason.
+    pub until: Option<Timestamp>,
+    /// `banned` / `device_banned`: the suspension covers every module (`all`), not only the
+    /// request's module, until `until`: for `banned` the whole account is suspended. The
+    /// Reply-Message says "account suspended" instead of "Wi-Fi access suspended".
+    pub all_modules: bool,
+}
+
+/// One rule checked by [`explain`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Step {
+    /// Short rule name, e.g. `registered`, `user_ban`.
+    pub name: &'static str,
+    /// `true`: the request got past this rule; `false`: this rule decided (a reject, or for
+    /// `registered` the accept into the unregistered VLAN).
+    pub passed: bool,
+    /// A line for admins saying what was found.
+    pub detail: String,
+}
+
+/// The decision with every rule checked on the way, for `hallpass why`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Explanation {
+    pub decision: Decision,
+    pub steps: Vec<Step>,
+}
+
+impl fmt::Display for Explanation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for s in &self.steps {
+            let mark = if s.passed { "ok  " } else { "FAIL" };
+            writeln!(f, "{mark} {:<16} {}", s.name, s.detail)?;
+        }
+        let d = &self.decision;
+        match &d.outcome {
+            Outcome::Accept {
+                vlan,
+                filter_id,
+                session_timeout,
+            } => {
+                write!(
+                    f,
+                    "=> accept ({}) on {}: VLAN {vlan}, Session-Timeout {session_timeout} s",
+                    d.reason, d.module
+                )?;
+                if let Some(fid) = filter_id {
+                    write!(f, ", Filter-Id {fid}")?;
+                }
+                Ok(())
+            }
+            Outcome::Reject => write!(f, "=> reject ({}) on {}", d.reason, d.module),
+        }
+    }
+}
+
+/// Classifies a request as MAB or PAP. Errors are the reject reasons of the classification:
+/// `MacMismatch` (MAB with a Calling-Station-Id naming another MAC) and `Malformed` (empty
+/// User-Name, or not a MAC and no password).
+pub fn classify(req: &AccessRequest) -> Result<Login, Reason> {
+    if req.user_name.is_empty() {
+        return Err(Reason::Malformed);
+    }
+    if let Some(mac) = MacAddr::parse_bytes(req.user_name) {
+        return match req.calling_station_id {
+            Some(csi) if MacAddr::parse_bytes(csi) != Some(mac) => Err(Reason::MacMismatch),
+            _ => Ok(Login::Mab(mac)),
+        };
+    }
+    if req.password.is_some() {
+        Ok(Login::Pap)
+    } else {
+        Err(Reason::Malformed)
+    }
+}
+
+/// The module a request is for: NAS-Port-Type if it tells one, else the client's module.
+pub fn module_of(req: &AccessRequest) -> Module {
+    req.nas_port_type
+        .and_then(Module::from_nas_port_type)
+        .unwrap_or(req.client_module)
+}
+
+/// Decides an Access-Request. See DESIGN.md "Decisions"; the first rule that matches decides.
+pub fn decide(dir: &Directory, req: &AccessRequest, now: Timestamp) -> Decision {
+    run(dir, req, now, &mut Quiet)
+}
+
+/// Decides like [`decide`] (the same code path) and records every rule checked.
+pub fn explain(dir: &Directory, req: &AccessRequest, now: Timestamp) -> Explanation {
+    let mut rec = Recorder(Vec::new());
+    let decision = run(dir, req, now, &mut rec);
+    Explanation {
+        decision,
+        steps: rec.0,
+    }
+}
+
+/// Sees every rule the chain checks. The detail is a closure so that the quiet observer
+/// never builds the string.
+trait Observer {
+    fn step(&mut self, name: &'static str, passed: bool, detail: impl FnOnce() -> String);
+}
+
+struct Quiet;
+
+impl Observer for Quiet {
+    #[inline(always)]
+    fn step(&mut self, _: &'static str, _: bool, _: impl FnOnce() -> String) {}
+}
+
+struct Recorder(Vec<Step>);
+
+impl Observer for Recorder {
+    fn step(&mut self, name: &'static str, passed: bool, detail: impl FnOnce() -> String) {
+        self.0.push(Step {
+            name,
+            passed,
+            detail: detail(),
+        });
+    }
+}
+
+/// A PHC string with the default argon2id parameters (as `Argon2::default()` hashes, like
+/// real ones). Verified against when the user is unknown or has no password, so that the
+/// time taken does not tell whether the account exists. Its password is random and unknown.
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$BcLg/51uJAFgg1uKvjpkvg$H8W1F6IFuum7oofgqnHe/eQQsZPwo2CUd7TMQymCjHw";
+
+fn reject(
+    reason: Reason,
+    module: Module,
+    mac: Option<MacAddr>,
+    user: Option<UserName>,
+) -> Decision {
+    Decision {
+        outcome: Outcome::Reject,
+        reason,
+        module,
+        mac,
+        user,
+        until: None,
+        all_modules: false,
+    }
+}
+
+fn show(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The rule chain. Every early return is one rule deciding.
+fn run<O: Observer>(dir: &Directory, req: &AccessRequest, now: Timestamp, obs: &mut O) -> Decision {
+    let module = module_of(req);
+    obs.step("module", true, || match req.nas_port_type {
+        Some(t) if Module::from_nas_port_type(t).is_some() => {
+            format!("{module} (NAS-Port-Type {t})")
+        }
+        Some(t) => format!("{module} (client's module; NAS-Port-Type {t} tells none)"),
+        None => format!("{module} (client's module; no NAS-Port-Type)"),
+    });
+
+    let login = match classify(req) {
+        Ok(l) => l,
+        Err(reason) => {
+            let mac = MacAddr::parse_bytes(req.user_name);
+            obs.step("classify", false, || match reason {
+                Reason::MacMismatch => format!(
+                    "MAB for {} but Calling-Station-Id is {:?}",
+                    mac.map(|m| m.to_string()).unwrap_or_default(),
+                    req.calling_station_id.map(show).unwrap_or_default()
+                ),
+                _ if req.user_name.is_empty() => "no User-Name".to_string(),
+                _ => format!(
+                    "User-Name {:?} is not a MAC and there is no User-Password",
+                    show(req.user_name)
+                ),
+            });
+            return reject(reason, module, mac, None);
+        }
+    };
+
+    // Who asks: the device (if any) and the account.
+    let (mac, user): (Option<MacAddr>, &User) = match login {
+        Login::Mab(mac) => {
+            obs.step("classify", true, || format!("MAB, device {mac}"));
+            // Rule 1: the device must be registered (to an existing account).
+            let owner = dir.device(&mac).map(|d| (&d.owner, dir.user(&d.owner)));
+            let user = match owner {
+                Some((_, Some(u))) => {
+                    obs.step("registered", true, || {
+                        format!("device {mac} is registered to {}", u.name)
+                    });
+                    u
+                }
+                _ => {
+                    let vlan = dir.policy.unregistered_vlan;
+                    obs.step("registered", false, || {
+                        let what = match owner {
+                            Some((o, _)) => {
+                                format!("device {mac} is registered to {o}, an unknown account")
+                            }
+                            None => format!("device {mac} is not registered"),
+                        };
+                        match vlan {
+                            Some(v) => format!("{what}; unregistered VLAN {v}"),
+                            None => format!("{what}; no unregistered VLAN"),
+                        }
+                    });
+                    let mut d = reject(Reason::NotRegistered, module, Some(mac), None);
+                    if let Some(vlan) = vlan {
+                        d.outcome = Outcome::Accept {
+                            vlan,
+                            filter_id: None,
+                            session_timeout: dir.policy.session_timeout_secs,
+                        };
+                    }
+                    return d;
+                }
+            };
+            (Some(mac), user)
+        }
+        Login::Pap => {
+            let mac = req.calling_station_id.and_then(MacAddr::parse_bytes);
+            obs.step("classify", true, || match mac {
+                Some(m) => format!("PAP as {:?} from device {m}", show(req.user_name)),
+                None => format!("PAP as {:?}, no device MAC", show(req.user_name)),
+            });
+            // Rule 2: known user and the right password, one verification either way.
+            let user = std::str::from_utf8(req.user_name)
+                .ok()
+                .and_then(|n| dir.user(n));
+            let password = req.password.unwrap_or_default();
+            let hash = user.and_then(|u| u.password_hash.as_deref());
+            let ok = verify(hash.unwrap_or(DUMMY_HASH), password) && hash.is_some();
+            match user {
+                Some(u) if ok => {
+                    obs.step("credentials", true, || {
+                        format!("password of {} is right", u.name)
+                    });
+                    (mac, u)
+                }
+                _ => {
+                    obs.step("credentials", false, || match (user, hash) {
+                        (None, _) => format!("no account {:?}", show(req.user_name)),
+                        (Some(u), None) => format!("account {} has no password", u.name),
+                        (Some(u), Some(_)) => format!("wrong password for {}", u.name),
+                    });
+                    return reject(Reason::BadCredentials, module, mac, None);
+                }
+            }
+        }
+    };
+    let name = || Some(user.name.clone());
+
+    // Rule 3: a ban on the device.
+    let device_bans = mac.map(|m| dir.bans_of_device(&m)).unwrap_or(&[]);
+    if let Some(s) = suspension(device_bans, module, now) {
+        obs.step("device_ban", false, || {
+            format!(
+                "device {} is banned from {}",
+                show_mac(mac),
+                s.describe(module)
+            )
+        });
+        let mut d = reject(Reason::DeviceBanned, module, mac, name());
+        d.until = s.until;
+        d.all_modules = s.all_modules;
+        return d;
+    }
+    obs.step("device_ban", true, || match mac {
+        Some(m) => format!("no ban on device {m} in force for {module}"),
+        None => "no device MAC to check".to_string(),
+    });
+
+    // Rule 4: the account is enabled.
+    if user.disabled {
+        obs.step("account_enabled", false, || {
+            format!("account {} is disabled", user.name)
+        });
+        return reject(Reason::AccountDisabled, module, mac, name());
+    }
+    obs.step("account_enabled", true, || {
+        format!("account {} is enabled", user.name)
+    });
+
+    // Rule 5: the signed consent is on file.
+    if !user.consent {
+        obs.step("consent", false, || {
+            format!("no consent on file for {}", user.name)
+        });
+        return reject(Reason::NoConsent, module, mac, name());
+    }
+    obs.step("consent", true, || {
+        format!("consent on file for {}", user.name)
+    });
+
+    // Rule 6: a ban on the account.
+    let user_bans = dir.bans_of_user(&user.name);
+    if let Some(s) = suspension(user_bans, module, now) {
+        obs.step("user_ban", false, || {
+            format!("{} is banned from {}", user.name, s.describe(module))
+        });
+        let mut d = reject(Reason::Banned, module, mac, name());
+        d.until = s.until;
+        d.all_modules = s.all_modules;
+        return d;
+    }
+    obs.step("user_ban", true, || {
+        format!("no ban on {} in force for {module}", user.name)
+    });
+
+    // Rule 7: the first policy group (in config order) the user is in.
+    let Some(group) = dir
+        .policy
+        .groups
+        .iter()
+        .find(|g| user.groups.contains(&g.name))
+    else {
+        obs.step("policy_group", false, || {
+            format!(
+                "no policy group matches the groups {:?} of {}",
+                user.groups, user.name
+            )
+        });
+        return reject(Reason::NoPolicy, module, mac, name());
+    };
+    obs.step("policy_group", true, || {
+        format!("group {} → VLAN {}", group.name, group.vlan)
+    });
+
+    // Rule 8: accept, until the next ban begins at the latest.
+    let max = dir.policy.session_timeout_secs;
+    let next = next_ban_start(user_bans, module, now)
+        .into_iter()
+        .chain(next_ban_start(device_bans, module, now))
+        .min();
+    let session_timeout = match next {
+        Some(start) => secs_until(now, start).min(max),
+        None => max,
+    };
+    obs.step("accept", true, || match next {
+        Some(start) if session_timeout < max => {
+            format!("Session-Timeout {session_timeout} s: a ban begins at {start} (limit {max} s)")
+        }
+        _ => format!("Session-Timeout {session_timeout} s"),
+    });
+    Decision {
+        outcome: Outcome::Accept {
+            vlan: group.vlan,
+            filter_id: group.filter_id.clone(),
+            session_timeout,
+        },
+        reason: Reason::Accepted,
+        module,
+        mac,
+        user: name(),
+        until: None,
+        all_modules: false,
+    }
+}
+
+fn show_mac(mac: Option<MacAddr>) -> String {
+    mac.map(|m| m.to_string()).unwrap_or_default()
+}
+
+/// Verifies a password against a PHC string; a string that does not parse never verifies.
+fn verify(phc: &str, password: &[u8]) -> bool {
+    match PasswordHash::new(phc) {
+        Ok(h) => Argon2::default().verify_password(password, &h).is_ok(),
+        Err(_) => {
+            // Keep the time of a bad stored hash like that of a wrong password.
+            if let Ok(h) = PasswordHash::new(DUMMY_HASH) {
+                let _ = Argon2::default().verify_password(password, &h);
+            }
+            false
+        }
+    }
+}
+
+/// A suspension in force for one module, from one list of bans.
+#[derive(Clone, Copy, Debug)]
+struct Suspension {
+    /// `None`: permanent.
+    until: Option<Timestamp>,
+    /// Bans on all modules alone keep it up until `until`.
+    all_modules: bool,
+}
+
+impl Suspension {
+    fn describe(&self, module: Module) -> String {
+        let scope = if self.all_modules {
+            "all modules".to_string()
+        } else {
+            module.to_string()
+        };
+        match self.until {
+            Some(t) => format!("{scope} until {t}"),
+            None => format!("{scope} permanently"),
+        }
+    }
+}
+
+/// The suspension in force at `now` from the bans that cover `module`, if any.
+fn suspension(bans: &[Ban], module: Module, now: Timestamp) -> Option<Suspension> {
+    let until = suspension_end(bans, |b| b.modules.covers(module), now)?;
+    let all_modules = suspension_end(bans, |b| b.modules.all, now) == Some(until);
+    Some(Suspension { until, all_modules })
+}
+
+/// The end of the suspension the bans passing `relevant` impose at `now`: `None` if none is
+/// in force, `Some(None)` if it is permanent. A ban that begins no later than the current
+/// end (back to back, or overlapping) extends it.
+fn suspension_end(
+    bans: &[Ban],
+    relevant: impl Fn(&Ban) -> bool,
+    now: Timestamp,
+) -> Option<Option<Timestamp>> {
+    let mut end: Option<Timestamp> = None;
+    let mut any = false;
+    for b in bans.iter().filter(|b| relevant(b) && b.in_force(now)) {
+        match b.until {
+            None => return Some(None),
+            Some(u) => end = Some(end.map_or(u, |e| e.max(u))),
+        }
+        any = true;
+    }
+    if !any {
+        return None;
+    }
+    // Each pass moves the end strictly later (or makes it permanent), so this ends after at
+    // most one pass per ban.
+    while let Some(e) = end {
+        let mut moved = false;
+        for b in bans.iter().filter(|b| relevant(b)) {
+            if b.from.is_some_and(|f| f <= e) && b.until.is_none_or(|u| u > e) {
+                match b.until {
+                    None => return Some(None),
+                    Some(u) => end = Some(u),
+                }
+                moved = true;
+                break;
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+    Some(end)
+}
+
+/// The earliest start after `now` of a ban covering `module`.
+fn next_ban_start(bans: &[Ban], module: Module, now: Timestamp) -> Option<Timestamp> {
+    bans.iter()
+        .filter(|b| b.modules.covers(module))
+        // A ban that ends before it begins never takes effect.
+        .filter_map(|b| {
+            b.starts_after(now)
+                .filter(|f| b.until.is_none_or(|u| u > *f))
+        })
+        .min()
+}
+
+/// Whole seconds from `now` until `later` (> now), rounded up, at least 1.
+fn secs_until(now: Timestamp, later: Timestamp) -> u32 {
+    let nanos = later.as_nanosecond() - now.as_nanosecond();
+    let secs = (nanos + 999_999_999).div_euclid(1_000_000_000).max(1);
+    u32::try_from(secs).unwrap_or(u32::MAX)
+}
