@@ -180,7 +180,7 @@ pub enum ConfigErrorKind {
     #[error("user {name:?} is defined twice (first in {first})")]
     DuplicateUser { name: String, first: Location },
     #[error(
-        "the password of user {user:?} is not an argon2 hash (expected \"$argon2id$...\"; create one with `hallpass user passwd`)"
+        "the password of user {user:?} is not an argon2 hash (expected \"$argon2id$...\"; create one with the `hallpass user` command)"
     )]
     BadPasswordHash { user: String },
 

@@ -237,7 +237,14 @@ pub fn load(dir: &Path) -> Result<Directory, ConfigErrors> {
     let devices = l.devices(devices_w, &users, &known, &tz, &main);
     let (user_bans, device_bans) = l.bans(bans_w, &users, &known, &tz);
     if !l.errors.is_empty() {
-        return Err(ConfigErrors(l.errors));
+        // Report in reading order: file by file, top to bottom.
+        let rank = |e: &ConfigError| {
+            let file = l.sources.iter().position(|s| s.rel == e.file);
+            (file.unwrap_or(usize::MAX), e.line, e.column)
+        };
+        let mut errors = std::mem::take(&mut l.errors);
+        errors.sort_by_key(rank);
+        return Err(ConfigErrors(errors));
     }
     Ok(Directory {
         config_dir: l.dir,
