@@ -597,17 +597,14 @@ impl Loader {
         for Entry { file, value: w, .. } in entries {
             let name_at = w.name.span().start;
             let name = w.name.into_inner();
-            let mut ok = true;
             if name.is_empty() {
                 self.err(file, name_at, K::EmptyUserName);
                 continue;
             }
             if name.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 self.err(file, name_at, K::BadUserName { name: name.clone() });
-                ok = false;
             } else if MacAddr::parse_bytes(name.as_bytes()).is_some() {
                 self.err(file, name_at, K::UserNameIsMac { name: name.clone() });
-                ok = false;
             }
             if let Some(p) = &w.password
                 && !is_argon2_phc(p.get_ref())
@@ -617,7 +614,6 @@ impl Loader {
                     p.span().start,
                     K::BadPasswordHash { user: name.clone() },
                 );
-                ok = false;
             }
             if let Some(&(f, at)) = first.get(name.as_str()) {
                 let first = self.loc(f, at);
@@ -626,18 +622,18 @@ impl Loader {
             }
             let key: UserName = Arc::from(name);
             first.insert(key.clone(), (file, name_at));
-            if ok {
-                users.insert(
-                    key.clone(),
-                    User {
-                        name: key,
-                        groups: w.groups,
-                        consent: w.consent,
-                        disabled: w.disabled,
-                        password_hash: w.password.map(Spanned::into_inner),
-                    },
-                );
-            }
+            // Kept even when invalid (the load fails anyway), so that its devices and bans
+            // are not also reported as belonging to an unknown user.
+            users.insert(
+                key.clone(),
+                User {
+                    name: key,
+                    groups: w.groups,
+                    consent: w.consent,
+                    disabled: w.disabled,
+                    password_hash: w.password.map(Spanned::into_inner),
+                },
+            );
         }
         users
     }

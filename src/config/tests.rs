@@ -858,3 +858,19 @@ fn errors_are_sorted_by_file_then_position() {
         ]
     );
 }
+
+#[test]
+fn invalid_user_does_not_cascade_to_devices() {
+    let e = errs(&[
+        (
+            "users.toml",
+            "[[user]]\nname = \"max muster\"\npassword = \"plain\"\n",
+        ),
+        (
+            "devices.toml",
+            "[[device]]\nmac = \"00:00:00:00:00:01\"\nowner = \"max muster\"\n",
+        ),
+    ]);
+    assert_eq!(e.len(), 2, "{}", ConfigErrors(e.clone()));
+    assert!(e.iter().all(|e| e.file == Path::new("users.toml")));
+}
