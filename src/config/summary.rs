@@ -1,0 +1,82 @@
+//! A short human summary of a loaded config, for `hallpass check`. Counts and settings only:
+//! never a secret, never personal data beyond counts.
+
+use std::fmt::Write as _;
+
+use super::directory::Directory;
+use crate::model::Language;
+
+/// Counts of users, devices and bans, the clients (name, network, module; never the
+/// secret), listen addresses, policy groups, the DHCP watcher and the retention.
+pub fn check_summary(dir: &Directory) -> String {
+    let mut s = String::new();
+    let users = dir.users.len();
+    let disabled = dir.users.values().filter(|u| u.disabled).count();
+    let no_consent = dir.users.values().filter(|u| !u.consent).count();
+    let user_bans: usize = dir.user_bans.values().map(Vec::len).sum();
+    let device_bans: usize = dir.device_bans.values().map(Vec::len).sum();
+    let join = |v: &[std::net::SocketAddr]| {
+        v.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let _ = writeln!(s, "config:     {}", dir.config_dir.display());
+    let _ = writeln!(s, "state dir:  {}", dir.server.state_dir.display());
+    let _ = writeln!(
+        s,
+        "time zone:  {}, language: {}",
+        dir.server.timezone.iana_name().unwrap_or("(fixed offset)"),
+        match dir.server.language {
+            Language::De => "de",
+            Language::En => "en",
+        }
+    );
+    let _ = writeln!(
+        s,
+        "users:      {users} ({disabled} disabled, {no_consent} without consent)"
+    );
+    let _ = writeln!(s, "devices:    {}", dir.devices.len());
+    let _ = writeln!(
+        s,
+        "bans:       {} ({user_bans} on users, {device_bans} on devices)",
+        user_bans + device_bans
+    );
+    let _ = writeln!(s, "auth:       {}", join(&dir.radius.auth_listen));
+    let _ = writeln!(s, "accounting: {}", join(&dir.radius.acct_listen));
+    let _ = writeln!(s, "clients:    {}", dir.radius.clients.len());
+    for c in &dir.radius.clients {
+        let _ = writeln!(s, "  {} {} ({})", c.name, c.network, c.module);
+    }
+    let _ = writeln!(
+        s,
+        "policy:     at most {} devices per user, sessions up to {} s, unregistered devices: {}",
+        dir.policy.max_devices_per_user,
+        dir.policy.session_timeout_secs,
+        dir.policy
+            .unregistered_vlan
+            .map_or("rejected".to_string(), |v| format!("VLAN {v}"))
+    );
+    for g in &dir.policy.groups {
+        match &g.filter_id {
+            Some(f) => {
+                let _ = writeln!(s, "  group {} -> VLAN {}, Filter-Id {f}", g.name, g.vlan);
+            }
+            None => {
+                let _ = writeln!(s, "  group {} -> VLAN {}", g.name, g.vlan);
+            }
+        }
+    }
+    if dir.dhcp.interfaces.is_empty() {
+        let _ = writeln!(s, "dhcp:       watcher off");
+    } else {
+        let _ = writeln!(
+            s,
+            "dhcp:       watching {} ({} trusted servers)",
+            dir.dhcp.interfaces.join(", "),
+            dir.dhcp.trusted_servers.len()
+        );
+    }
+    let _ = write!(s, "retention:  {} days", dir.privacy.retention_days);
+    s
+}

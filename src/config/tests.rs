@@ -1,0 +1,876 @@
+//! Tests of the loader: each check with file, line and column; the shipped example config.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+
+use super::load::{parse_duration_secs, to_timestamp};
+use super::*;
+use crate::model::{BanTarget, MacAddr, Module};
+
+const MAIN: &str = r#"[server]
+timezone = "Europe/Berlin"
+
+[[radius.client]]
+name = "ap"
+address = "10.0.0.0/24"
+secret = "0123456789abcdef"
+module = "wifi"
+
+[[policy.group]]
+name = "students"
+vlan = 20
+"#;
+
+const USERS: &str = r#"[[user]]
+name = "max.muster"
+groups = ["students"]
+consent = true
+
+[[user]]
+name = "lena.meyer"
+groups = ["students"]
+consent = true
+"#;
+
+fn write(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let p = dir.join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(p, text).unwrap();
+    }
+}
+
+/// Loads `files` (hallpass.toml defaults to MAIN) from a fresh directory.
+fn try_load(files: &[(&str, &str)]) -> Result<Directory, ConfigErrors> {
+    let dir = tempfile::tempdir().unwrap();
+    if !files.iter().any(|(n, _)| *n == MAIN_FILE) {
+        write(dir.path(), &[(MAIN_FILE, MAIN)]);
+    }
+    write(dir.path(), files);
+    load(dir.path())
+}
+
+fn ok(files: &[(&str, &str)]) -> Directory {
+    match try_load(files) {
+        Ok(d) => d,
+        Err(e) => panic!("expected a valid config, got:\n{e}"),
+    }
+}
+
+fn errs(files: &[(&str, &str)]) -> Vec<ConfigError> {
+    match try_load(files) {
+        Ok(_) => panic!("expected errors"),
+        Err(e) => e.0,
+    }
+}
+
+/// The kind of the single error at file:line:col.
+fn at(errors: &[ConfigError], file: &str, line: u32, column: u32) -> ConfigErrorKind {
+    let found: Vec<_> = errors
+        .iter()
+        .filter(|e| e.file == Path::new(file) && e.line == line && e.column == column)
+        .collect();
+    match found.as_slice() {
+        [e] => e.kind.clone(),
+        _ => panic!(
+            "expected one error at {file}:{line}:{column}, got:\n{}",
+            ConfigErrors(errors.to_vec())
+        ),
+    }
+}
+
+fn mac(s: &str) -> MacAddr {
+    s.parse().unwrap()
+}
+
+// ---------------------------------------------------------------- devices
+
+#[test]
+fn malformed_mac() {
+    let e = errs(&[
+        ("users.toml", USERS),
+        (
+            "devices.toml",
+            "[[device]]\nmac = \"3c:22:fb:12:34\"\nowner = \"max.muster\"\n",
+        ),
+    ]);
+    assert_eq!(e.len(), 1);
+    assert!(
+        matches!(at(&e, "devices.toml", 2, 7), ConfigErrorKind::BadMac { value } if value == "3c:22:fb:12:34")
+    );
+}
+
+#[test]
+fn duplicate_mac_across_files_and_notations() {
+    let e = errs(&[
+        ("users.toml", USERS),
+        (
+            "devices.toml",
+            "# first\n\n[[device]]\nmac = \"3C-22-FB-12-34-56\"\nowner = \"max.muster\"\n",
+        ),
+        (
+            "devices.d/7b.toml",
+            "[[device]]\nmac = \"aa:bb:cc:00:00:01\"\nowner = \"lena.meyer\"\n\n[[device]]\nmac = \"3c22fb123456\"\nowner = \"lena.meyer\"\n",
+        ),
+    ]);
+    assert_eq!(e.len(), 1);
+    let k = at(&e, "devices.d/7b.toml", 6, 7);
+    assert!(matches!(&k, ConfigErrorKind::DuplicateMac { mac: m, first }
+        if *m == mac("3c:22:fb:12:34:56") && first.to_string() == "devices.toml:4:7"));
+    assert_eq!(
+        e[0].to_string(),
+        "devices.d/7b.toml:6:7: MAC 3c:22:fb:12:34:56 is registered twice (first in devices.toml:4:7)"
+    );
+}
+
+#[test]
+fn device_owner_unknown() {
+    let e = errs(&[
+        ("users.toml", USERS),
+        (
+            "devices.toml",
+            "[[device]]\nmac = \"3c:22:fb:12:34:56\"\nowner = \"nobody\"\n",
+        ),
+    ]);
+    assert!(
+        matches!(at(&e, "devices.toml", 3, 9), ConfigErrorKind::UnknownOwner { owner, .. } if owner == "nobody")
+    );
+}
+
+#[test]
+fn too_many_devices_points_at_the_first_one_over() {
+    let main = format!("{MAIN}\n[policy]\nmax_devices_per_user = 2\n");
+    let e = errs(&[
+        (MAIN_FILE, &main),
+        ("users.toml", USERS),
+        (
+            "devices.toml",
+            "[[device]]\nmac = \"00:00:00:00:00:01\"\nowner = \"max.muster\"\n[[device]]\nmac = \"00:00:00:00:00:02\"\nowner = \"max.muster\"\n",
+        ),
+        (
+            "devices.d/a.toml",
+            "[[device]]\nmac = \"00:00:00:00:00:03\"\nowner = \"max.muster\"\n[[device]]\nmac = \"00:00:00:00:00:04\"\nowner = \"max.muster\"\n[[device]]\nmac = \"00:00:00:00:00:05\"\nowner = \"lena.meyer\"\n",
+        ),
+    ]);
+    assert_eq!(e.len(), 1, "{}", ConfigErrors(e.clone()));
+    assert!(matches!(at(&e, "devices.d/a.toml", 2, 7),
+        ConfigErrorKind::TooManyDevices { number: 3, max: 2, count: 4, owner, .. } if owner == "max.muster"));
+}
+
+#[test]
+fn bad_registered_date_and_conversion() {
+    let d = ok(&[
+        ("users.toml", USERS),
+        (
+            "devices.toml",
+            "[[device]]\nmac = \"00:00:00:00:00:01\"\nowner = \"max.muster\"\nregistered = 2026-11-20\n",
+        ),
+    ]);
+    let dev = d.device(&mac("00:00:00:00:00:01")).unwrap();
+    // Midnight in Europe/Berlin (UTC+1 in November).
+    assert_eq!(
+        dev.registered,
+        Some("2026-11-19T23:00:00Z".parse().unwrap())
+    );
+    assert_eq!(&*dev.owner, "max.muster");
+    let e = errs(&[
+        ("users.toml", USERS),
+        (
+            "devices.toml",
+            "[[device]]\nmac = \"00:00:00:00:00:01\"\nowner = \"max.muster\"\nregistered = 08:00:00\n",
+        ),
+    ]);
+    assert!(matches!(
+        at(&e, "devices.toml", 4, 14),
+        ConfigErrorKind::BadDatetime { .. }
+    ));
+}
+
+#[test]
+fn datetimes_offset_local_and_date() {
+    let tz = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+    let dt = |s: &str| s.parse::<toml::value::Datetime>().unwrap();
+    let ts = |s: &str| s.parse::<jiff::Timestamp>().unwrap();
+    assert_eq!(
+        to_timestamp(&dt("2026-12-04T08:00:00+01:00"), &tz),
+        Ok(ts("2026-12-04T07:00:00Z"))
+    );
+    assert_eq!(
+        to_timestamp(&dt("2026-12-04T08:00:00Z"), &tz),
+        Ok(ts("2026-12-04T08:00:00Z"))
+    );
+    assert_eq!(
+        to_timestamp(&dt("2026-07-01T08:00:00"), &tz),
+        Ok(ts("2026-07-01T06:00:00Z"))
+    );
+    assert_eq!(
+        to_timestamp(&dt("2026-07-01"), &tz),
+        Ok(ts("2026-06-30T22:00:00Z"))
+    );
+    assert!(to_timestamp(&dt("08:00:00"), &tz).is_err());
+}
+
+// ---------------------------------------------------------------- bans
+
+fn ban_errs(bans: &str) -> Vec<ConfigError> {
+    errs(&[("users.toml", USERS), ("bans.toml", bans)])
+}
+
+#[test]
+fn ban_unknown_module() {
+    let e =
+        ban_errs("[[ban]]\nuser = \"max.muster\"\nmodules = [\"wifi\", \"vpn\"]\nreason = \"x\"\n");
+    assert!(
+        matches!(at(&e, "bans.toml", 3, 20), ConfigErrorKind::BadBanModule { value } if value == "vpn")
+    );
+}
+
+#[test]
+fn ban_target_both_or_neither() {
+    let e = ban_errs(
+        "[[ban]]\nuser = \"max.muster\"\nmac = \"00:00:00:00:00:01\"\nmodules = [\"all\"]\nreason = \"x\"\n\n[[ban]]\nmodules = [\"all\"]\nreason = \"x\"\n",
+    );
+    assert_eq!(at(&e, "bans.toml", 1, 1), ConfigErrorKind::BanTargetBoth);
+    assert_eq!(at(&e, "bans.toml", 7, 1), ConfigErrorKind::BanTargetMissing);
+}
+
+#[test]
+fn ban_until_not_after_from() {
+    let e = ban_errs(
+        "[[ban]]\nuser = \"max.muster\"\nmodules = [\"wifi\"]\nfrom = 2026-12-04T08:00:00+01:00\nuntil = 2026-12-04T07:00:00Z\nreason = \"x\"\n",
+    );
+    assert!(matches!(
+        at(&e, "bans.toml", 5, 9),
+        ConfigErrorKind::BanEndsBeforeStart { .. }
+    ));
+}
+
+#[test]
+fn ban_unknown_user() {
+    let e = ban_errs("[[ban]]\nuser = \"nobody\"\nmodules = [\"all\"]\nreason = \"x\"\n");
+    assert!(
+        matches!(at(&e, "bans.toml", 2, 8), ConfigErrorKind::BanUnknownUser { user } if user == "nobody")
+    );
+}
+
+#[test]
+fn ban_reason_missing_or_empty() {
+    let e = ban_errs(
+        "[[ban]]\nuser = \"max.muster\"\nmodules = [\"all\"]\n\n[[ban]]\nuser = \"max.muster\"\nmodules = [\"all\"]\nreason = \"  \"\n",
+    );
+    assert_eq!(at(&e, "bans.toml", 1, 1), ConfigErrorKind::BanReasonMissing);
+    assert_eq!(at(&e, "bans.toml", 8, 10), ConfigErrorKind::BanReasonEmpty);
+    assert_eq!(e.len(), 2);
+}
+
+#[test]
+fn bans_are_indexed_by_target() {
+    let d = ok(&[
+        ("users.toml", USERS),
+        (
+            "bans.toml",
+            "[[ban]]\nuser = \"max.muster\"\nmodules = [\"wifi\"]\nuntil = 2026-12-04\nreason = \"Netiquette\"\n[[ban]]\nmac = \"3C22.FB12.3456\"\nmodules = [\"all\"]\nreason = \"rogue DHCP\"\n",
+        ),
+    ]);
+    let b = d.bans_of_user("max.muster");
+    assert_eq!(b.len(), 1);
+    assert!(b[0].modules.covers(Module::Wifi) && !b[0].modules.covers(Module::Lan));
+    assert_eq!(b[0].until, Some("2026-12-03T23:00:00Z".parse().unwrap()));
+    let m = d.bans_of_device(&mac("3c:22:fb:12:34:56"));
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].target, BanTarget::Mac(mac("3c:22:fb:12:34:56")));
+}
+
+// ---------------------------------------------------------------- users
+
+#[test]
+fn duplicate_user() {
+    let e = errs(&[
+        ("users.toml", USERS),
+        ("users.d/7b.toml", "\n[[user]]\nname = \"lena.meyer\"\n"),
+    ]);
+    let k = at(&e, "users.d/7b.toml", 3, 8);
+    assert!(matches!(&k, ConfigErrorKind::DuplicateUser { name, first }
+        if name == "lena.meyer" && first.to_string() == "users.toml:7:8"));
+}
+
+#[test]
+fn bad_user_names() {
+    let e = errs(&[(
+        "users.toml",
+        "[[user]]\nname = \"\"\n[[user]]\nname = \"max muster\"\n[[user]]\nname = \"a\\tb\"\n[[user]]\nname = \"3c22fb123456\"\n",
+    )]);
+    assert_eq!(at(&e, "users.toml", 2, 8), ConfigErrorKind::EmptyUserName);
+    assert!(matches!(
+        at(&e, "users.toml", 4, 8),
+        ConfigErrorKind::BadUserName { .. }
+    ));
+    assert!(matches!(
+        at(&e, "users.toml", 6, 8),
+        ConfigErrorKind::BadUserName { .. }
+    ));
+    assert!(matches!(
+        at(&e, "users.toml", 8, 8),
+        ConfigErrorKind::UserNameIsMac { .. }
+    ));
+}
+
+#[test]
+fn password_must_be_argon2() {
+    let e = errs(&[(
+        "users.toml",
+        "[[user]]\nname = \"a\"\npassword = \"Schule2026!\"\n[[user]]\nname = \"b\"\npassword = \"$2b$12$abcdefghijklmnopqrstuv\"\n[[user]]\nname = \"c\"\npassword = \"$argon2id$v=19$m=19456,t=2,p=1$bMB3npCyEz7k4JZpb4e/SA$LUnUoi9dQF7ssVpdbdYUQHLyS43tCsII58/3KZS5HzU\"\n",
+    )]);
+    assert_eq!(e.len(), 2);
+    assert!(
+        matches!(at(&e, "users.toml", 3, 12), ConfigErrorKind::BadPasswordHash { user } if user == "a")
+    );
+    assert!(matches!(
+        at(&e, "users.toml", 6, 12),
+        ConfigErrorKind::BadPasswordHash { .. }
+    ));
+    // The value might be a password typed in by mistake: never echo it.
+    assert!(!e[0].to_string().contains("Schule2026!"));
+}
+
+// ---------------------------------------------------------------- clients
+
+fn client(extra: &str) -> String {
+    format!("[[radius.client]]\nname = \"c\"\nmodule = \"lan\"\n{extra}")
+}
+
+#[test]
+fn secret_too_short_is_not_printed() {
+    let e = errs(&[(
+        MAIN_FILE,
+        &client("address = \"10.1.0.0/16\"\nsecret = \"short-secret\"\n"),
+    )]);
+    assert!(matches!(
+        at(&e, MAIN_FILE, 5, 10),
+        ConfigErrorKind::SecretTooShort { length: 12, .. }
+    ));
+    assert!(!e[0].to_string().contains("short-secret"));
+}
+
+#[test]
+fn secret_both_or_neither() {
+    let text = format!(
+        "{}{}",
+        client("address = \"10.1.0.0/16\"\nsecret = \"0123456789abcdef\"\nsecret_file = \"s\"\n"),
+        client("address = \"10.2.0.0/16\"\n")
+    );
+    let e = errs(&[(MAIN_FILE, &text)]);
+    assert!(matches!(
+        at(&e, MAIN_FILE, 6, 15),
+        ConfigErrorKind::SecretBoth { .. }
+    ));
+    assert!(matches!(
+        at(&e, MAIN_FILE, 8, 8),
+        ConfigErrorKind::SecretMissing { .. }
+    ));
+}
+
+#[test]
+fn secret_file_read_relative_and_newline_stripped() {
+    let text = client("address = \"10.1.0.0/16\"\nsecret_file = \"secrets/nas\"\n");
+    let d = ok(&[(MAIN_FILE, &text), ("secrets/nas", "0123456789abcdef\n")]);
+    assert_eq!(d.radius.clients[0].secret.as_bytes(), b"0123456789abcdef");
+    let e = errs(&[(MAIN_FILE, &text)]);
+    assert!(
+        matches!(at(&e, MAIN_FILE, 5, 15), ConfigErrorKind::SecretFileUnreadable { path, .. } if path == "secrets/nas")
+    );
+    // 15 characters plus the newline: too short.
+    let e = errs(&[(MAIN_FILE, &text), ("secrets/nas", "0123456789abcde\n")]);
+    assert!(matches!(
+        at(&e, MAIN_FILE, 5, 15),
+        ConfigErrorKind::SecretTooShort { length: 15, .. }
+    ));
+}
+
+#[test]
+fn same_client_network_twice() {
+    let text = format!(
+        "{}{}",
+        client("address = \"10.1.0.0/16\"\nsecret = \"0123456789abcdef\"\n"),
+        client("address = \"10.1.7.7/16\"\nsecret = \"0123456789abcdef\"\n")
+    );
+    let e = errs(&[(MAIN_FILE, &text)]);
+    assert_eq!(e.len(), 1);
+    assert!(
+        matches!(at(&e, MAIN_FILE, 9, 11), ConfigErrorKind::DuplicateClientNetwork { first, .. } if first.to_string() == "hallpass.toml:4:11")
+    );
+}
+
+#[test]
+fn bad_cidr_and_client_module() {
+    let text = format!(
+        "{}{}",
+        client("address = \"10.1.0.0/33\"\nsecret = \"0123456789abcdef\"\n"),
+        "[[radius.client]]\nname = \"d\"\nmodule = \"wlan\"\naddress = \"10.2.0.0/16\"\nsecret = \"0123456789abcdef\"\n"
+    );
+    let e = errs(&[(MAIN_FILE, &text)]);
+    assert!(matches!(
+        at(&e, MAIN_FILE, 4, 11),
+        ConfigErrorKind::BadClientAddress { .. }
+    ));
+    assert!(
+        matches!(at(&e, MAIN_FILE, 8, 10), ConfigErrorKind::BadClientModule { value } if value == "wlan")
+    );
+}
+
+#[test]
+fn clients_sorted_most_specific_first_with_defaults() {
+    let text = format!(
+        "{}{}{}",
+        client("address = \"10.0.0.0/8\"\nsecret = \"0123456789abcdef\"\n"),
+        client(
+            "address = \"10.1.2.3\"\nsecret = \"0123456789abcdef\"\ncoa_port = 4000\nrequire_message_authenticator = false\n"
+        ),
+        client("address = \"10.1.0.0/16\"\nsecret = \"0123456789abcdef\"\n"),
+    );
+    let d = ok(&[(MAIN_FILE, &text)]);
+    let prefixes: Vec<u8> = d
+        .radius
+        .clients
+        .iter()
+        .map(|c| c.network.prefix())
+        .collect();
+    assert_eq!(prefixes, [32, 16, 8]);
+    let c = d.client_for("10.1.2.3".parse().unwrap()).unwrap();
+    assert_eq!((c.coa_port, c.require_message_authenticator), (4000, false));
+    let c = d.client_for("10.9.9.9".parse().unwrap()).unwrap();
+    assert_eq!(
+        (c.coa_port, c.require_message_authenticator, c.module),
+        (3799, true, Module::Lan)
+    );
+}
+
+// ---------------------------------------------------------------- settings
+
+#[test]
+fn durations() {
+    for (s, want) in [
+        ("12h", 43200),
+        ("7d", 604800),
+        ("90m", 5400),
+        ("30s", 30),
+        ("1h30m", 5400),
+    ] {
+        assert_eq!(parse_duration_secs(s), Ok(want), "{s}");
+    }
+    for s in ["12", "12x", "", "-1h", "0s", "1 fortnight"] {
+        assert!(parse_duration_secs(s).is_err(), "{s}");
+    }
+    let e = errs(&[(
+        MAIN_FILE,
+        &format!("{MAIN}[policy]\nsession_timeout = \"12 hours and a bit\"\n"),
+    )]);
+    assert!(matches!(
+        at(&e, MAIN_FILE, 14, 19),
+        ConfigErrorKind::BadDuration { .. }
+    ));
+}
+
+#[test]
+fn timezone_language_vlan_listen() {
+    let text = r#"[server]
+timezone = "Europe/Bärlin"
+language = "fr"
+
+[radius]
+auth_listen = ["0.0.0.0:1812", "localhost"]
+
+[policy]
+unregistered_vlan = 4095
+
+[[policy.group]]
+name = "a"
+vlan = 0
+[[policy.group]]
+name = "a"
+vlan = 20
+"#;
+    let e = errs(&[(MAIN_FILE, text)]);
+    assert!(matches!(
+        at(&e, MAIN_FILE, 2, 12),
+        ConfigErrorKind::UnknownTimeZone { .. }
+    ));
+    assert!(matches!(
+        at(&e, MAIN_FILE, 3, 12),
+        ConfigErrorKind::BadLanguage { .. }
+    ));
+    assert!(
+        matches!(at(&e, MAIN_FILE, 6, 32), ConfigErrorKind::BadListenAddress { value } if value == "localhost")
+    );
+    assert_eq!(
+        at(&e, MAIN_FILE, 9, 21),
+        ConfigErrorKind::BadVlan { value: 4095 }
+    );
+    assert_eq!(
+        at(&e, MAIN_FILE, 13, 8),
+        ConfigErrorKind::BadVlan { value: 0 }
+    );
+    assert!(
+        matches!(at(&e, MAIN_FILE, 15, 8), ConfigErrorKind::DuplicateGroup { first, .. } if first.line == 12)
+    );
+    assert_eq!(e.len(), 6);
+}
+
+#[test]
+fn column_counts_characters_not_bytes() {
+    let e = errs(&[(
+        MAIN_FILE,
+        "[server]\ntimezone = \"Europe/Berlin\" ; language = \"x\"\n# äöü\n\"ä\" = 1\n",
+    )]);
+    assert!(matches!(
+        at(&e, MAIN_FILE, 2, 28),
+        ConfigErrorKind::Syntax { .. }
+    ));
+    let e = errs(&[(MAIN_FILE, "[server] # äöü\n\"ä\" = 1\n")]);
+    assert!(
+        matches!(at(&e, MAIN_FILE, 2, 1), ConfigErrorKind::UnknownKey { key, .. } if key == "ä")
+    );
+    let e = errs(&[(
+        MAIN_FILE,
+        "[server]\nlanguage = \"ä\" \nstate_dir = \"\"\n[dhcp]\ninterfaces = [\"ä\", \"\"]\n",
+    )]);
+    assert!(matches!(
+        at(&e, MAIN_FILE, 5, 20),
+        ConfigErrorKind::BadInterface { .. }
+    ));
+}
+
+#[test]
+fn defaults() {
+    let d = ok(&[]);
+    assert_eq!(d.server.state_dir, PathBuf::from("/var/lib/hallpass"));
+    assert_eq!(d.server.language, crate::model::Language::De);
+    assert_eq!(d.server.timezone.iana_name(), Some("Europe/Berlin"));
+    let addrs = |v: &[std::net::SocketAddr]| v.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    assert_eq!(addrs(&d.radius.auth_listen), ["0.0.0.0:1812", "[::]:1812"]);
+    assert_eq!(addrs(&d.radius.acct_listen), ["0.0.0.0:1813", "[::]:1813"]);
+    assert_eq!(d.policy.max_devices_per_user, 5);
+    assert_eq!(d.policy.session_timeout_secs, 12 * 3600);
+    assert!(d.policy.unregistered_vlan.is_none());
+    assert_eq!(d.privacy.retention_days, 30);
+    assert!(d.dhcp.interfaces.is_empty());
+    assert!(d.users.is_empty() && d.devices.is_empty() && d.user_bans.is_empty());
+    assert!(d.config_dir.is_absolute());
+    // No [server] timezone: the system's (or UTC); whichever, it loads.
+    let d = ok(&[(MAIN_FILE, "")]);
+    assert!(d.radius.clients.is_empty());
+}
+
+#[test]
+fn relative_state_dir_resolves_against_the_config_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    write(
+        &conf,
+        &[(MAIN_FILE, "[server]\nstate_dir = \"../state\"\n")],
+    );
+    let d = load(&conf).unwrap();
+    let want = std::path::absolute(dir.path().join("state")).unwrap();
+    assert_eq!(d.server.state_dir, want);
+    assert!(d.server.state_dir.is_absolute());
+}
+
+// ---------------------------------------------------------------- files and TOML errors
+
+#[test]
+fn missing_main_file_is_a_whole_file_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = load(dir.path()).unwrap_err();
+    assert_eq!(e.0.len(), 1);
+    assert!(!e.0[0].has_position());
+    assert!(
+        e.to_string()
+            .starts_with("hallpass.toml: cannot read this file: "),
+        "{e}"
+    );
+}
+
+#[test]
+fn one_broken_file_does_not_hide_others() {
+    let e = errs(&[
+        ("users.toml", USERS),
+        ("devices.toml", "[[device]\nmac = 1\n"),
+        (
+            "devices.d/b.toml",
+            "[[device]]\nmac = \"zz\"\nowner = \"max.muster\"\n",
+        ),
+        (
+            "bans.toml",
+            "[[ban]]\nuser = \"nobody\"\nmodules = [\"all\"]\nreason = \"x\"\n",
+        ),
+    ]);
+    assert!(matches!(
+        at(&e, "devices.toml", 1, 10),
+        ConfigErrorKind::Syntax { .. }
+    ));
+    assert!(matches!(
+        at(&e, "devices.d/b.toml", 2, 7),
+        ConfigErrorKind::BadMac { .. }
+    ));
+    assert!(matches!(
+        at(&e, "bans.toml", 2, 8),
+        ConfigErrorKind::BanUnknownUser { .. }
+    ));
+    assert_eq!(e.len(), 3);
+}
+
+#[test]
+fn each_bad_entry_reported_separately() {
+    let e = errs(&[
+        ("users.toml", USERS),
+        (
+            "devices.toml",
+            "[[device]]\nmac = \"00:00:00:00:00:01\"\nownr = \"max.muster\"\n\n[[device]]\nmac = 5\nowner = \"max.muster\"\n\n[[device]]\nowner = \"max.muster\"\n\n[[device]]\nmac = \"bad\"\nowner = \"max.muster\"\n\n[[devise]]\n",
+        ),
+    ]);
+    assert!(
+        matches!(at(&e, "devices.toml", 3, 1), ConfigErrorKind::UnknownKey { key, .. } if key == "ownr")
+    );
+    assert!(matches!(
+        at(&e, "devices.toml", 6, 7),
+        ConfigErrorKind::BadValue { .. }
+    ));
+    assert!(
+        matches!(at(&e, "devices.toml", 9, 1), ConfigErrorKind::MissingKey { key } if key == "mac")
+    );
+    assert!(matches!(
+        at(&e, "devices.toml", 13, 7),
+        ConfigErrorKind::BadMac { .. }
+    ));
+    assert!(
+        matches!(at(&e, "devices.toml", 16, 3), ConfigErrorKind::UnknownKey { key, .. } if key == "devise")
+    );
+    assert_eq!(e.len(), 5);
+    // Display: one per line, file:line:col: message.
+    let text = ConfigErrors(e).to_string();
+    assert_eq!(text.lines().count(), 5);
+    assert!(text.lines().all(|l| l.starts_with("devices.toml:")));
+}
+
+#[test]
+fn unknown_keys_in_sections_have_positions() {
+    let text = format!("{MAIN}\n[privacy]\nretention_days = 30\nkeep_forever = true\n[extra]\n");
+    let e = errs(&[(MAIN_FILE, &text)]);
+    assert!(
+        matches!(at(&e, MAIN_FILE, 16, 1), ConfigErrorKind::UnknownKey { key, .. } if key == "keep_forever")
+    );
+    assert!(
+        matches!(at(&e, MAIN_FILE, 17, 2), ConfigErrorKind::UnknownKey { key, .. } if key == "extra")
+    );
+    assert_eq!(e.len(), 2);
+}
+
+#[test]
+fn broken_user_entry_does_not_cascade_to_devices() {
+    let e = errs(&[
+        (
+            "users.toml",
+            "[[user]]\nname = \"max.muster\"\nconsent = \"yes\"\n",
+        ),
+        (
+            "devices.toml",
+            "[[device]]\nmac = \"00:00:00:00:00:01\"\nowner = \"max.muster\"\n",
+        ),
+    ]);
+    assert_eq!(e.len(), 1, "{}", ConfigErrors(e.clone()));
+    assert!(matches!(
+        at(&e, "users.toml", 3, 11),
+        ConfigErrorKind::BadValue { .. }
+    ));
+}
+
+#[test]
+fn list_files_only_toml_sorted_and_grants_ignored() {
+    let d = ok(&[
+        ("users.d/b.toml", "[[user]]\nname = \"b\"\n"),
+        ("users.d/a.toml", "[[user]]\nname = \"a\"\n"),
+        ("users.d/notes.txt", "not toml ["),
+        ("users.d/c.toml.bak", "not toml ["),
+        ("grants.toml", "this is not parsed yet ["),
+    ]);
+    assert_eq!(d.users.len(), 2);
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[
+            (MAIN_FILE, ""),
+            ("users.d/b.toml", ""),
+            ("users.d/a.toml", ""),
+            ("users.toml", ""),
+            ("bans.d/x.toml", ""),
+        ],
+    );
+    let files = config_files(dir.path()).unwrap();
+    let files: Vec<_> = files
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        files,
+        [
+            "hallpass.toml",
+            "users.toml",
+            "users.d/a.toml",
+            "users.d/b.toml",
+            "bans.d/x.toml"
+        ]
+    );
+}
+
+// ---------------------------------------------------------------- shipped example
+
+fn shipped() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config")
+}
+
+#[test]
+fn shipped_config_is_valid() {
+    let d = match load(&shipped()) {
+        Ok(d) => d,
+        Err(e) => panic!("shipped config has errors:\n{e}"),
+    };
+    assert_eq!(d.users.len(), 4);
+    assert_eq!(d.devices.len(), 4);
+    assert_eq!(d.user_bans.values().map(Vec::len).sum::<usize>(), 1);
+    assert_eq!(d.device_bans.values().map(Vec::len).sum::<usize>(), 1);
+    assert_eq!(d.radius.clients.len(), 1);
+    assert_eq!(
+        d.radius.clients[0].secret.as_bytes(),
+        b"hallpass-example-secret"
+    );
+    assert_eq!(d.policy.groups.len(), 2);
+    assert_eq!(
+        d.server.state_dir,
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("state")
+    );
+    assert_eq!(d.radius.auth_listen, ["127.0.0.1:11812".parse().unwrap()]);
+    assert_eq!(d.radius.acct_listen, ["127.0.0.1:11813".parse().unwrap()]);
+    assert!(d.users.get("lena.meyer").is_some_and(|u| !u.consent));
+    assert!(d.users.get("tom.becker").is_some_and(|u| u.disabled));
+    // The teacher's example hash is for "Schule2026!".
+    use argon2::PasswordVerifier;
+    let hash = d.users["anna.schmidt"].password_hash.clone().unwrap();
+    let parsed = argon2::PasswordHash::new(&hash).unwrap();
+    assert!(
+        argon2::Argon2::default()
+            .verify_password(b"Schule2026!", &parsed)
+            .is_ok()
+    );
+
+    let s = check_summary(&d);
+    assert!(
+        s.contains("users:      4 (1 disabled, 1 without consent)"),
+        "{s}"
+    );
+    assert!(s.contains("localhost 127.0.0.0/8 (wifi)"), "{s}");
+    assert!(s.contains("127.0.0.1:11812"), "{s}");
+    assert!(s.contains("retention:  30 days"), "{s}");
+    assert!(!s.contains("hallpass-example-secret"), "{s}");
+}
+
+#[test]
+fn every_shipped_toml_file_is_loaded() {
+    fn walk(dir: &Path, base: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, base, out);
+            } else if p.extension().is_some_and(|x| x == "toml") {
+                out.push(p.strip_prefix(base).unwrap().to_path_buf());
+            }
+        }
+    }
+    let mut on_disk = Vec::new();
+    walk(&shipped(), &shipped(), &mut on_disk);
+    let mut loaded = config_files(&shipped()).unwrap();
+    on_disk.sort();
+    loaded.sort();
+    assert_eq!(on_disk, loaded);
+}
+
+// ---------------------------------------------------------------- scale
+
+#[test]
+fn loads_100k_devices() {
+    use std::fmt::Write as _;
+    let n = 100_000u32;
+    let users_n = n / 4;
+    let mut users = String::new();
+    for u in 0..users_n {
+        let _ = write!(
+            users,
+            "[[user]]\nname = \"u{u}\"\ngroups = [\"students\"]\nconsent = true\n\n"
+        );
+    }
+    let mut devices = String::new();
+    for i in 0..n {
+        let b = i.to_be_bytes();
+        let _ = write!(
+            devices,
+            "[[device]]\nmac = \"02:00:{:02x}:{:02x}:{:02x}:{:02x}\"\nowner = \"u{}\"\nregistered = 2026-11-20\n\n",
+            b[0],
+            b[1],
+            b[2],
+            b[3],
+            i % users_n
+        );
+    }
+    let d = ok(&[("users.toml", &users), ("devices.d/all.toml", &devices)]);
+    assert_eq!(d.devices.len(), n as usize);
+    assert_eq!(d.users.len(), users_n as usize);
+    // Owners share the user's name allocation.
+    let dev = d.device(&mac("02:00:00:00:00:05")).unwrap();
+    let (key, _) = d.users.get_key_value("u5").unwrap();
+    assert!(std::sync::Arc::ptr_eq(&dev.owner, key));
+}
+
+#[test]
+fn errors_are_sorted_by_file_then_position() {
+    let text = "[server]\nlanguage = \"fr\"\n[dhcp]\ninterfaces = [\"\"]\n";
+    let e = errs(&[
+        (MAIN_FILE, text),
+        ("users.toml", USERS),
+        (
+            "devices.toml",
+            "[[device]]\nmac = \"x\"\nowner = \"max.muster\"\n",
+        ),
+        ("users.d/z.toml", "[[user]]\nname = \"a b\"\n"),
+    ]);
+    let got: Vec<String> = e
+        .iter()
+        .map(|e| format!("{}:{}", e.file.display(), e.line))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            "hallpass.toml:2",
+            "hallpass.toml:4",
+            "users.d/z.toml:2",
+            "devices.toml:2"
+        ]
+    );
+}
+
+#[test]
+fn invalid_user_does_not_cascade_to_devices() {
+    let e = errs(&[
+        (
+            "users.toml",
+            "[[user]]\nname = \"max muster\"\npassword = \"plain\"\n",
+        ),
+        (
+            "devices.toml",
+            "[[device]]\nmac = \"00:00:00:00:00:01\"\nowner = \"max muster\"\n",
+        ),
+    ]);
+    assert_eq!(e.len(), 2, "{}", ConfigErrors(e.clone()));
+    assert!(e.iter().all(|e| e.file == Path::new("users.toml")));
+}
