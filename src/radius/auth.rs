@@ -30,27 +30,82 @@ fn password_block(secret: &[u8], prev: &[u8]) -> [u8; 16] {
 ///
 /// `hidden` must be a multiple of 16 octets in 16..=128. Trailing NUL padding is stripped.
 /// The result is wiped when dropped. A wrong secret yields garbage, not an error: the
-/// caller compares the result with the expected password.
+/// caller compares the result with the expected password (see [`password_matches`]).
 pub fn unhide_password(
     hidden: &[u8],
     secret: &[u8],
     request_authenticator: &[u8; 16],
 ) -> Result<Zeroizing<Vec<u8>>, RadiusError> {
+    let mut buf = Zeroizing::new([0u8; MAX_PASSWORD_LEN]);
+    let plain = unhide_password_into(hidden, secret, request_authenticator, &mut buf)?;
+    Ok(Zeroizing::new(plain.to_vec()))
+}
+
+/// Like [`unhide_password`], without allocating: writes into `out` and returns the
+/// password (trailing NULs stripped) as a slice of it. The caller wipes `out`, e.g. by
+/// keeping it in a `Zeroizing<[u8; 128]>`.
+pub fn unhide_password_into<'o>(
+    hidden: &[u8],
+    secret: &[u8],
+    request_authenticator: &[u8; 16],
+    out: &'o mut [u8; MAX_PASSWORD_LEN],
+) -> Result<&'o [u8], RadiusError> {
     let len = hidden.len();
     if len == 0 || len > MAX_PASSWORD_LEN || !len.is_multiple_of(16) {
         return Err(RadiusError::BadPasswordLength { len });
     }
-    let mut plain = Zeroizing::new(Vec::with_capacity(len));
     let mut prev: &[u8] = request_authenticator;
-    for chunk in hidden.chunks_exact(16) {
+    for (chunk, dst) in hidden.chunks_exact(16).zip(out.chunks_exact_mut(16)) {
         let mut b = password_block(secret, prev);
-        plain.extend(chunk.iter().zip(&b).map(|(c, k)| c ^ k));
+        dst.iter_mut()
+            .zip(chunk.iter().zip(&b))
+            .for_each(|(d, (c, k))| *d = c ^ k);
         b.zeroize();
         prev = chunk;
     }
+    let plain = out.get(..len).unwrap_or_default();
     let keep = plain.iter().rposition(|&c| c != 0).map_or(0, |i| i + 1);
-    plain.truncate(keep);
-    Ok(plain)
+    Ok(plain.get(..keep).unwrap_or_default())
+}
+
+/// Unhides a User-Password and compares it with `expected` in constant time (for equal
+/// lengths). False for a malformed hidden value.
+pub fn password_matches(
+    hidden: &[u8],
+    secret: &[u8],
+    request_authenticator: &[u8; 16],
+    expected: &[u8],
+) -> bool {
+    let mut buf = Zeroizing::new([0u8; MAX_PASSWORD_LEN]);
+    match unhide_password_into(hidden, secret, request_authenticator, &mut buf) {
+        Ok(plain) => plain.ct_eq(expected).into(),
+        Err(_) => false,
+    }
+}
+
+/// The challenge a CHAP-Password answers: the CHAP-Challenge attribute if present, else
+/// the Request Authenticator (RFC 2865 section 2.2 and 5.3).
+pub fn chap_challenge<'a>(p: &Packet<'a>) -> &'a [u8] {
+    p.get(attr::CHAP_CHALLENGE)
+        .unwrap_or(p.authenticator().as_slice())
+}
+
+/// Checks a CHAP-Password value (CHAP identifier, then 16-octet response) against the
+/// clear-text password: response = MD5(identifier + password + challenge) (RFC 1994
+/// section 4.1, RFC 2865 section 5.3). Constant-time compare.
+pub fn verify_chap_password(chap_password: &[u8], challenge: &[u8], password: &[u8]) -> bool {
+    let Some((ident, response)) = chap_password.split_first() else {
+        return false;
+    };
+    if response.len() != 16 {
+        return false;
+    }
+    let mut h = Md5::new();
+    h.update([*ident]);
+    h.update(password);
+    h.update(challenge);
+    let expected: [u8; 16] = h.finalize().into();
+    expected.ct_eq(response).into()
 }
 
 /// Hides a User-Password per RFC 2865 section 5.2 into `out` (cleared first).

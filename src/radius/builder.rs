@@ -145,15 +145,16 @@ impl<'b> PacketBuilder<'b> {
         }
         let len = u16::try_from(self.out.len()).map_err(|_| RadiusError::BufferFull)?;
         let out = &mut *self.out;
-        out.get_mut(2..4)
-            .ok_or(RadiusError::TooShort { len: 0 })?
-            .copy_from_slice(&len.to_be_bytes());
-        set_authenticator(out, auth_field)?;
+        // `new` wrote the 20-octet header, so these ranges always exist
+        if let Some(field) = out.get_mut(2..4) {
+            field.copy_from_slice(&len.to_be_bytes());
+        }
+        set_authenticator(out, auth_field);
         if self.has_ma {
             let ma = compute_message_authenticator(out, auth_field, MA_VALUE_AT, secret)?;
-            out.get_mut(MA_VALUE_AT..MA_VALUE_AT + 16)
-                .ok_or(RadiusError::TooShort { len: 0 })?
-                .copy_from_slice(&ma);
+            if let Some(field) = out.get_mut(MA_VALUE_AT..MA_VALUE_AT + 16) {
+                field.copy_from_slice(&ma);
+            }
         }
         Ok(())
     }
@@ -170,7 +171,8 @@ impl<'b> PacketBuilder<'b> {
     ) -> Result<(), RadiusError> {
         self.seal(request_authenticator, secret)?;
         let response = compute_authenticator(self.out, request_authenticator, secret);
-        set_authenticator(self.out, &response)
+        set_authenticator(self.out, &response);
+        Ok(())
     }
 
     /// Finishes an Access-Request or Status-Server with a caller-chosen random
@@ -194,16 +196,15 @@ impl<'b> PacketBuilder<'b> {
         let zeros = [0u8; 16];
         self.seal(&zeros, secret)?;
         let request = compute_authenticator(self.out, &zeros, secret);
-        set_authenticator(self.out, &request)
+        set_authenticator(self.out, &request);
+        Ok(())
     }
 }
 
-fn set_authenticator(out: &mut [u8], auth: &[u8; 16]) -> Result<(), RadiusError> {
-    let len = out.len();
-    out.get_mut(4..HEADER_LEN)
-        .ok_or(RadiusError::TooShort { len })?
-        .copy_from_slice(auth);
-    Ok(())
+fn set_authenticator(out: &mut [u8], auth: &[u8; 16]) {
+    if let Some(field) = out.get_mut(4..HEADER_LEN) {
+        field.copy_from_slice(auth);
+    }
 }
 
 /// Length of the next chunk of `text` for [`PacketBuilder::attr_text_split`]: at most 253

@@ -13,7 +13,9 @@
 //! - Verification: [`verify_message_authenticator`] (RFC 3579 section 3.2, RFC 5176
 //!   section 3.3, RFC 5997), [`verify_request_authenticator`],
 //!   [`verify_response_authenticator`]; all compares are constant-time.
-//! - User-Password hiding (RFC 2865 section 5.2): [`hide_password`], [`unhide_password`].
+//! - User-Password hiding (RFC 2865 section 5.2): [`hide_password`], [`unhide_password`],
+//!   [`unhide_password_into`] (no allocation), [`password_matches`]; CHAP (RFC 2865
+//!   section 5.3): [`verify_chap_password`], [`chap_challenge`].
 //! - The dictionary ([`attr`], [`values`], [`attribute_name`]) including the tagged tunnel
 //!   attributes of RFC 2868 (VLAN assignment per RFC 3580 section 3.31), and
 //!   [`attributes_to_text`] for logs, which never prints secret values.
@@ -35,7 +37,8 @@ mod text;
 mod tests;
 
 pub use auth::{
-    MAX_PASSWORD_LEN, MessageAuthenticator, hide_password, is_reply, unhide_password,
+    MAX_PASSWORD_LEN, MessageAuthenticator, chap_challenge, hide_password, is_reply,
+    password_matches, unhide_password, unhide_password_into, verify_chap_password,
     verify_message_authenticator, verify_request_authenticator, verify_response_authenticator,
 };
 pub use builder::PacketBuilder;
@@ -47,6 +50,6 @@ pub use dictionary::{
 pub use error::RadiusError;
 pub use packet::{
     Attribute, Attributes, HEADER_LEN, MAX_PACKET_LEN, MAX_VALUE_LEN, Packet, tagged_u24,
-    tunnel_private_group_id,
+    tunnel_private_group_id, vendor_specific,
 };
 pub use text::{DisplayAttributes, attributes_to_text};

@@ -190,6 +190,13 @@ pub fn tagged_u24(value: &[u8]) -> Option<(u8, u32)> {
     Some((tag, u32::from_be_bytes([0, a, b, c])))
 }
 
+/// Splits a Vendor-Specific value (RFC 2865 section 5.26) into the vendor's SMI network
+/// management private enterprise code and the vendor data. `None` if shorter than 4 octets.
+pub fn vendor_specific(value: &[u8]) -> Option<(u32, &[u8])> {
+    let (vendor, data) = value.split_first_chunk::<4>()?;
+    Some((u32::from_be_bytes(*vendor), data))
+}
+
 /// Splits an RFC 2868 tagged string (Tunnel-Private-Group-Id and friends, section 3.6):
 /// a first octet of 0x00..=0x1F is a tag, anything else already belongs to the string.
 pub fn tunnel_private_group_id(value: &[u8]) -> (Option<u8>, &[u8]) {
@@ -322,6 +329,16 @@ mod tests {
         assert_eq!(pkt.get(99), None);
         let types: Vec<u8> = pkt.attributes().map(|a| a.typ).collect();
         assert_eq!(types, [5, 25, 5, 27]);
+    }
+
+    #[test]
+    fn vendor_specific_split() {
+        assert_eq!(
+            vendor_specific(&[0, 0, 0, 9, 1, 3, 7]),
+            Some((9, &[1, 3, 7][..]))
+        );
+        assert_eq!(vendor_specific(&[0, 0, 0x37, 0x2b]), Some((14123, &[][..])));
+        assert_eq!(vendor_specific(&[0, 0, 9]), None);
     }
 
     #[test]

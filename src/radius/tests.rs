@@ -840,3 +840,75 @@ fn rfc5997_status_server_example() {
         .unwrap();
     assert_eq!(out, accept_bytes);
 }
+
+#[test]
+fn password_helpers_without_allocation() {
+    let req_bytes = hex(RFC_7_1_REQUEST);
+    let req = Packet::parse(&req_bytes).unwrap();
+    let hidden = req.get(attr::USER_PASSWORD).unwrap();
+    let mut buf = zeroize::Zeroizing::new([0xFFu8; MAX_PASSWORD_LEN]);
+    let plain = unhide_password_into(hidden, SECRET, req.authenticator(), &mut buf).unwrap();
+    assert_eq!(plain, b"arctangent");
+    assert!(password_matches(
+        hidden,
+        SECRET,
+        req.authenticator(),
+        b"arctangent"
+    ));
+    assert!(!password_matches(
+        hidden,
+        SECRET,
+        req.authenticator(),
+        b"arctangenT"
+    ));
+    assert!(!password_matches(
+        hidden,
+        SECRET,
+        req.authenticator(),
+        b"arctangent\0"
+    ));
+    assert!(!password_matches(
+        hidden,
+        b"wrong",
+        req.authenticator(),
+        b"arctangent"
+    ));
+    assert!(!password_matches(
+        &hidden[..15],
+        SECRET,
+        req.authenticator(),
+        b"arctangent"
+    ));
+}
+
+#[test]
+fn chap_password() {
+    let ident = 0x2A;
+    let challenge = [0x10u8; 16];
+    let mut input = vec![ident];
+    input.extend_from_slice(b"3c22fb123456");
+    input.extend_from_slice(&challenge);
+    let response: [u8; 16] = Md5::digest(&input).into();
+    let mut value = vec![ident];
+    value.extend_from_slice(&response);
+    assert!(verify_chap_password(&value, &challenge, b"3c22fb123456"));
+    assert!(!verify_chap_password(&value, &challenge, b"3c22fb123457"));
+    assert!(!verify_chap_password(&value, &[0x11; 16], b"3c22fb123456"));
+    assert!(!verify_chap_password(
+        &value[..16],
+        &challenge,
+        b"3c22fb123456"
+    ));
+    assert!(!verify_chap_password(&[], &challenge, b""));
+
+    // the challenge is the CHAP-Challenge attribute if present, else the authenticator
+    let req_bytes = hex(RFC_7_2_REQUEST);
+    let req = Packet::parse(&req_bytes).unwrap();
+    assert_eq!(chap_challenge(&req), req.authenticator());
+    let mut out = Vec::new();
+    let mut b = PacketBuilder::new(&mut out, Code::AccessRequest, 1);
+    b.attr(attr::CHAP_CHALLENGE, &challenge).unwrap();
+    b.finish_access_request(&[9; 16], SECRET).unwrap();
+    let p = Packet::parse(&out).unwrap();
+    assert_eq!(chap_challenge(&p), challenge);
+}

@@ -7,7 +7,7 @@ use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use super::dictionary::{ValueKind, attribute_def, is_secret, value_name};
-use super::packet::{tagged_u24, tunnel_private_group_id};
+use super::packet::{tagged_u24, tunnel_private_group_id, vendor_specific};
 use super::{Attribute, Packet};
 
 /// Displays the attributes of a packet as `Name=value, Name=value`, without allocating.
@@ -83,9 +83,9 @@ fn write_attribute(f: &mut fmt::Formatter<'_>, a: Attribute<'_>) -> fmt::Result 
             }
             write_text(f, rest)
         }
-        ValueKind::VendorSpecific => match v.split_first_chunk::<4>() {
+        ValueKind::VendorSpecific => match vendor_specific(v) {
             Some((vendor, data)) => {
-                write!(f, "{}:", u32::from_be_bytes(*vendor))?;
+                write!(f, "{vendor}:")?;
                 write_hex(f, data)
             }
             None => write_hex(f, v),
