@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hallpass::config::{
-    Client, DhcpSettings, Directory, PolicyGroup, PolicySettings, PrivacySettings,
-    RadiusSettings, Secret, ServerSettings,
+    Client, DhcpSettings, Directory, PolicyGroup, PolicySettings, PrivacySettings, RadiusSettings,
+    Secret, ServerSettings,
 };
 use hallpass::model::{Ban, BanTarget, Device, Language, MacAddr, Module, ModuleSet, User, Vlan};
 use hallpass::radius::{self, Code, Packet, PacketBuilder, attr};
@@ -56,7 +56,10 @@ fn directory() -> Directory {
         if i % 50 == 0 {
             user_bans.entry(name.clone()).or_default().push(Ban {
                 target: BanTarget::User(name.clone()),
-                modules: ModuleSet { wifi: true, ..Default::default() },
+                modules: ModuleSet {
+                    wifi: true,
+                    ..Default::default()
+                },
                 from: None,
                 until: Some("2099-01-01T00:00:00Z".parse().unwrap()),
                 reason: "bench".into(),
@@ -82,8 +85,16 @@ fn directory() -> Directory {
             session_timeout_secs: 43_200,
             unregistered_vlan: None,
             groups: vec![
-                PolicyGroup { name: "teachers".into(), vlan: Vlan::new(30).unwrap(), filter_id: None },
-                PolicyGroup { name: "students".into(), vlan: Vlan::new(20).unwrap(), filter_id: Some("students".into()) },
+                PolicyGroup {
+                    name: "teachers".into(),
+                    vlan: Vlan::new(30).unwrap(),
+                    filter_id: None,
+                },
+                PolicyGroup {
+                    name: "students".into(),
+                    vlan: Vlan::new(20).unwrap(),
+                    filter_id: Some("students".into()),
+                },
             ],
         },
         privacy: PrivacySettings { retention_days: 30 },
@@ -120,9 +131,11 @@ fn requests(n: u32) -> Vec<Vec<u8>> {
             b.message_authenticator();
             b.attr(attr::USER_NAME, name.as_bytes()).unwrap();
             b.attr(attr::USER_PASSWORD, &hidden).unwrap();
-            b.attr(attr::CALLING_STATION_ID, name.to_uppercase().as_bytes()).unwrap();
+            b.attr(attr::CALLING_STATION_ID, name.to_uppercase().as_bytes())
+                .unwrap();
             b.attr_u32(attr::NAS_PORT_TYPE, 19).unwrap();
-            b.attr(attr::CALLED_STATION_ID, b"00-11-22-33-44-55:Schule").unwrap();
+            b.attr(attr::CALLED_STATION_ID, b"00-11-22-33-44-55:Schule")
+                .unwrap();
             b.finish_access_request(&auth, SECRET).unwrap();
             out
         })
@@ -146,7 +159,7 @@ fn bench(c: &mut Criterion) {
             let ma = radius::verify_message_authenticator(&p, SECRET, None).unwrap();
             assert_eq!(ma, radius::MessageAuthenticator::Valid);
             let d = respond(&p, None, &dir, &client, now, &mut out).unwrap();
-            black_box((&d, out.len()))
+            black_box((d, out.len()))
         })
     });
     g.finish();

@@ -160,9 +160,7 @@ async fn reload(config_dir: &Path, shared: &AuthShared, auth_addrs: &[std::net::
             if new.radius.auth_listen != auth_addrs {
                 warn!("auth_listen changed: the new addresses take effect after a restart");
             }
-            shared
-                .writer
-                .set_retention_days(new.privacy.retention_days);
+            shared.writer.set_retention_days(new.privacy.retention_days);
             let (users, devices) = (new.users.len(), new.devices.len());
             shared.directory.store(Arc::new(new));
             info!(

@@ -327,8 +327,16 @@ mod tests {
 
     #[test]
     fn locally_administered() {
-        assert!("da:a1:19:00:00:01".parse::<MacAddr>().is_ok_and(|m| m.is_locally_administered()));
-        assert!(!"3c:22:fb:12:34:56".parse::<MacAddr>().is_ok_and(|m| m.is_locally_administered()));
+        assert!(
+            "da:a1:19:00:00:01"
+                .parse::<MacAddr>()
+                .is_ok_and(|m| m.is_locally_administered())
+        );
+        assert!(
+            !"3c:22:fb:12:34:56"
+                .parse::<MacAddr>()
+                .is_ok_and(|m| m.is_locally_administered())
+        );
     }
 
     #[test]

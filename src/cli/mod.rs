@@ -25,6 +25,7 @@ pub fn init_logging() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
 }
@@ -54,8 +55,8 @@ pub fn check(dir: &Path) -> ExitCode {
 
 /// `hallpass load`.
 pub fn load(args: &args::LoadArgs) -> anyhow::Result<ExitCode> {
-    use anyhow::Context;
     use crate::server::loadgen::{self, LoadKind, LoadOptions};
+    use anyhow::Context;
 
     let secret = match (&args.secret, &args.secret_file) {
         (Some(s), _) => s.as_bytes().to_vec(),
@@ -95,9 +96,7 @@ pub fn load(args: &args::LoadArgs) -> anyhow::Result<ExitCode> {
         .duration
         .parse()
         .with_context(|| format!("--duration {:?}: expected e.g. 10s, 2m", args.duration))?;
-    let duration = duration
-        .try_into()
-        .context("--duration must be positive")?;
+    let duration = duration.try_into().context("--duration must be positive")?;
     let nas_port_type = match args.module.as_str() {
         "wifi" => 19,
         "lan" => 15,
@@ -157,10 +156,10 @@ fn devices_file_macs(path: &Path) -> anyhow::Result<Vec<crate::model::MacAddr>> 
     struct Entry {
         mac: String,
     }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
-    let file: File =
-        toml::from_str(&text).with_context(|| format!("{} is not a devices file", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let file: File = toml::from_str(&text)
+        .with_context(|| format!("{} is not a devices file", path.display()))?;
     file.device
         .iter()
         .map(|d| {

@@ -131,9 +131,11 @@ fn handle_datagram(
         Ok(p) => p,
         Err(e) => {
             c.inc(&c.malformed);
-            shared
-                .log_limit
-                .warn("malformed", src.ip(), &format!("malformed RADIUS packet: {e}"));
+            shared.log_limit.warn(
+                "malformed",
+                src.ip(),
+                &format!("malformed RADIUS packet: {e}"),
+            );
             return Handled::Dropped;
         }
     };
@@ -223,20 +225,19 @@ fn handle_datagram(
     if let Some(hidden) = packet.get(attr::USER_PASSWORD) {
         let user_name = packet.get(attr::USER_NAME).unwrap_or_default();
         if crate::model::MacAddr::parse_bytes(user_name).is_none() {
-            let password =
-                match radius::unhide_password(hidden, secret, packet.authenticator()) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        c.inc(&c.malformed);
-                        shared.log_limit.warn(
-                            "bad_password_attr",
-                            src.ip(),
-                            &format!("unusable User-Password from client {}: {e}", client.name),
-                        );
-                        dedup.forget(&key);
-                        return Handled::Dropped;
-                    }
-                };
+            let password = match radius::unhide_password(hidden, secret, packet.authenticator()) {
+                Ok(p) => p,
+                Err(e) => {
+                    c.inc(&c.malformed);
+                    shared.log_limit.warn(
+                        "bad_password_attr",
+                        src.ip(),
+                        &format!("unusable User-Password from client {}: {e}", client.name),
+                    );
+                    dedup.forget(&key);
+                    return Handled::Dropped;
+                }
+            };
             return Handled::Pap(Box::new(PapJob {
                 key,
                 src,
@@ -275,7 +276,14 @@ fn finish_pap(job: &PapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bool {
     // between must apply.
     let directory = shared.directory.load();
     let now = Timestamp::now();
-    match respond(&packet, Some(&job.password), &directory, &job.client, now, out) {
+    match respond(
+        &packet,
+        Some(&job.password),
+        &directory,
+        &job.client,
+        now,
+        out,
+    ) {
         Ok(decision) => {
             record(shared, &job.client, job.src.ip(), &decision, now);
             true
@@ -373,8 +381,12 @@ fn build_access_reply(
     } = &decision.outcome
     {
         // RFC 3580 3.31 / RFC 2868: tag 0, 3-octet values; the group id as text.
-        b.attr_tagged_u24(attr::TUNNEL_TYPE, 0, radius::TUNNEL_TYPE_VLAN)?;
-        b.attr_tagged_u24(attr::TUNNEL_MEDIUM_TYPE, 0, radius::TUNNEL_MEDIUM_TYPE_IEEE_802)?;
+        b.attr_tagged_u24(attr::TUNNEL_TYPE, 0, radius::values::tunnel_type::VLAN)?;
+        b.attr_tagged_u24(
+            attr::TUNNEL_MEDIUM_TYPE,
+            0,
+            radius::values::tunnel_medium_type::IEEE_802,
+        )?;
         let mut digits = itoa_u16(vlan.get());
         b.attr(attr::TUNNEL_PRIVATE_GROUP_ID, digits.as_bytes_mut())?;
         b.attr_u32(attr::SESSION_TIMEOUT, *session_timeout)?;

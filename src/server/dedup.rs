@@ -113,12 +113,9 @@ impl DedupCache {
         }
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.inner.lock().map(|i| i.entries.len()).unwrap_or(0)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -285,9 +285,7 @@ impl Lane {
                 match interval {
                     Some(iv) => {
                         // open loop: send what is due, on whichever lane has room
-                        while Instant::now() >= next_send
-                            && opts.count.is_none_or(|c| seq < c)
-                        {
+                        while Instant::now() >= next_send && opts.count.is_none_or(|c| seq < c) {
                             let Some(lane) = lanes.iter_mut().find(|l| l.in_flight < IDS_PER_LANE)
                             else {
                                 break;
@@ -549,7 +547,9 @@ mod tests {
     #[test]
     fn refuses_remote_targets_and_unbounded_runs() {
         let mut o = LoadOptions {
-            target: "192.0.2.1:1812".parse().unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0))),
+            target: "192.0.2.1:1812"
+                .parse()
+                .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0))),
             secret: b"x".to_vec(),
             kind: LoadKind::Mab {
                 macs: generated_macs(1),

@@ -3,8 +3,8 @@
 //! this module but the daemon.
 
 pub mod auth;
-pub mod loadgen;
 mod dedup;
+pub mod loadgen;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -78,11 +78,14 @@ impl Counters {
     }
 }
 
+type LogState = (Instant, u64);
+
 /// Log lines about network input, at most one per kind and source every interval, with a
 /// count of what was suppressed: a flood must not fill the journal.
 pub struct RateLimitedLog {
     interval: Duration,
-    seen: Mutex<HashMap<(&'static str, IpAddr), (Instant, u64)>>,
+    /// (kind, source) → (last logged, suppressed since).
+    seen: Mutex<HashMap<(&'static str, IpAddr), LogState>>,
 }
 
 impl RateLimitedLog {

@@ -17,13 +17,27 @@ fn started() -> (TestConfig, Daemon) {
 fn registered_device_gets_its_vlan_and_a_signed_reply() {
     let (_cfg, d) = started();
     let r = mab(d.addr, "3C-22-FB-12-34-56", "Wireless-802.11");
-    assert_eq!(r.code(), Some("Access-Accept"), "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.code(),
+        Some("Access-Accept"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
     assert!(r.success);
     let attrs = r.attributes();
     assert_eq!(attrs[0].0, "Message-Authenticator", "MA first: {attrs:?}");
-    assert_eq!(r.attr("Tunnel-Type:0").as_deref(), Some("VLAN"), "{attrs:?}");
+    assert_eq!(
+        r.attr("Tunnel-Type:0").as_deref(),
+        Some("VLAN"),
+        "{attrs:?}"
+    );
     assert_eq!(r.attr("Tunnel-Medium-Type:0").as_deref(), Some("IEEE-802"));
-    assert_eq!(r.attr("Tunnel-Private-Group-Id").as_deref(), Some("20"), "{attrs:?}");
+    assert_eq!(
+        r.attr("Tunnel-Private-Group-Id:0").as_deref(),
+        Some("20"),
+        "{attrs:?}"
+    );
     assert_eq!(r.attr("Filter-Id").as_deref(), Some("students"));
     assert_eq!(r.attr("Session-Timeout").as_deref(), Some("43200"));
     assert!(r.attr("Reply-Message").is_some());
@@ -41,27 +55,99 @@ fn decisions_as_seen_on_the_wire() {
     }
     let cases = [
         // a wifi-only ban: rejected on Wi-Fi, fine on the LAN
-        Case { mac: "3c-22-fb-00-00-04", port: "Wireless-802.11", code: "Access-Reject", message_contains: "WLAN-Zugang gesperrt bis 04.12.2099 08:00", vlan: None },
-        Case { mac: "3c-22-fb-00-00-04", port: "Ethernet", code: "Access-Accept", message_contains: "", vlan: Some("20") },
+        Case {
+            mac: "3c-22-fb-00-00-04",
+            port: "Wireless-802.11",
+            code: "Access-Reject",
+            message_contains: "WLAN-Zugang gesperrt bis 04.12.2099 08:00",
+            vlan: None,
+        },
+        Case {
+            mac: "3c-22-fb-00-00-04",
+            port: "Ethernet",
+            code: "Access-Accept",
+            message_contains: "",
+            vlan: Some("20"),
+        },
         // the whole account: rejected everywhere, permanently
-        Case { mac: "3c-22-fb-00-00-05", port: "Wireless-802.11", code: "Access-Reject", message_contains: "dauerhaft", vlan: None },
-        Case { mac: "3c-22-fb-00-00-05", port: "Ethernet", code: "Access-Reject", message_contains: "dauerhaft", vlan: None },
+        Case {
+            mac: "3c-22-fb-00-00-05",
+            port: "Wireless-802.11",
+            code: "Access-Reject",
+            message_contains: "dauerhaft",
+            vlan: None,
+        },
+        Case {
+            mac: "3c-22-fb-00-00-05",
+            port: "Ethernet",
+            code: "Access-Reject",
+            message_contains: "dauerhaft",
+            vlan: None,
+        },
         // no consent, disabled account, device ban, no policy group, not registered
-        Case { mac: "3c-22-fb-00-00-01", port: "Wireless-802.11", code: "Access-Reject", message_contains: "Einwilligung", vlan: None },
-        Case { mac: "3c-22-fb-00-00-02", port: "Wireless-802.11", code: "Access-Reject", message_contains: "", vlan: None },
-        Case { mac: "3c-22-fb-00-00-06", port: "Ethernet", code: "Access-Reject", message_contains: "", vlan: None },
-        Case { mac: "3c-22-fb-00-00-03", port: "Wireless-802.11", code: "Access-Reject", message_contains: "", vlan: None },
-        Case { mac: "02-00-00-99-99-99", port: "Wireless-802.11", code: "Access-Reject", message_contains: "", vlan: None },
+        Case {
+            mac: "3c-22-fb-00-00-01",
+            port: "Wireless-802.11",
+            code: "Access-Reject",
+            message_contains: "Einwilligung",
+            vlan: None,
+        },
+        Case {
+            mac: "3c-22-fb-00-00-02",
+            port: "Wireless-802.11",
+            code: "Access-Reject",
+            message_contains: "",
+            vlan: None,
+        },
+        Case {
+            mac: "3c-22-fb-00-00-06",
+            port: "Ethernet",
+            code: "Access-Reject",
+            message_contains: "",
+            vlan: None,
+        },
+        Case {
+            mac: "3c-22-fb-00-00-03",
+            port: "Wireless-802.11",
+            code: "Access-Reject",
+            message_contains: "",
+            vlan: None,
+        },
+        Case {
+            mac: "02-00-00-99-99-99",
+            port: "Wireless-802.11",
+            code: "Access-Reject",
+            message_contains: "",
+            vlan: None,
+        },
         // the teacher's device: first matching group decides the VLAN
-        Case { mac: "3c-22-fb-00-00-07", port: "Ethernet", code: "Access-Accept", message_contains: "", vlan: Some("30") },
+        Case {
+            mac: "3c-22-fb-00-00-07",
+            port: "Ethernet",
+            code: "Access-Accept",
+            message_contains: "",
+            vlan: Some("30"),
+        },
     ];
     for c in cases {
         let r = mab(d.addr, c.mac, c.port);
-        assert_eq!(r.code(), Some(c.code), "{} on {}: {}", c.mac, c.port, r.stdout);
+        assert_eq!(
+            r.code(),
+            Some(c.code),
+            "{} on {}: {}",
+            c.mac,
+            c.port,
+            r.stdout
+        );
         let msg = r.attr("Reply-Message").unwrap_or_default();
         assert!(!msg.is_empty(), "{} has a Reply-Message", c.mac);
         assert!(msg.contains(c.message_contains), "{}: {msg:?}", c.mac);
-        assert_eq!(r.attr("Tunnel-Private-Group-Id").as_deref(), c.vlan, "{}", c.mac);
+        assert_eq!(
+            r.attr("Tunnel-Private-Group-Id:0").as_deref(),
+            c.vlan,
+            "{}",
+            c.mac
+        );
         assert_eq!(r.attributes()[0].0, "Message-Authenticator");
     }
 }
@@ -73,7 +159,7 @@ fn unregistered_devices_go_to_the_unregistered_vlan_when_set() {
     let d = Daemon::start(&cfg);
     let r = mab(d.addr, "02-00-00-99-99-99", "Wireless-802.11");
     assert_eq!(r.code(), Some("Access-Accept"), "{}", r.stdout);
-    assert_eq!(r.attr("Tunnel-Private-Group-Id").as_deref(), Some("99"));
+    assert_eq!(r.attr("Tunnel-Private-Group-Id:0").as_deref(), Some("99"));
     assert_eq!(r.attr("Filter-Id"), None);
 }
 
@@ -95,7 +181,7 @@ fn pap_login_with_argon2_and_the_same_answer_for_unknown_users() {
     let (_cfg, d) = started();
     let ok = pap(d.addr, "erika.lehrer", "Schule2026!");
     assert_eq!(ok.code(), Some("Access-Accept"), "{}", ok.stdout);
-    assert_eq!(ok.attr("Tunnel-Private-Group-Id").as_deref(), Some("30"));
+    assert_eq!(ok.attr("Tunnel-Private-Group-Id:0").as_deref(), Some("30"));
     let wrong = pap(d.addr, "erika.lehrer", "schule2026!");
     let unknown = pap(d.addr, "nobody.here", "Schule2026!");
     assert_eq!(wrong.code(), Some("Access-Reject"));
@@ -112,14 +198,24 @@ fn requests_without_or_with_a_wrong_message_authenticator_get_no_answer() {
     let (_cfg, d) = started();
     let attrs = "User-Name = \"3c22fb123456\", User-Password = \"3c22fb123456\"\n";
     let none = radclient(d.addr, "auth", SECRET, attrs);
-    assert_eq!(none.code(), None, "no answer without Message-Authenticator: {}", none.stdout);
+    assert_eq!(
+        none.code(),
+        None,
+        "no answer without Message-Authenticator: {}",
+        none.stdout
+    );
     let wrong = radclient(
         d.addr,
         "auth",
         "a-different-secret-000",
         "User-Name = \"3c22fb123456\", Message-Authenticator = 0x00\n",
     );
-    assert_eq!(wrong.code(), None, "no answer with the wrong secret: {}", wrong.stdout);
+    assert_eq!(
+        wrong.code(),
+        None,
+        "no answer with the wrong secret: {}",
+        wrong.stdout
+    );
     // the same by hand: a correct request is answered, the unsigned one is not
     let auth = [9u8; 16];
     let attrs = vec![(wire::USER_NAME, b"3c22fb123456".to_vec())];
@@ -169,11 +265,17 @@ fn unknown_clients_are_dropped() {
 fn replies_are_signed_per_rfc_and_proxy_state_is_echoed() {
     let (_cfg, d) = started();
     let secret = SECRET.as_bytes();
-    for (mac, want) in [("3c22fb123456", wire::ACCESS_ACCEPT), ("3c22fb000004", wire::ACCESS_REJECT)] {
+    for (mac, want) in [
+        ("3c22fb123456", wire::ACCESS_ACCEPT),
+        ("3c22fb000004", wire::ACCESS_REJECT),
+    ] {
         let auth = *b"0123456789abcdef";
         let attrs = vec![
             (wire::USER_NAME, mac.as_bytes().to_vec()),
-            (wire::USER_PASSWORD, wire::hide_password(mac.as_bytes(), secret, &auth)),
+            (
+                wire::USER_PASSWORD,
+                wire::hide_password(mac.as_bytes(), secret, &auth),
+            ),
             (wire::NAS_PORT_TYPE, 19u32.to_be_bytes().to_vec()),
             (wire::PROXY_STATE, b"proxy-1".to_vec()),
             (wire::PROXY_STATE, b"proxy-2".to_vec()),
@@ -191,9 +293,18 @@ fn replies_are_signed_per_rfc_and_proxy_state_is_echoed() {
         if want == wire::ACCESS_ACCEPT {
             let a = wire::attributes(&reply);
             // RFC 2868: tag 0 + 3-octet value, attribute length 6
-            assert!(a.contains(&(64, vec![0, 0, 0, 13])), "Tunnel-Type VLAN: {a:?}");
-            assert!(a.contains(&(65, vec![0, 0, 0, 6])), "Tunnel-Medium-Type 802: {a:?}");
-            assert!(a.contains(&(81, b"20".to_vec())), "Tunnel-Private-Group-Id: {a:?}");
+            assert!(
+                a.contains(&(64, vec![0, 0, 0, 13])),
+                "Tunnel-Type VLAN: {a:?}"
+            );
+            assert!(
+                a.contains(&(65, vec![0, 0, 0, 6])),
+                "Tunnel-Medium-Type 802: {a:?}"
+            );
+            assert!(
+                a.contains(&(81, b"20".to_vec())),
+                "Tunnel-Private-Group-Id: {a:?}"
+            );
         }
     }
 }
@@ -207,7 +318,10 @@ fn a_pap_password_is_checked_from_hand_hidden_bytes() {
     let password = b"Schule2026!";
     let attrs = vec![
         (wire::USER_NAME, b"erika.lehrer".to_vec()),
-        (wire::USER_PASSWORD, wire::hide_password(password, secret, &auth)),
+        (
+            wire::USER_PASSWORD,
+            wire::hide_password(password, secret, &auth),
+        ),
     ];
     let req = wire::access_request(3, auth, &attrs, secret, true);
     let reply = wire::exchange(d.addr, &req, Duration::from_secs(5)).expect("a reply");
@@ -254,10 +368,22 @@ fn duplicates_get_the_cached_reply_and_are_logged_once() {
 #[test]
 fn every_decision_is_in_the_auth_log() {
     let (cfg, d) = started();
-    assert_eq!(mab(d.addr, "3c-22-fb-12-34-56", "Wireless-802.11").code(), Some("Access-Accept"));
-    assert_eq!(mab(d.addr, "3c-22-fb-00-00-04", "Wireless-802.11").code(), Some("Access-Reject"));
-    assert_eq!(mab(d.addr, "3c-22-fb-00-00-04", "Ethernet").code(), Some("Access-Accept"));
-    assert_eq!(pap(d.addr, "nobody.here", "x").code(), Some("Access-Reject"));
+    assert_eq!(
+        mab(d.addr, "3c-22-fb-12-34-56", "Wireless-802.11").code(),
+        Some("Access-Accept")
+    );
+    assert_eq!(
+        mab(d.addr, "3c-22-fb-00-00-04", "Wireless-802.11").code(),
+        Some("Access-Reject")
+    );
+    assert_eq!(
+        mab(d.addr, "3c-22-fb-00-00-04", "Ethernet").code(),
+        Some("Access-Accept")
+    );
+    assert_eq!(
+        pap(d.addr, "nobody.here", "x").code(),
+        Some("Access-Reject")
+    );
     assert!(d.stop().success());
     let conn = rusqlite::Connection::open_with_flags(
         cfg.db_path(),
@@ -265,11 +391,29 @@ fn every_decision_is_in_the_auth_log() {
     )
     .unwrap();
     let mut stmt = conn
-        .prepare("SELECT client, mac, user, module, accepted, reason, vlan FROM auth_log ORDER BY id")
+        .prepare(
+            "SELECT client, mac, user, module, accepted, reason, vlan FROM auth_log ORDER BY id",
+        )
         .unwrap();
-    let rows: Vec<(String, Option<String>, Option<String>, String, bool, String, Option<i64>)> = stmt
+    let rows: Vec<(
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        bool,
+        String,
+        Option<i64>,
+    )> = stmt
         .query_map([], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?))
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
         })
         .unwrap()
         .map(Result::unwrap)
@@ -278,10 +422,42 @@ fn every_decision_is_in_the_auth_log() {
     assert_eq!(
         rows,
         vec![
-            ("test-nas".into(), s("3c:22:fb:12:34:56"), s("max.muster"), "wifi".into(), true, "accepted".into(), Some(20)),
-            ("test-nas".into(), s("3c:22:fb:00:00:04"), s("wifi.gesperrt"), "wifi".into(), false, "banned".into(), None),
-            ("test-nas".into(), s("3c:22:fb:00:00:04"), s("wifi.gesperrt"), "lan".into(), true, "accepted".into(), Some(20)),
-            ("test-nas".into(), None, None, "wifi".into(), false, "bad_credentials".into(), None),
+            (
+                "test-nas".into(),
+                s("3c:22:fb:12:34:56"),
+                s("max.muster"),
+                "wifi".into(),
+                true,
+                "accepted".into(),
+                Some(20)
+            ),
+            (
+                "test-nas".into(),
+                s("3c:22:fb:00:00:04"),
+                s("wifi.gesperrt"),
+                "wifi".into(),
+                false,
+                "banned".into(),
+                None
+            ),
+            (
+                "test-nas".into(),
+                s("3c:22:fb:00:00:04"),
+                s("wifi.gesperrt"),
+                "lan".into(),
+                true,
+                "accepted".into(),
+                Some(20)
+            ),
+            (
+                "test-nas".into(),
+                None,
+                None,
+                "wifi".into(),
+                false,
+                "bad_credentials".into(),
+                None
+            ),
         ]
     );
 }
@@ -290,13 +466,22 @@ fn every_decision_is_in_the_auth_log() {
 fn status_server_is_answered() {
     let (_cfg, d) = started();
     let r = radclient(d.addr, "status", SECRET, "Message-Authenticator = 0x00\n");
-    assert_eq!(r.code(), Some("Access-Accept"), "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.code(),
+        Some("Access-Accept"),
+        "{}\n{}",
+        r.stdout,
+        r.stderr
+    );
 }
 
 #[test]
 fn a_reload_applies_a_new_ban_and_a_broken_file_keeps_the_old_config() {
     let (cfg, mut d) = started();
-    assert_eq!(mab(d.addr, "3c-22-fb-12-34-56", "Wireless-802.11").code(), Some("Access-Accept"));
+    assert_eq!(
+        mab(d.addr, "3c-22-fb-12-34-56", "Wireless-802.11").code(),
+        Some("Access-Accept")
+    );
 
     let bans = std::fs::read_to_string(cfg.path().join("bans.toml")).unwrap();
     cfg.write(
@@ -309,25 +494,49 @@ fn a_reload_applies_a_new_ban_and_a_broken_file_keeps_the_old_config() {
     assert!(outcome.contains("config reloaded"), "{outcome}");
     let r = mab(d.addr, "3c-22-fb-12-34-56", "Wireless-802.11");
     assert_eq!(r.code(), Some("Access-Reject"));
-    assert!(r.attr("Reply-Message").unwrap_or_default().contains("01.01.2099"), "{}", r.stdout);
-    assert_eq!(mab(d.addr, "3c-22-fb-12-34-56", "Ethernet").code(), Some("Access-Accept"));
+    assert!(
+        r.attr("Reply-Message")
+            .unwrap_or_default()
+            .contains("01.01.2099"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        mab(d.addr, "3c-22-fb-12-34-56", "Ethernet").code(),
+        Some("Access-Accept")
+    );
 
     // a broken devices file: the error is logged with file and line, the last good config
     // keeps serving (the ban included)
     let skip = d.log_len();
-    cfg.write("devices.d/broken.toml", "[[device]]\nmac = \"not-a-mac\"\nowner = \"max.muster\"\n");
+    cfg.write(
+        "devices.d/broken.toml",
+        "[[device]]\nmac = \"not-a-mac\"\nowner = \"max.muster\"\n",
+    );
     let outcome = d.reload();
     assert!(outcome.contains("reload failed"), "{outcome}");
     let logged = d.log_lines()[skip..].join("\n");
-    assert!(logged.contains("broken.toml:2:"), "error names file and line: {logged}");
-    assert_eq!(mab(d.addr, "3c-22-fb-12-34-56", "Wireless-802.11").code(), Some("Access-Reject"));
-    assert_eq!(mab(d.addr, "3c-22-fb-00-00-07", "Ethernet").code(), Some("Access-Accept"));
+    assert!(
+        logged.contains("broken.toml:2:"),
+        "error names file and line: {logged}"
+    );
+    assert_eq!(
+        mab(d.addr, "3c-22-fb-12-34-56", "Wireless-802.11").code(),
+        Some("Access-Reject")
+    );
+    assert_eq!(
+        mab(d.addr, "3c-22-fb-00-00-07", "Ethernet").code(),
+        Some("Access-Accept")
+    );
 
     // fixed again: lifting the ban applies
     std::fs::remove_file(cfg.path().join("devices.d/broken.toml")).unwrap();
     cfg.write("bans.toml", &bans);
     assert!(d.reload().contains("config reloaded"));
-    assert_eq!(mab(d.addr, "3c-22-fb-12-34-56", "Wireless-802.11").code(), Some("Access-Accept"));
+    assert_eq!(
+        mab(d.addr, "3c-22-fb-12-34-56", "Wireless-802.11").code(),
+        Some("Access-Accept")
+    );
 }
 
 #[test]
@@ -335,14 +544,30 @@ fn secrets_and_passwords_never_reach_the_log() {
     let (_cfg, d) = started();
     let _ = pap(d.addr, "erika.lehrer", "Schule2026!");
     let _ = pap(d.addr, "erika.lehrer", "Falsch-Passwort-77");
-    let _ = radclient(d.addr, "auth", "a-different-secret-000", "User-Name = \"x\", Message-Authenticator = 0x00\n");
+    let _ = radclient(
+        d.addr,
+        "auth",
+        "a-different-secret-000",
+        "User-Name = \"x\", Message-Authenticator = 0x00\n",
+    );
     let log = d.log_lines().join("\n");
     let status = d.stop();
     assert!(status.success());
-    for secret in [SECRET, "Schule2026!", "Falsch-Passwort-77", "a-different-secret-000"] {
-        assert!(!log.contains(secret), "{secret:?} appears in the log:\n{log}");
+    for secret in [
+        SECRET,
+        "Schule2026!",
+        "Falsch-Passwort-77",
+        "a-different-secret-000",
+    ] {
+        assert!(
+            !log.contains(secret),
+            "{secret:?} appears in the log:\n{log}"
+        );
     }
-    assert!(log.contains("access decision"), "decisions are logged at all: {log}");
+    assert!(
+        log.contains("access decision"),
+        "decisions are logged at all: {log}"
+    );
 }
 
 #[test]
@@ -352,12 +577,22 @@ fn the_shipped_config_passes_check_and_a_broken_one_names_every_error() {
         .args(["check", shipped])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let cfg = TestConfig::new("", "");
     school(&cfg);
-    cfg.write("devices.d/a.toml", "[[device]]\nmac = \"3C-22-FB-12-34-56\"\nowner = \"max.muster\"\n");
-    cfg.write("bans.d/b.toml", "[[ban]]\nuser = \"ghost\"\nmodules = [\"vpn\"]\nreason = \"x\"\n");
+    cfg.write(
+        "devices.d/a.toml",
+        "[[device]]\nmac = \"3C-22-FB-12-34-56\"\nowner = \"max.muster\"\n",
+    );
+    cfg.write(
+        "bans.d/b.toml",
+        "[[ban]]\nuser = \"ghost\"\nmodules = [\"vpn\"]\nreason = \"x\"\n",
+    );
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_hallpass"))
         .args(["check", "--config"])
         .arg(cfg.path())
@@ -365,7 +600,10 @@ fn the_shipped_config_passes_check_and_a_broken_one_names_every_error() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("a.toml:2:"), "duplicate MAC across files and notations: {err}");
+    assert!(
+        err.contains("a.toml:2:"),
+        "duplicate MAC across files and notations: {err}"
+    );
     assert!(err.contains("b.toml:2:"), "unknown user: {err}");
     assert!(err.contains("b.toml:3:"), "unknown module: {err}");
 }

@@ -276,7 +276,10 @@ impl Daemon {
             }
             let now = Instant::now();
             if now >= deadline {
-                panic!("no log line {needle:?} within {timeout:?}:\n{}", guard.join("\n"));
+                panic!(
+                    "no log line {needle:?} within {timeout:?}:\n{}",
+                    guard.join("\n")
+                );
             }
             guard = cv
                 .wait_timeout(guard, (deadline - now).min(Duration::from_millis(100)))
@@ -322,7 +325,10 @@ impl Daemon {
             if let Some(s) = self.child.try_wait().unwrap() {
                 return s;
             }
-            assert!(Instant::now() < deadline, "hallpass did not stop on SIGTERM");
+            assert!(
+                Instant::now() < deadline,
+                "hallpass did not stop on SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -2,7 +2,12 @@
 //! directory, driven by real peers (FreeRADIUS's radclient) and by hand-made packets checked
 //! against the RFCs with md-5/hmac directly (never with hallpass's own codec).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::type_complexity
+)]
 
 mod auth;
 mod harness;

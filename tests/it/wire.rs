@@ -13,7 +13,6 @@ pub const ACCESS_ACCEPT: u8 = 2;
 pub const ACCESS_REJECT: u8 = 3;
 pub const USER_NAME: u8 = 1;
 pub const USER_PASSWORD: u8 = 2;
-pub const CALLING_STATION_ID: u8 = 31;
 pub const PROXY_STATE: u8 = 33;
 pub const NAS_PORT_TYPE: u8 = 61;
 pub const MESSAGE_AUTHENTICATOR: u8 = 80;
@@ -57,7 +56,7 @@ pub fn access_request(
 /// RFC 2865 5.2: c(i) = p(i) xor MD5(S + c(i-1)), c(0) uses the Request Authenticator.
 pub fn hide_password(password: &[u8], secret: &[u8], authenticator: &[u8; 16]) -> Vec<u8> {
     let mut padded = password.to_vec();
-    while padded.is_empty() || padded.len() % 16 != 0 {
+    while padded.is_empty() || !padded.len().is_multiple_of(16) {
         padded.push(0);
     }
     let mut out = Vec::new();
@@ -127,10 +126,17 @@ pub fn check_reply(reply: &[u8], request: &[u8], secret: &[u8]) {
     h.update(secret);
     assert_eq!(&h.finalize()[..], &reply[4..20], "Response Authenticator");
     // Message-Authenticator first
-    assert_eq!(reply[20], MESSAGE_AUTHENTICATOR, "Message-Authenticator is the first attribute");
+    assert_eq!(
+        reply[20], MESSAGE_AUTHENTICATOR,
+        "Message-Authenticator is the first attribute"
+    );
     assert_eq!(reply[21], 18, "Message-Authenticator length");
     let mut copy = reply.to_vec();
     copy[4..20].copy_from_slice(req_auth);
     copy[22..38].fill(0);
-    assert_eq!(hmac_md5(secret, &copy), reply[22..38], "Message-Authenticator value");
+    assert_eq!(
+        hmac_md5(secret, &copy),
+        reply[22..38],
+        "Message-Authenticator value"
+    );
 }
