@@ -11,7 +11,7 @@ use arc_swap::ArcSwap;
 use jiff::Timestamp;
 use tokio::net::UdpSocket;
 use tokio::sync::{Semaphore, watch};
-use tracing::{debug, info};
+use tracing::debug;
 
 use crate::config::{Client, Directory};
 use crate::model::Module;
@@ -327,7 +327,9 @@ fn record(shared: &AuthShared, client: &Client, ip: IpAddr, d: &Decision, now: T
     let accepted = matches!(d.outcome, Outcome::Accept { .. });
     c.inc(if accepted { &c.accepts } else { &c.rejects });
     c.count_decision(d.reason, d.module);
-    info!(
+    // Every decision is in the auth log (SQLite); the journal line is debug so that a busy
+    // network does not flood the journal.
+    debug!(
         client = %client.name,
         mac = d.mac.map(|m| m.to_string()).unwrap_or_default(),
         user = d.user.as_deref().unwrap_or(""),

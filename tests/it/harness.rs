@@ -212,7 +212,7 @@ impl Daemon {
             .arg("serve")
             .arg("--config")
             .arg(cfg.path())
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", "debug")
             .env_remove("JOURNAL_STREAM")
             .env_remove("NOTIFY_SOCKET")
             .stdin(Stdio::null())
