@@ -1,3 +1,4 @@
 //! cli
 
 pub mod args;
+pub mod generate;
