@@ -23,6 +23,11 @@ bin="$target_dir/release/hallpass"
 assets=target/assets   # the asset paths in Cargo.toml [package.metadata.deb]
 
 if [ "$build" = 1 ]; then
+    # Debian's hardening flags (fortify, stack protector) for the bundled SQLite C code.
+    if command -v dpkg-buildflags >/dev/null; then
+        CFLAGS="$(dpkg-buildflags --get CFLAGS) $(dpkg-buildflags --get CPPFLAGS)"
+        export CFLAGS
+    fi
     cargo build --release --locked
 fi
 if [ ! -x "$bin" ]; then
