@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use hallpass::cli::args::{Cli, Command};
+use hallpass::cli::args::{Cli, Command, GenerateWhat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -23,6 +23,23 @@ fn main() -> ExitCode {
                 .or(config)
                 .unwrap_or_else(|| PathBuf::from("/etc/hallpass"));
             hallpass::cli::check(&dir)
+        }
+        Command::Generate { what } => {
+            let mut out = std::io::stdout().lock();
+            let written = match what {
+                GenerateWhat::Man => hallpass::cli::generate::man_page(&mut out),
+                GenerateWhat::Completions { shell } => {
+                    hallpass::cli::generate::completions(shell, &mut out);
+                    Ok(())
+                }
+            };
+            match written.and_then(|()| std::io::Write::flush(&mut out)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("hallpass: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
         Command::Load(args) => match hallpass::cli::load(&args) {
             Ok(code) => code,

@@ -30,9 +30,27 @@ pub enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+<<<<<<< HEAD
     /// Send RADIUS load to a server and print requests/s, answers and latency percentiles.
     /// Only loopback targets unless --allow-remote is given.
     Load(LoadArgs),
+    /// Write the man page or shell completions to stdout (used when packaging).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: GenerateWhat,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GenerateWhat {
+    /// The man page (roff).
+    Man,
+    /// Shell completions.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -95,4 +113,6 @@ pub enum LoadKindArg {
     Mab,
     Pap,
     Acct,
+=======
+>>>>>>> package
 }

@@ -2,6 +2,7 @@
 //! people. anyhow is allowed here, at the top.
 
 pub mod args;
+pub mod generate;
 
 use std::path::Path;
 use std::process::ExitCode;
