@@ -30,7 +30,6 @@ pub enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
-<<<<<<< HEAD
     /// Send RADIUS load to a server and print requests/s, answers and latency percentiles.
     /// Only loopback targets unless --allow-remote is given.
     Load(LoadArgs),
@@ -113,6 +112,4 @@ pub enum LoadKindArg {
     Mab,
     Pap,
     Acct,
-=======
->>>>>>> package
 }
