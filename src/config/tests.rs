@@ -688,13 +688,13 @@ fn broken_user_entry_does_not_cascade_to_devices() {
 }
 
 #[test]
-fn list_files_only_toml_sorted_and_grants_ignored() {
+fn list_files_only_toml_sorted() {
     let d = ok(&[
         ("users.d/b.toml", "[[user]]\nname = \"b\"\n"),
         ("users.d/a.toml", "[[user]]\nname = \"a\"\n"),
         ("users.d/notes.txt", "not toml ["),
         ("users.d/c.toml.bak", "not toml ["),
-        ("grants.toml", "this is not parsed yet ["),
+        ("grants.d/notes.txt", "not toml ["),
     ]);
     assert_eq!(d.users.len(), 2);
     let dir = tempfile::tempdir().unwrap();
@@ -706,6 +706,8 @@ fn list_files_only_toml_sorted_and_grants_ignored() {
             ("users.d/a.toml", ""),
             ("users.toml", ""),
             ("bans.d/x.toml", ""),
+            ("grants.d/5a.toml", ""),
+            ("grants.toml", ""),
         ],
     );
     let files = config_files(dir.path()).unwrap();
@@ -720,7 +722,9 @@ fn list_files_only_toml_sorted_and_grants_ignored() {
             "users.toml",
             "users.d/a.toml",
             "users.d/b.toml",
-            "bans.d/x.toml"
+            "bans.d/x.toml",
+            "grants.toml",
+            "grants.d/5a.toml"
         ]
     );
 }
