@@ -1622,3 +1622,6 @@ mod props {
         }
     }
 }
+
+// Grants, schedules, daily quotas, recheck and next_change.
+mod rules;
