@@ -436,6 +436,38 @@ impl ScheduleWindow {
     }
 }
 
+/// As written in hallpass.toml: `Mon-Fri 07:00-17:00`, `Mon,Wed 08:00-12:00`.
+impl fmt::Display for ScheduleWindow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+        let mut first = true;
+        let mut d = 0i8;
+        while d < 7 {
+            if !self.on(d) {
+                d += 1;
+                continue;
+            }
+            let start = d;
+            while d < 6 && self.on(d + 1) {
+                d += 1;
+            }
+            let name = |i: i8| NAMES.get(i as usize).copied().unwrap_or("");
+            if !first {
+                f.write_str(",")?;
+            }
+            first = false;
+            match d - start {
+                0 => f.write_str(name(start))?,
+                1 => write!(f, "{},{}", name(start), name(d))?,
+                _ => write!(f, "{}-{}", name(start), name(d))?,
+            }
+            d += 1;
+        }
+        let hm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+        write!(f, " {}-{}", hm(self.start), hm(self.end))
+    }
+}
+
 /// 0 = Monday … 6 = Sunday.
 fn day_index(d: &str) -> Option<u8> {
     let d = d.to_ascii_lowercase();
@@ -645,6 +677,15 @@ mod tests {
             end: 1,
         });
         assert!(mon_fri.on(0) && mon_fri.on(4) && !mon_fri.on(5) && !mon_fri.on(7));
+        for (input, shown) in [
+            ("Mon-Fri 07:00-17:00", "Mon-Fri 07:00-17:00"),
+            ("mo,mi,fr 8:00-13:30", "Mon,Wed,Fri 08:00-13:30"),
+            ("Sat-Sun 00:00-24:00", "Sat,Sun 00:00-24:00"),
+            ("Fri-Tue 22:00-24:00", "Mon,Tue,Fri-Sun 22:00-24:00"),
+        ] {
+            let w = ScheduleWindow::parse(input).map(|w| w.to_string());
+            assert_eq!(w.as_deref(), Ok(shown), "{input}");
+        }
     }
 
     #[test]

@@ -81,7 +81,8 @@ pub fn check_summary(dir: &Directory) -> String {
     s
 }
 
-/// `guests -> VLAN 40, only with a grant, schedule 2 windows, daily quota 1000000000 bytes`.
+/// `guests -> VLAN 40, only with a grant, schedule Mon-Fri 07:30-16:00, daily quota
+/// 1000000000 bytes`.
 fn group_line(g: &PolicyGroup) -> String {
     let mut line = format!("{} -> VLAN {}", g.name, g.vlan);
     if let Some(f) = &g.filter_id {
@@ -91,7 +92,8 @@ fn group_line(g: &PolicyGroup) -> String {
         line.push_str(", only with a grant");
     }
     if let Some(sch) = &g.schedule {
-        let _ = write!(line, ", schedule {} windows", sch.0.len());
+        let windows: Vec<String> = sch.0.iter().map(ToString::to_string).collect();
+        let _ = write!(line, ", schedule {}", windows.join(", "));
     }
     if let Some(q) = g.daily_quota {
         let _ = write!(line, ", daily quota {q} bytes");
