@@ -1018,3 +1018,78 @@ fn new_reply_messages() {
         "Daily data quota used up until 00:00"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// Properties
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Bans, grants and schedules around NOW (a Tuesday), in Berlin.
+    fn timed_dir() -> Directory {
+        let now = t(NOW);
+        Dir::max()
+            .berlin()
+            .device(LAPTOP, "max.muster")
+            .user("erika", &["teachers"])
+            .device(STRANGER, "erika")
+            .needs_grant("students")
+            .schedule("students", &["Mon-Fri 07:00-12:00", "Tue 12:00-15:30"])
+            .schedule("teachers", &["Mon-Sat 06:00-20:00"])
+            .quota("students", 1000)
+            .group_grant("7b", "wifi", secs(now, -3600), secs(now, 1800))
+            .user_grant("max.muster", "all", secs(now, 1800), secs(now, 5400))
+            .group_grant("students", "lan", secs(now, 9000), secs(now, 20_000))
+            .user_ban(
+                "max.muster",
+                "wifi",
+                Some(secs(now, 7000)),
+                Some(secs(now, 8000)),
+            )
+            .user_ban("erika", "lan", Some(secs(now, 600)), Some(secs(now, 4000)))
+            .device_ban(LAPTOP, "all", Some(secs(now, 30)), Some(secs(now, 90)))
+            .0
+    }
+
+    proptest! {
+        #[test]
+        fn time_alone_changes_decisions_only_at_next_change(
+            who in prop_oneof![Just(PHONE), Just(LAPTOP), Just(STRANGER)],
+            lan in any::<bool>(),
+            offset in -30_000i64..30_000,
+            used in proptest::option::of(990u64..1010),
+        ) {
+            let dir = timed_dir();
+            let req = Req::mab(who).port(Some(if lan { 15 } else { 19 }));
+            let req = req.as_req();
+            let facts = Facts { usage_today: used };
+            let now = secs(t(NOW), offset);
+            let d = decide_with(&dir, &req, facts, now);
+            prop_assert_eq!(&explain_with(&dir, &req, facts, now).decision, &d);
+            let next = next_change(&dir, now);
+            if let Some(n) = next {
+                prop_assert!(n > now);
+                // Until the next change, the reason stays the same.
+                let before = secs(n, -1);
+                if before > now {
+                    let later = decide_with(&dir, &req, facts, before);
+                    prop_assert_eq!(later.reason, d.reason, "at {} (next change {})", before, n);
+                }
+            }
+            if let Outcome::Accept { session_timeout, .. } = d.outcome {
+                prop_assert!((1..=SESSION).contains(&session_timeout));
+                if session_timeout < SESSION {
+                    // A session cut short ends at a change, and is not accepted then.
+                    let end = secs(now, i64::from(session_timeout));
+                    prop_assert!(next.is_some_and(|n| n <= end), "{:?} {}", next, end);
+                    let then = decide_with(&dir, &req, facts, end);
+                    prop_assert!(then.outcome == Outcome::Reject, "{:?}", then);
+                }
+            }
+            for lang in [Language::De, Language::En] {
+                prop_assert!(reply_message(&d, lang, &berlin()).len() <= 253);
+            }
+        }
+    }
+}
