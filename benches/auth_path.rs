@@ -89,11 +89,17 @@ fn directory() -> Directory {
                     name: "teachers".into(),
                     vlan: Vlan::new(30).unwrap(),
                     filter_id: None,
+                    access: Default::default(),
+                    schedule: None,
+                    daily_quota: None,
                 },
                 PolicyGroup {
                     name: "students".into(),
                     vlan: Vlan::new(20).unwrap(),
                     filter_id: Some("students".into()),
+                    access: Default::default(),
+                    schedule: None,
+                    daily_quota: None,
                 },
             ],
         },
@@ -102,6 +108,8 @@ fn directory() -> Directory {
         devices,
         user_bans,
         device_bans: HashMap::new(),
+        user_grants: HashMap::new(),
+        group_grants: HashMap::new(),
     }
 }
 

@@ -10,7 +10,9 @@ use ipnetwork::IpNetwork;
 use jiff::tz::TimeZone;
 use zeroize::Zeroizing;
 
-use crate::model::{Ban, Device, Language, MacAddr, Module, User, UserName, Vlan};
+use crate::model::{
+    Access, Ban, Device, Grant, Language, MacAddr, Module, Schedule, User, UserName, Vlan,
+};
 
 /// A RADIUS shared secret. Never printed: `Debug` shows only its length.
 #[derive(Clone)]
@@ -69,6 +71,13 @@ pub struct PolicyGroup {
     pub name: String,
     pub vlan: Vlan,
     pub filter_id: Option<std::sync::Arc<str>>,
+    /// `grant`: the group's users get access only while a teacher grant is in force.
+    pub access: Access,
+    /// Absent: any time. Present: only inside one of its windows (local time of
+    /// `server.timezone`).
+    pub schedule: Option<std::sync::Arc<Schedule>>,
+    /// Bytes a user of this group may transfer per local day (in and out together).
+    pub daily_quota: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -102,6 +111,10 @@ pub struct Directory {
     pub user_bans: HashMap<UserName, Vec<Ban>>,
     /// Bans by the device they are on.
     pub device_bans: HashMap<MacAddr, Vec<Ban>>,
+    /// Teacher grants by the user they are for.
+    pub user_grants: HashMap<UserName, Vec<Grant>>,
+    /// Teacher grants by the group they are for.
+    pub group_grants: HashMap<std::sync::Arc<str>, Vec<Grant>>,
 }
 
 impl Directory {
@@ -129,5 +142,28 @@ impl Directory {
 
     pub fn bans_of_device(&self, mac: &MacAddr) -> &[Ban] {
         self.device_bans.get(mac).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn grants_of_user(&self, name: &str) -> &[Grant] {
+        self.user_grants.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn grants_of_group(&self, name: &str) -> &[Grant] {
+        self.group_grants
+            .get(name)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+    }
+
+    /// Every grant that applies to `user`: on the user, or on any group the user is in.
+    pub fn grants_for<'a>(
+        &'a self,
+        user: &'a User,
+    ) -> impl Iterator<Item = &'a Grant> + Clone + 'a {
+        self.grants_of_user(&user.name).iter().chain(
+            user.groups
+                .iter()
+                .flat_map(|g| self.grants_of_group(g).iter()),
+        )
     }
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use ipnetwork::IpNetwork;
 
-use crate::model::MacAddr;
+use crate::model::{MacAddr, ModelError};
 
 /// A position in a config file, e.g. where a MAC was registered first.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -167,6 +167,18 @@ pub enum ConfigErrorKind {
     EmptyGroupName,
     #[error("policy group {name:?} is defined twice (first in {first})")]
     DuplicateGroup { name: String, first: Location },
+    #[error("unknown access {value:?} (expected \"always\" or \"grant\")")]
+    BadAccess { value: String },
+    /// A schedule window that does not parse, ends before it starts or is empty.
+    #[error("{problem}")]
+    BadSchedule { problem: ModelError },
+    #[error(
+        "`schedule` is empty: the group could never use the network (remove `schedule` for \"any time\")"
+    )]
+    EmptySchedule,
+    /// A `daily_quota` that is not a data amount, or zero.
+    #[error("{problem}")]
+    BadQuota { problem: ModelError },
 
     // --- users ---
     #[error("user name must not be empty")]
@@ -221,6 +233,28 @@ pub enum ConfigErrorKind {
     BanReasonEmpty,
     #[error("`until` ({until}) is not after `from` ({from})")]
     BanEndsBeforeStart { from: String, until: String },
+
+    // --- grants ---
+    #[error("a grant needs exactly one of `user` or `group`, not both")]
+    GrantTargetBoth,
+    #[error("a grant needs exactly one of `user` or `group`")]
+    GrantTargetMissing,
+    #[error("grant for unknown user {user:?}")]
+    GrantUnknownUser { user: String },
+    #[error(
+        "grant for unknown group {group:?} (no user is in it and there is no policy group of that name)"
+    )]
+    GrantUnknownGroup { group: String },
+    #[error("unknown module {value:?} (expected \"wifi\", \"lan\" or \"all\")")]
+    BadGrantModule { value: String },
+    #[error("a grant needs `{key}` (grants always end; use a date or date-time)")]
+    GrantTimeMissing { key: &'static str },
+    #[error("`until` ({until}) is not after `from` ({from})")]
+    GrantEndsBeforeStart { from: String, until: String },
+    #[error("a grant needs a `reason`")]
+    GrantReasonMissing,
+    #[error("the `reason` of a grant must not be empty")]
+    GrantReasonEmpty,
 
     // --- dates ---
     #[error(

@@ -25,7 +25,8 @@ use super::directory::{
 use super::error::{ConfigError, ConfigErrorKind as K, ConfigErrors, Location};
 use super::wire::*;
 use crate::model::{
-    Ban, BanTarget, Device, Language, MacAddr, Module, ModuleSet, User, UserName, Vlan,
+    Access, Ban, BanTarget, Device, Grant, GrantTarget, Language, MacAddr, Module, ModuleSet,
+    Schedule, ScheduleWindow, User, UserName, Vlan, parse_data_amount,
 };
 
 /// The main file, always required.
@@ -41,8 +42,13 @@ const DEFAULT_MAX_DEVICES: usize = 5;
 const DEFAULT_SESSION_TIMEOUT_SECS: u32 = 12 * 3600;
 const DEFAULT_RETENTION_DAYS: u32 = 30;
 
-/// The list files: each may be `X.toml` and/or `X.d/*.toml`. `grants` is not read yet.
-const LISTS: [(&str, &str); 3] = [("users", "user"), ("devices", "device"), ("bans", "ban")];
+/// The list files: each may be `X.toml` and/or `X.d/*.toml`.
+const LISTS: [(&str, &str); 4] = [
+    ("users", "user"),
+    ("devices", "device"),
+    ("bans", "ban"),
+    ("grants", "grant"),
+];
 
 /// One file that was read, kept until the end of the load so positions can be computed.
 struct Source {
@@ -137,7 +143,7 @@ struct Loader {
 }
 
 /// The config files `load` reads, relative to `dir`, in reading order: hallpass.toml, then
-/// for users, devices and bans each `X.toml` (if present) and `X.d/*.toml` sorted by name.
+/// for users, devices, bans and grants each `X.toml` (if present) and `X.d/*.toml` sorted by name.
 pub fn config_files(dir: &Path) -> Result<Vec<PathBuf>, ConfigErrors> {
     let mut files = vec![PathBuf::from(MAIN_FILE)];
     let mut errors = Vec::new();
@@ -200,6 +206,7 @@ pub fn load(dir: &Path) -> Result<Directory, ConfigErrors> {
     let mut users_w = Vec::new();
     let mut devices_w = Vec::new();
     let mut bans_w = Vec::new();
+    let mut grants_w = Vec::new();
     // Names of user entries that exist but could not be read: devices and bans of theirs
     // are not reported as "unknown user" (that would bury the real error).
     let mut broken_users: Vec<String> = Vec::new();
@@ -224,8 +231,11 @@ pub fn load(dir: &Path) -> Result<Directory, ConfigErrors> {
                 "device" => {
                     parse_list(&src, id, key, &mut devices_w, None, errors);
                 }
-                _ => {
+                "ban" => {
                     parse_list(&src, id, key, &mut bans_w, None, errors);
+                }
+                _ => {
+                    parse_list(&src, id, key, &mut grants_w, None, errors);
                 }
             }
             l.sources.push(src);
@@ -236,6 +246,15 @@ pub fn load(dir: &Path) -> Result<Directory, ConfigErrors> {
     let known = |name: &str| !users_complete || broken_users.iter().any(|b| b == name);
     let devices = l.devices(devices_w, &users, &known, &tz, &main);
     let (user_bans, device_bans) = l.bans(bans_w, &users, &known, &tz);
+    // A group is known if a user is in it or a policy group has its name. While some user
+    // entry could not be read, any group might be known: do not guess.
+    let group_known = |name: &str| {
+        !users_complete
+            || !broken_users.is_empty()
+            || main.policy.groups.iter().any(|g| g.name == name)
+            || users.values().any(|u| u.groups.iter().any(|g| g == name))
+    };
+    let (user_grants, group_grants) = l.grants(grants_w, &users, &known, &group_known, &tz);
     if !l.errors.is_empty() {
         // Report in reading order: file by file, top to bottom.
         let rank = |e: &ConfigError| {
@@ -257,6 +276,8 @@ pub fn load(dir: &Path) -> Result<Directory, ConfigErrors> {
         devices,
         user_bans,
         device_bans,
+        user_grants,
+        group_grants,
     })
 }
 
@@ -835,6 +856,114 @@ impl Loader {
     }
 }
 
+impl Loader {
+    #[allow(clippy::type_complexity)]
+    fn grants(
+        &mut self,
+        entries: Vec<Entry<WireGrant>>,
+        users: &HashMap<UserName, User>,
+        known: &dyn Fn(&str) -> bool,
+        group_known: &dyn Fn(&str) -> bool,
+        tz: &TimeZone,
+    ) -> (HashMap<UserName, Vec<Grant>>, HashMap<Arc<str>, Vec<Grant>>) {
+        let mut user_grants: HashMap<UserName, Vec<Grant>> = HashMap::new();
+        let mut group_grants: HashMap<Arc<str>, Vec<Grant>> = HashMap::new();
+        for Entry { file, at, value: w } in entries {
+            let before = self.errors.len();
+            let target = match (&w.user, &w.group) {
+                (Some(_), Some(_)) => {
+                    self.err(file, at, K::GrantTargetBoth);
+                    None
+                }
+                (None, None) => {
+                    self.err(file, at, K::GrantTargetMissing);
+                    None
+                }
+                (Some(u), None) => {
+                    let unknown = K::GrantUnknownUser {
+                        user: u.get_ref().clone(),
+                    };
+                    self.owner(users, known, u, unknown, file)
+                        .map(GrantTarget::User)
+                }
+                (None, Some(g)) => {
+                    if group_known(g.get_ref()) {
+                        Some(GrantTarget::Group(Arc::from(g.get_ref().as_str())))
+                    } else {
+                        let group = g.get_ref().clone();
+                        self.err(file, g.span().start, K::GrantUnknownGroup { group });
+                        None
+                    }
+                }
+            };
+            let mut modules = ModuleSet::default();
+            if w.modules.get_ref().is_empty() {
+                self.err(file, w.modules.span().start, K::NoModules);
+            }
+            for m in w.modules.get_ref() {
+                if modules.add(m.get_ref()).is_err() {
+                    let value = m.get_ref().clone();
+                    self.err(file, m.span().start, K::BadGrantModule { value });
+                }
+            }
+            let mut when = |d: &Option<Spanned<Datetime>>, key: &'static str| match d {
+                None => {
+                    self.err(file, at, K::GrantTimeMissing { key });
+                    None
+                }
+                Some(d) => match to_timestamp(d.get_ref(), tz) {
+                    Ok(t) => Some(t),
+                    Err(k) => {
+                        self.err(file, d.span().start, k);
+                        None
+                    }
+                },
+            };
+            let from = when(&w.from, "from");
+            let until = when(&w.until, "until");
+            if let (Some(f), Some(u), Some(fw), Some(uw)) = (from, until, &w.from, &w.until)
+                && u <= f
+            {
+                let kind = K::GrantEndsBeforeStart {
+                    from: fw.get_ref().to_string(),
+                    until: uw.get_ref().to_string(),
+                };
+                self.err(file, uw.span().start, kind);
+            }
+            let reason = match w.reason {
+                None => {
+                    self.err(file, at, K::GrantReasonMissing);
+                    String::new()
+                }
+                Some(r) if r.get_ref().trim().is_empty() => {
+                    self.err(file, r.span().start, K::GrantReasonEmpty);
+                    String::new()
+                }
+                Some(r) => r.into_inner(),
+            };
+            let (Some(target), Some(from), Some(until)) = (target, from, until) else {
+                continue;
+            };
+            if self.errors.len() != before {
+                continue;
+            }
+            let grant = Grant {
+                target: target.clone(),
+                modules,
+                from,
+                until,
+                reason,
+                by: w.by,
+            };
+            match target {
+                GrantTarget::User(u) => user_grants.entry(u).or_default().push(grant),
+                GrantTarget::Group(g) => group_grants.entry(g).or_default().push(grant),
+            }
+        }
+        (user_grants, group_grants)
+    }
+}
+
 fn is_argon2_phc(s: &str) -> bool {
     argon2::PasswordHash::new(s).is_ok_and(|h| {
         matches!(h.algorithm.as_str(), "argon2id" | "argon2i" | "argon2d") && h.hash.is_some()
@@ -1091,15 +1220,66 @@ fn policy_groups(cx: &mut Cx<'_>, list: Vec<(usize, WireGroup)>) -> Vec<PolicyGr
                 None
             }
         };
-        if let (true, Some(vlan)) = (ok, vlan) {
+        let access = match &w.access {
+            None => Some(Access::Always),
+            Some(a) => match a.get_ref().as_str() {
+                "always" => Some(Access::Always),
+                "grant" => Some(Access::Grant),
+                _ => {
+                    let value = a.get_ref().clone();
+                    cx.err(a.span().start, K::BadAccess { value });
+                    None
+                }
+            },
+        };
+        let schedule = match &w.schedule {
+            None => Some(None),
+            Some(list) => schedule(cx, list).map(|s| Some(Arc::new(s))),
+        };
+        let daily_quota = match &w.daily_quota {
+            None => Some(None),
+            Some(q) => match parse_data_amount(q.get_ref()) {
+                Ok(b) => Some(Some(b)),
+                Err(problem) => {
+                    cx.err(q.span().start, K::BadQuota { problem });
+                    None
+                }
+            },
+        };
+        if let (true, Some(vlan), Some(access), Some(schedule), Some(daily_quota)) =
+            (ok, vlan, access, schedule, daily_quota)
+        {
             out.push(PolicyGroup {
                 name,
                 vlan,
                 filter_id: w.filter_id.map(|f| Arc::from(f.into_inner())),
+                access,
+                schedule,
+                daily_quota,
             });
         }
     }
     out
+}
+
+/// The windows of a `schedule`; every bad one is reported at its own string.
+fn schedule(cx: &mut Cx<'_>, list: &Spanned<Vec<Spanned<String>>>) -> Option<Schedule> {
+    if list.get_ref().is_empty() {
+        cx.err(list.span().start, K::EmptySchedule);
+        return None;
+    }
+    let mut windows = Vec::with_capacity(list.get_ref().len());
+    let mut ok = true;
+    for s in list.get_ref() {
+        match ScheduleWindow::parse(s.get_ref()) {
+            Ok(w) => windows.push(w),
+            Err(problem) => {
+                cx.err(s.span().start, K::BadSchedule { problem });
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(Schedule(windows))
 }
 
 /// Seconds of a duration like "12h", "7d", "90m", "30s" or "1h30m" (days are 24 hours).

@@ -1,6 +1,6 @@
 //! Config files → a validated `Directory` snapshot.
 //!
-//! Owns: reading hallpass.toml and the users, devices and bans files (each `X.toml` and/or
+//! Owns: reading hallpass.toml and the users, devices, bans and grants files (each `X.toml` and/or
 //! `X.d/*.toml`), serde wire types that reject unknown keys, and the validation that turns
 //! them into a `Directory` or reports EVERY problem with file, line and column.
 //! Must not: read the clock, open sockets, start threads or tasks, or print secrets. The

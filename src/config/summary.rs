@@ -3,10 +3,10 @@
 
 use std::fmt::Write as _;
 
-use super::directory::Directory;
-use crate::model::Language;
+use super::directory::{Directory, PolicyGroup};
+use crate::model::{Access, Language};
 
-/// Counts of users, devices and bans, the clients (name, network, module; never the
+/// Counts of users, devices, bans and grants, the clients (name, network, module; never the
 /// secret), listen addresses, policy groups, the DHCP watcher and the retention.
 pub fn check_summary(dir: &Directory) -> String {
     let mut s = String::new();
@@ -42,6 +42,13 @@ pub fn check_summary(dir: &Directory) -> String {
         "bans:       {} ({user_bans} on users, {device_bans} on devices)",
         user_bans + device_bans
     );
+    let user_grants: usize = dir.user_grants.values().map(Vec::len).sum();
+    let group_grants: usize = dir.group_grants.values().map(Vec::len).sum();
+    let _ = writeln!(
+        s,
+        "grants:     {} ({user_grants} for users, {group_grants} for groups)",
+        user_grants + group_grants
+    );
     let _ = writeln!(s, "auth:       {}", join(&dir.radius.auth_listen));
     let _ = writeln!(s, "accounting: {}", join(&dir.radius.acct_listen));
     let _ = writeln!(s, "clients:    {}", dir.radius.clients.len());
@@ -58,14 +65,7 @@ pub fn check_summary(dir: &Directory) -> String {
             .map_or("rejected".to_string(), |v| format!("VLAN {v}"))
     );
     for g in &dir.policy.groups {
-        match &g.filter_id {
-            Some(f) => {
-                let _ = writeln!(s, "  group {} -> VLAN {}, Filter-Id {f}", g.name, g.vlan);
-            }
-            None => {
-                let _ = writeln!(s, "  group {} -> VLAN {}", g.name, g.vlan);
-            }
-        }
+        let _ = writeln!(s, "  group {}", group_line(g));
     }
     if dir.dhcp.interfaces.is_empty() {
         let _ = writeln!(s, "dhcp:       watcher off");
@@ -79,4 +79,24 @@ pub fn check_summary(dir: &Directory) -> String {
     }
     let _ = write!(s, "retention:  {} days", dir.privacy.retention_days);
     s
+}
+
+/// `guests -> VLAN 40, only with a grant, schedule Mon-Fri 07:30-16:00, daily quota
+/// 1000000000 bytes`.
+fn group_line(g: &PolicyGroup) -> String {
+    let mut line = format!("{} -> VLAN {}", g.name, g.vlan);
+    if let Some(f) = &g.filter_id {
+        let _ = write!(line, ", Filter-Id {f}");
+    }
+    if g.access == Access::Grant {
+        line.push_str(", only with a grant");
+    }
+    if let Some(sch) = &g.schedule {
+        let windows: Vec<String> = sch.0.iter().map(ToString::to_string).collect();
+        let _ = write!(line, ", schedule {}", windows.join(", "));
+    }
+    if let Some(q) = g.daily_quota {
+        let _ = write!(line, ", daily quota {q} bytes");
+    }
+    line
 }

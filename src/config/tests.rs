@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::load::{parse_duration_secs, to_timestamp};
 use super::*;
-use crate::model::{BanTarget, MacAddr, Module};
+use crate::model::{Access, BanTarget, GrantTarget, MacAddr, ModelError, Module};
 
 const MAIN: &str = r#"[server]
 timezone = "Europe/Berlin"
@@ -688,13 +688,13 @@ fn broken_user_entry_does_not_cascade_to_devices() {
 }
 
 #[test]
-fn list_files_only_toml_sorted_and_grants_ignored() {
+fn list_files_only_toml_sorted() {
     let d = ok(&[
         ("users.d/b.toml", "[[user]]\nname = \"b\"\n"),
         ("users.d/a.toml", "[[user]]\nname = \"a\"\n"),
         ("users.d/notes.txt", "not toml ["),
         ("users.d/c.toml.bak", "not toml ["),
-        ("grants.toml", "this is not parsed yet ["),
+        ("grants.d/notes.txt", "not toml ["),
     ]);
     assert_eq!(d.users.len(), 2);
     let dir = tempfile::tempdir().unwrap();
@@ -706,6 +706,8 @@ fn list_files_only_toml_sorted_and_grants_ignored() {
             ("users.d/a.toml", ""),
             ("users.toml", ""),
             ("bans.d/x.toml", ""),
+            ("grants.d/5a.toml", ""),
+            ("grants.toml", ""),
         ],
     );
     let files = config_files(dir.path()).unwrap();
@@ -720,9 +722,299 @@ fn list_files_only_toml_sorted_and_grants_ignored() {
             "users.toml",
             "users.d/a.toml",
             "users.d/b.toml",
-            "bans.d/x.toml"
+            "bans.d/x.toml",
+            "grants.toml",
+            "grants.d/5a.toml"
         ]
     );
+}
+
+// ---------------------------------------------------------------- grants
+
+fn grant_errs(grants: &str) -> Vec<ConfigError> {
+    errs(&[("users.toml", USERS), ("grants.toml", grants)])
+}
+
+const LESSON: &str = "from = 2026-12-01T08:00:00+01:00\nuntil = 2026-12-01T08:45:00+01:00\n";
+
+#[test]
+fn grants_are_indexed_by_target() {
+    let d = ok(&[
+        ("users.toml", USERS),
+        (
+            "grants.toml",
+            &format!(
+                "[[grant]]\ngroup = \"students\"\nmodules = [\"wifi\"]\n{LESSON}reason = \"Informatik\"\nby = \"anna.schmidt\"\n\n[[grant]]\nuser = \"max.muster\"\nmodules = [\"all\"]\nfrom = 2026-12-02\nuntil = 2026-12-03\nreason = \"Referat\"\n"
+            ),
+        ),
+    ]);
+    let g = d.grants_of_group("students");
+    assert_eq!(g.len(), 1);
+    assert_eq!(g[0].target, GrantTarget::Group("students".into()));
+    assert!(g[0].modules.covers(Module::Wifi) && !g[0].modules.covers(Module::Lan));
+    assert_eq!(g[0].from, "2026-12-01T07:00:00Z".parse().unwrap());
+    assert_eq!(g[0].until, "2026-12-01T07:45:00Z".parse().unwrap());
+    assert_eq!(g[0].by.as_deref(), Some("anna.schmidt"));
+    let u = d.grants_of_user("max.muster");
+    assert_eq!(u.len(), 1);
+    // Dates mean midnight in the configured time zone.
+    assert_eq!(u[0].from, "2026-12-01T23:00:00Z".parse().unwrap());
+    assert!(u[0].modules.covers(Module::Lan));
+    let max = d.user("max.muster").unwrap();
+    assert_eq!(d.grants_for(max).count(), 2);
+    assert!(check_summary(&d).contains("grants:     2 (1 for users, 1 for groups)"));
+}
+
+#[test]
+fn grant_groups_known_from_users_or_policy() {
+    // "7b" only appears in a user's groups, "teachers" only as a policy group.
+    let main = format!("{MAIN}\n[[policy.group]]\nname = \"teachers\"\nvlan = 30\n");
+    let users = format!("{USERS}\n[[user]]\nname = \"paul\"\ngroups = [\"7b\"]\n");
+    let grants = format!(
+        "[[grant]]\ngroup = \"7b\"\nmodules = [\"wifi\"]\n{LESSON}reason = \"x\"\n[[grant]]\ngroup = \"teachers\"\nmodules = [\"lan\"]\n{LESSON}reason = \"x\"\n"
+    );
+    let d = ok(&[
+        (MAIN_FILE, &main),
+        ("users.toml", &users),
+        ("grants.d/7b.toml", &grants),
+    ]);
+    assert_eq!(d.grants_of_group("7b").len(), 1);
+    assert_eq!(d.grants_of_group("teachers").len(), 1);
+}
+
+#[test]
+fn grant_unknown_user_and_group() {
+    let e = grant_errs(&format!(
+        "[[grant]]\nuser = \"nobody\"\nmodules = [\"wifi\"]\n{LESSON}reason = \"x\"\n\n[[grant]]\ngroup = \"5z\"\nmodules = [\"wifi\"]\n{LESSON}reason = \"x\"\n"
+    ));
+    assert_eq!(e.len(), 2, "{}", ConfigErrors(e.clone()));
+    assert!(
+        matches!(at(&e, "grants.toml", 2, 8), ConfigErrorKind::GrantUnknownUser { user } if user == "nobody")
+    );
+    assert!(
+        matches!(at(&e, "grants.toml", 9, 9), ConfigErrorKind::GrantUnknownGroup { group } if group == "5z")
+    );
+    assert_eq!(
+        e[1].to_string(),
+        "grants.toml:9:9: grant for unknown group \"5z\" (no user is in it and there is no policy group of that name)"
+    );
+}
+
+#[test]
+fn grant_target_both_or_neither() {
+    let e = grant_errs(&format!(
+        "[[grant]]\nuser = \"max.muster\"\ngroup = \"students\"\nmodules = [\"all\"]\n{LESSON}reason = \"x\"\n\n[[grant]]\nmodules = [\"all\"]\n{LESSON}reason = \"x\"\n"
+    ));
+    assert_eq!(e.len(), 2, "{}", ConfigErrors(e.clone()));
+    assert_eq!(
+        at(&e, "grants.toml", 1, 1),
+        ConfigErrorKind::GrantTargetBoth
+    );
+    assert_eq!(
+        at(&e, "grants.toml", 9, 1),
+        ConfigErrorKind::GrantTargetMissing
+    );
+}
+
+#[test]
+fn grant_bad_or_no_modules() {
+    let e = grant_errs(&format!(
+        "[[grant]]\nuser = \"max.muster\"\nmodules = [\"wifi\", \"vpn\"]\n{LESSON}reason = \"x\"\n[[grant]]\nuser = \"max.muster\"\nmodules = []\n{LESSON}reason = \"x\"\n"
+    ));
+    assert_eq!(e.len(), 2, "{}", ConfigErrors(e.clone()));
+    assert!(
+        matches!(at(&e, "grants.toml", 3, 20), ConfigErrorKind::BadGrantModule { value } if value == "vpn")
+    );
+    assert_eq!(at(&e, "grants.toml", 9, 11), ConfigErrorKind::NoModules);
+}
+
+#[test]
+fn grant_times_required_and_in_order() {
+    let e = grant_errs(
+        "[[grant]]\nuser = \"max.muster\"\nmodules = [\"wifi\"]\nreason = \"x\"\n\n[[grant]]\nuser = \"max.muster\"\nmodules = [\"wifi\"]\nfrom = 2026-12-01T08:45:00+01:00\nuntil = 2026-12-01T08:45:00+01:00\nreason = \"x\"\n\n[[grant]]\nuser = \"max.muster\"\nmodules = [\"wifi\"]\nfrom = 2026-12-01T09:00:00+01:00\nuntil = 2026-12-01T07:00:00Z\nreason = \"x\"\n",
+    );
+    assert_eq!(e.len(), 4, "{}", ConfigErrors(e.clone()));
+    let missing: Vec<_> = e
+        .iter()
+        .filter(|x| x.line == 1 && x.column == 1)
+        .map(|x| x.kind.clone())
+        .collect();
+    assert_eq!(
+        missing,
+        [
+            ConfigErrorKind::GrantTimeMissing { key: "from" },
+            ConfigErrorKind::GrantTimeMissing { key: "until" }
+        ]
+    );
+    assert!(matches!(
+        at(&e, "grants.toml", 10, 9),
+        ConfigErrorKind::GrantEndsBeforeStart { .. }
+    ));
+    assert!(matches!(
+        at(&e, "grants.toml", 17, 9),
+        ConfigErrorKind::GrantEndsBeforeStart { .. }
+    ));
+}
+
+#[test]
+fn grant_reason_missing_or_empty() {
+    let e = grant_errs(&format!(
+        "[[grant]]\nuser = \"max.muster\"\nmodules = [\"wifi\"]\n{LESSON}\n[[grant]]\nuser = \"max.muster\"\nmodules = [\"wifi\"]\n{LESSON}reason = \"\"\n"
+    ));
+    assert_eq!(e.len(), 2, "{}", ConfigErrors(e.clone()));
+    assert_eq!(
+        at(&e, "grants.toml", 1, 1),
+        ConfigErrorKind::GrantReasonMissing
+    );
+    assert_eq!(
+        at(&e, "grants.toml", 12, 10),
+        ConfigErrorKind::GrantReasonEmpty
+    );
+}
+
+#[test]
+fn grant_unknown_key_and_broken_users_do_not_cascade() {
+    let e = grant_errs(&format!(
+        "[[grant]]\nuser = \"max.muster\"\nmodules = [\"wifi\"]\n{LESSON}reason = \"x\"\nlesson = 3\n"
+    ));
+    assert!(matches!(
+        at(&e, "grants.toml", 7, 1),
+        ConfigErrorKind::UnknownKey { key, .. } if key == "lesson"
+    ));
+    // A user entry that cannot be read: its groups are unknown, so no group is reported.
+    let e = errs(&[
+        ("users.toml", "[[user]]\nname = \"paul\"\ngroups = \"5a\"\n"),
+        (
+            "grants.toml",
+            &format!("[[grant]]\ngroup = \"5a\"\nmodules = [\"wifi\"]\n{LESSON}reason = \"x\"\n"),
+        ),
+    ]);
+    assert_eq!(e.len(), 1, "{}", ConfigErrors(e.clone()));
+    assert!(e.iter().all(|e| e.file == Path::new("users.toml")));
+}
+
+// ---------------------------------------------------------------- group access, schedule, quota
+
+fn group_errs(group: &str) -> Vec<ConfigError> {
+    let main = format!("{MAIN}\n[[policy.group]]\nname = \"guests\"\nvlan = 40\n{group}");
+    errs(&[(MAIN_FILE, &main)])
+}
+
+/// Line of the first line of `group` in `group_errs`' hallpass.toml.
+const GROUP_LINE: u32 = 17;
+
+#[test]
+fn group_access_schedule_and_quota() {
+    let main = format!(
+        "{MAIN}\n[[policy.group]]\nname = \"guests\"\nvlan = 40\naccess = \"grant\"\nschedule = [\"Mon-Fri 07:00-17:00\", \"Sat 08:00-12:00\"]\ndaily_quota = \"2GB\"\n"
+    );
+    let d = ok(&[(MAIN_FILE, &main)]);
+    let students = &d.policy.groups[0];
+    assert_eq!(students.access, Access::Always);
+    assert!(students.schedule.is_none() && students.daily_quota.is_none());
+    let g = &d.policy.groups[1];
+    assert_eq!(g.access, Access::Grant);
+    assert_eq!(g.daily_quota, Some(2_000_000_000));
+    let s = g.schedule.as_deref().unwrap();
+    assert_eq!(s.0.len(), 2);
+    assert_eq!(
+        (s.0[0].days, s.0[0].start, s.0[0].end),
+        (0b1_1111, 420, 1020)
+    );
+    let summary = check_summary(&d);
+    assert!(
+        summary.contains(
+            "group guests -> VLAN 40, only with a grant, schedule Mon-Fri 07:00-17:00, Sat 08:00-12:00, daily quota 2000000000 bytes"
+        ),
+        "{summary}"
+    );
+}
+
+#[test]
+fn group_bad_access() {
+    let e = group_errs("access = \"sometimes\"\n");
+    assert_eq!(e.len(), 1, "{}", ConfigErrors(e.clone()));
+    assert!(matches!(
+        at(&e, MAIN_FILE, GROUP_LINE, 10),
+        ConfigErrorKind::BadAccess { value } if value == "sometimes"
+    ));
+}
+
+#[test]
+fn schedule_errors_point_at_each_string() {
+    let e = group_errs(
+        "schedule = [\"Mon-Fri 07:00-17:00\", \"Mon-Fry 07:00-08:00\",\n  \"Fri 22:00-06:00\", \"Sat 8-12\", \"Sun 10:00-10:00\"]\n",
+    );
+    assert_eq!(e.len(), 4, "{}", ConfigErrors(e.clone()));
+    let problem = |line, col| match at(&e, MAIN_FILE, line, col) {
+        ConfigErrorKind::BadSchedule { problem } => problem,
+        other => panic!("{other:?}"),
+    };
+    assert!(matches!(
+        problem(GROUP_LINE, 36),
+        ModelError::BadScheduleDay { day, .. } if day == "Fry"
+    ));
+    assert!(matches!(
+        problem(GROUP_LINE + 1, 3),
+        ModelError::ScheduleAcrossMidnight { .. }
+    ));
+    assert!(matches!(
+        problem(GROUP_LINE + 1, 22),
+        ModelError::BadSchedule { value } if value == "Sat 8-12"
+    ));
+    assert!(matches!(
+        problem(GROUP_LINE + 1, 34),
+        ModelError::EmptyScheduleWindow { .. }
+    ));
+    let text = ConfigErrors(e).to_string();
+    assert!(
+        text.contains("hallpass.toml:18:3: schedule window \"Fri 22:00-06:00\" ends before it starts; a window across midnight is written as two, e.g. \"Fri 22:00-24:00\" and \"Sat 00:00-06:00\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn schedule_empty_or_not_strings() {
+    let e = group_errs("schedule = []\n");
+    assert_eq!(
+        at(&e, MAIN_FILE, GROUP_LINE, 12),
+        ConfigErrorKind::EmptySchedule
+    );
+    let e = group_errs("schedule = \"Mon-Fri 07:00-17:00\"\n");
+    assert!(matches!(
+        at(&e, MAIN_FILE, GROUP_LINE, 12),
+        ConfigErrorKind::BadValue { .. }
+    ));
+}
+
+#[test]
+fn quota_errors() {
+    let e = group_errs("daily_quota = \"2 gigs\"\n");
+    assert!(matches!(
+        at(&e, MAIN_FILE, GROUP_LINE, 15),
+        ConfigErrorKind::BadQuota { problem: ModelError::BadDataAmount { value } } if value == "2 gigs"
+    ));
+    let e = group_errs("daily_quota = \"0MB\"\n");
+    assert!(matches!(
+        at(&e, MAIN_FILE, GROUP_LINE, 15),
+        ConfigErrorKind::BadQuota {
+            problem: ModelError::ZeroDataAmount { .. }
+        }
+    ));
+    for (q, bytes) in [
+        ("2gb", 2_000_000_000u64),
+        ("1.5GiB", 1_610_612_736),
+        ("500 kB", 500_000),
+    ] {
+        let main = format!(
+            "{MAIN}\n[[policy.group]]\nname = \"guests\"\nvlan = 40\ndaily_quota = \"{q}\"\n"
+        );
+        assert_eq!(
+            ok(&[(MAIN_FILE, &main)]).policy.groups[1].daily_quota,
+            Some(bytes),
+            "{q}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------- shipped example
@@ -737,16 +1029,30 @@ fn shipped_config_is_valid() {
         Ok(d) => d,
         Err(e) => panic!("shipped config has errors:\n{e}"),
     };
-    assert_eq!(d.users.len(), 4);
+    assert_eq!(d.users.len(), 5);
     assert_eq!(d.devices.len(), 4);
     assert_eq!(d.user_bans.values().map(Vec::len).sum::<usize>(), 1);
     assert_eq!(d.device_bans.values().map(Vec::len).sum::<usize>(), 1);
+    assert_eq!(d.grants_of_group("5a").len(), 1);
+    assert!(d.user_grants.is_empty());
+    // The existing groups keep their behaviour; the new one needs a grant and has a
+    // schedule and a quota.
+    assert!(
+        d.policy.groups[..2]
+            .iter()
+            .all(|g| g.access == Access::Always && g.schedule.is_none() && g.daily_quota.is_none())
+    );
+    let u = &d.policy.groups[2];
+    assert_eq!(u.name, "unterstufe");
+    assert_eq!(u.access, Access::Grant);
+    assert_eq!(u.schedule.as_deref().map(|s| s.0.len()), Some(1));
+    assert_eq!(u.daily_quota, Some(1_000_000_000));
     assert_eq!(d.radius.clients.len(), 1);
     assert_eq!(
         d.radius.clients[0].secret.as_bytes(),
         b"hallpass-example-secret"
     );
-    assert_eq!(d.policy.groups.len(), 2);
+    assert_eq!(d.policy.groups.len(), 3);
     assert_eq!(
         d.server.state_dir,
         Path::new(env!("CARGO_MANIFEST_DIR")).join("state")
@@ -767,7 +1073,11 @@ fn shipped_config_is_valid() {
 
     let s = check_summary(&d);
     assert!(
-        s.contains("users:      4 (1 disabled, 1 without consent)"),
+        s.contains("users:      5 (1 disabled, 1 without consent)"),
+        "{s}"
+    );
+    assert!(
+        s.contains("grants:     1 (0 for users, 1 for groups)"),
         "{s}"
     );
     assert!(s.contains("localhost 127.0.0.0/8 (wifi)"), "{s}");

@@ -63,6 +63,9 @@ pub(super) struct WireGroup {
     pub name: Spanned<String>,
     pub vlan: Spanned<i64>,
     pub filter_id: Option<Spanned<String>>,
+    pub access: Option<Spanned<String>>,
+    pub schedule: Option<Spanned<Vec<Spanned<String>>>>,
+    pub daily_quota: Option<Spanned<String>>,
 }
 
 /// `[privacy]` in hallpass.toml.
@@ -103,6 +106,20 @@ pub(super) struct WireDevice {
 pub(super) struct WireBan {
     pub user: Option<Spanned<String>>,
     pub mac: Option<Spanned<String>>,
+    pub modules: Spanned<Vec<Spanned<String>>>,
+    pub from: Option<Spanned<Datetime>>,
+    pub until: Option<Spanned<Datetime>>,
+    pub reason: Option<Spanned<String>>,
+    pub by: Option<String>,
+}
+
+/// One `[[grant]]`. `from`, `until` and `reason` are required, but optional here so that a
+/// missing one is reported next to every other problem of the entry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WireGrant {
+    pub user: Option<Spanned<String>>,
+    pub group: Option<Spanned<String>>,
     pub modules: Spanned<Vec<Spanned<String>>>,
     pub from: Option<Spanned<Datetime>>,
     pub until: Option<Spanned<Datetime>>,

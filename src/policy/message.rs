@@ -5,7 +5,10 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
 use super::{Decision, Outcome, Reason};
-use crate::model::{Language, Module};
+use crate::model::{Language, Module, Schedule, ScheduleWindow};
+
+/// The longest Reply-Message: one RADIUS attribute.
+const MAX_OCTETS: usize = 253;
 
 /// The Reply-Message for a decision. Short enough for one RADIUS attribute (≤ 253 octets).
 /// `bad_credentials` never says whether the name or the password was wrong.
@@ -67,6 +70,29 @@ pub fn reply_message(d: &Decision, lang: Language, tz: &TimeZone) -> String {
         (Reason::NoPolicy, En) => {
             "This account has no network access set up. Please contact the school IT.".to_string()
         }
+        (Reason::OutsideSchedule, _) => outside_schedule(d, lang, tz),
+        (Reason::NoGrant, De) => {
+            let base = "Keine Freigabe durch eine Lehrkraft aktiv.";
+            match d.until {
+                Some(t) => format!("{base} Die nächste beginnt am {}.", when(t, lang, tz)),
+                None => base.to_string(),
+            }
+        }
+        (Reason::NoGrant, En) => {
+            let base = "No teacher has granted access right now.";
+            match d.until {
+                Some(t) => format!("{base} The next grant begins {}.", when(t, lang, tz)),
+                None => base.to_string(),
+            }
+        }
+        (Reason::QuotaExceeded, De) => match d.until {
+            Some(t) => format!("Tageskontingent aufgebraucht bis {}", clock(t, tz)),
+            None => "Tageskontingent aufgebraucht".to_string(),
+        },
+        (Reason::QuotaExceeded, En) => match d.until {
+            Some(t) => format!("Daily data quota used up until {}", clock(t, tz)),
+            None => "Daily data quota used up".to_string(),
+        },
         (Reason::Malformed, De) => {
             "Die Anmeldung war unvollständig. Bitte noch einmal versuchen.".to_string()
         }
@@ -120,4 +146,84 @@ fn when(t: Timestamp, lang: Language, tz: &TimeZone) -> String {
         Language::En => "%Y-%m-%d %H:%M",
     };
     t.to_zoned_datetime(tz.clone()).strftime(fmt).to_string()
+}
+
+/// `00:00`: the local time of day in `tz`.
+fn clock(t: Timestamp, tz: &TimeZone) -> String {
+    t.to_zoned_datetime(tz.clone())
+        .strftime("%H:%M")
+        .to_string()
+}
+
+/// "Das WLAN ist für deine Gruppe nur Mo–Fr 07:00–17:00 freigegeben. Wieder ab …". A
+/// schedule too long for one attribute is left out.
+fn outside_schedule(d: &Decision, lang: Language, tz: &TimeZone) -> String {
+    let what = match (lang, d.module) {
+        (Language::De, Module::Wifi) => "Das WLAN",
+        (Language::De, Module::Lan) => "Das LAN",
+        (Language::En, Module::Wifi) => "Wi-Fi",
+        (Language::En, Module::Lan) => "The LAN",
+    };
+    let again = d.until.map(|t| match lang {
+        Language::De => format!(" Wieder ab {}.", when(t, lang, tz)),
+        Language::En => format!(" Open again from {}.", when(t, lang, tz)),
+    });
+    let again = again.unwrap_or_default();
+    if let Some(s) = &d.schedule {
+        let times = describe_schedule(s, lang);
+        let text = match lang {
+            Language::De => format!("{what} ist für deine Gruppe nur {times} freigegeben.{again}"),
+            Language::En => format!("{what} is open for your group only {times}.{again}"),
+        };
+        if text.len() <= MAX_OCTETS {
+            return text;
+        }
+    }
+    match lang {
+        Language::De => format!("{what} ist für deine Gruppe gerade nicht freigegeben.{again}"),
+        Language::En => format!("{what} is not open for your group right now.{again}"),
+    }
+}
+
+/// "Mo–Fr 07:00–17:00, Sa 08:00–12:00" (de) or "Mon–Fri 07:00–17:00, Sat 08:00–12:00" (en).
+pub(super) fn describe_schedule(s: &Schedule, lang: Language) -> String {
+    let parts: Vec<String> = s.0.iter().map(|w| describe_window(w, lang)).collect();
+    parts.join(", ")
+}
+
+fn describe_window(w: &ScheduleWindow, lang: Language) -> String {
+    const DE: [&str; 7] = ["Mo", "Di", "Mi", "Do", "Fr", "Sa", "So"];
+    const EN: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    let names = match lang {
+        Language::De => DE,
+        Language::En => EN,
+    };
+    // Runs of consecutive days, Monday first: Mon–Fri, Sat.
+    let mut runs: Vec<String> = Vec::new();
+    let mut d = 0;
+    while d < 7 {
+        if !w.on(d) {
+            d += 1;
+            continue;
+        }
+        let start = d;
+        while d + 1 < 7 && w.on(d + 1) {
+            d += 1;
+        }
+        let name = |i: i8| {
+            usize::try_from(i)
+                .ok()
+                .and_then(|i| names.get(i))
+                .copied()
+                .unwrap_or("")
+        };
+        runs.push(match d - start {
+            0 => name(start).to_string(),
+            1 => format!("{},{}", name(start), name(d)),
+            _ => format!("{}–{}", name(start), name(d)),
+        });
+        d += 1;
+    }
+    let hm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
+    format!("{} {}–{}", runs.join(","), hm(w.start), hm(w.end))
 }

@@ -7,9 +7,15 @@
 //!
 //! [`decide`] and [`explain`] run the very same rule chain; `decide` passes an observer that
 //! does nothing (so a MAB decision allocates nothing beyond cheap `Arc` clones), `explain`
-//! records every rule checked for `hallpass why`.
+//! records every rule checked for `hallpass why`. [`recheck`] runs the same chain from rule 3
+//! on for a session that is already open (enforcement after a reload or when time passes),
+//! and [`next_change`] tells the daemon when time alone may change a decision.
+//!
+//! Facts the policy cannot know from the config (today's data usage) come in as [`Facts`];
+//! the policy never asks for them.
 
 mod message;
+mod time;
 
 #[cfg(test)]
 mod tests;
@@ -21,10 +27,12 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use jiff::Timestamp;
 
-use crate::config::Directory;
-use crate::model::{Ban, MacAddr, Module, User, UserName, Vlan};
+use crate::config::{Directory, PolicyGroup};
+use crate::model::{Access, Ban, MacAddr, Module, Schedule, User, UserName, Vlan};
 
 pub use message::reply_message;
+pub use time::local_day_bounds;
+use time::{ScheduleState, cover_end, days_after, schedule_intervals, schedule_state};
 
 /// The facts of one Access-Request the decision needs.
 #[derive(Clone, Copy, Debug)]
@@ -37,6 +45,26 @@ pub struct AccessRequest<'a> {
     pub nas_port_type: Option<u32>,
     /// The module configured for the client the request came from.
     pub client_module: Module,
+}
+
+/// What the daemon knows beyond the config, handed in with a decision.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Bytes the account transferred (in and out, all its sessions) in the current local
+    /// day of the server's time zone (see [`local_day_bounds`]). `None`: not known, the
+    /// daily quota is not checked.
+    pub usage_today: Option<u64>,
+}
+
+/// An open session to check again: what accounting knows about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionFacts {
+    /// The device. With `user` absent this is a MAB session and the owner comes from the
+    /// directory.
+    pub mac: Option<MacAddr>,
+    /// The account of a PAP session.
+    pub user: Option<UserName>,
+    pub module: Module,
 }
 
 /// How a request logs in.
@@ -71,12 +99,18 @@ pub enum Reason {
     NoConsent,
     Banned,
     NoPolicy,
+    /// The user's policy group has a schedule and `now` is outside every window.
+    OutsideSchedule,
+    /// The user's policy group needs a teacher grant and none is in force.
+    NoGrant,
+    /// The user's policy group has a daily quota and today's usage reached it.
+    QuotaExceeded,
     /// No User-Name, or neither MAB nor PAP.
     Malformed,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 10] = [
+    pub const ALL: [Reason; 13] = [
         Reason::Accepted,
         Reason::NotRegistered,
         Reason::MacMismatch,
@@ -86,6 +120,9 @@ impl Reason {
         Reason::NoConsent,
         Reason::Banned,
         Reason::NoPolicy,
+        Reason::OutsideSchedule,
+        Reason::NoGrant,
+        Reason::QuotaExceeded,
         Reason::Malformed,
     ];
 
@@ -101,6 +138,9 @@ impl Reason {
             Reason::NoConsent => "no_consent",
             Reason::Banned => "banned",
             Reason::NoPolicy => "no_policy",
+            Reason::OutsideSchedule => "outside_schedule",
+            Reason::NoGrant => "no_grant",
+            Reason::QuotaExceeded => "quota_exceeded",
             Reason::Malformed => "malformed",
         }
     }
@@ -128,12 +168,19 @@ pub struct Decision {
     pub user: Option<UserName>,
     /// `banned` / `device_banned`: when the suspension ends (`None` = permanent). Back-to-back
     /// bans count as one suspension: a ban that begins no later than the current end extends
-    /// it. `None` for every other reason.
+    /// it.
+    /// `outside_schedule`: when the next schedule window opens (`None`: none within 8 days).
+    /// `no_grant`: when the next grant for the user and module begins (`None`: none known).
+    /// `quota_exceeded`: the next local midnight, when the quota starts afresh.
+    /// `None` for every other reason.
     pub until: Option<Timestamp>,
     /// `banned` / `device_banned`: the suspension covers every module (`all`), not only the
     /// request's module, until `until`: for `banned` the whole account is suspended. The
     /// Reply-Message says "account suspended" instead of "Wi-Fi access suspended".
     pub all_modules: bool,
+    /// `outside_schedule`: the schedule of the user's group, for the Reply-Message. `None`
+    /// for every other reason.
+    pub schedule: Option<Arc<Schedule>>,
 }
 
 /// One rule checked by [`explain`].
@@ -211,18 +258,101 @@ pub fn module_of(req: &AccessRequest) -> Module {
 }
 
 /// Decides an Access-Request. See DESIGN.md "Decisions"; the first rule that matches decides.
+/// The same as [`decide_with`] without facts: daily quotas are not checked.
 pub fn decide(dir: &Directory, req: &AccessRequest, now: Timestamp) -> Decision {
-    run(dir, req, now, &mut Quiet)
+    run(dir, req, Facts::default(), now, &mut Quiet)
+}
+
+/// Decides an Access-Request with what the daemon knows beyond the config (today's usage).
+pub fn decide_with(dir: &Directory, req: &AccessRequest, facts: Facts, now: Timestamp) -> Decision {
+    run(dir, req, facts, now, &mut Quiet)
 }
 
 /// Decides like [`decide`] (the same code path) and records every rule checked.
 pub fn explain(dir: &Directory, req: &AccessRequest, now: Timestamp) -> Explanation {
+    explain_with(dir, req, Facts::default(), now)
+}
+
+/// Decides like [`decide_with`] (the same code path) and records every rule checked.
+pub fn explain_with(
+    dir: &Directory,
+    req: &AccessRequest,
+    facts: Facts,
+    now: Timestamp,
+) -> Explanation {
     let mut rec = Recorder(Vec::new());
-    let decision = run(dir, req, now, &mut rec);
+    let decision = run(dir, req, facts, now, &mut rec);
     Explanation {
         decision,
         steps: rec.0,
     }
+}
+
+/// Decides again for a session that is already open, without a password: for enforcement
+/// when the config changes or time passes.
+///
+/// A MAB session (`mac` set, `user` absent) must still be registered to an existing account
+/// (rule 1: `not_registered`, into the unregistered VLAN if one is set, exactly like a new
+/// request). A PAP session's account must still exist; if it is gone the answer is
+/// `bad_credentials` (rule 2's answer for an unknown user; the password is not checked
+/// again). A session with neither is `malformed`. Then the chain runs from rule 3 on:
+/// device ban, account disabled, consent, user ban, policy group, schedule, grant, quota,
+/// accept.
+pub fn recheck(dir: &Directory, session: &SessionFacts, facts: Facts, now: Timestamp) -> Decision {
+    run_session(dir, session, facts, now, &mut Quiet)
+}
+
+/// Rechecks like [`recheck`] (the same code path) and records every rule checked.
+pub fn explain_recheck(
+    dir: &Directory,
+    session: &SessionFacts,
+    facts: Facts,
+    now: Timestamp,
+) -> Explanation {
+    let mut rec = Recorder(Vec::new());
+    let decision = run_session(dir, session, facts, now, &mut rec);
+    Explanation {
+        decision,
+        steps: rec.0,
+    }
+}
+
+/// The earliest instant after `now` at which time alone may change a decision: a ban or a
+/// grant starts or ends, or a schedule window of a policy group opens or closes (looked at
+/// up to 8 days ahead; windows that touch may report their shared edge, a harmless early
+/// wake-up). `None`: nothing changes with time. The daemon sleeps until then and rechecks
+/// the open sessions.
+pub fn next_change(dir: &Directory, now: Timestamp) -> Option<Timestamp> {
+    let after = |t: &Timestamp| *t > now;
+    let bans = dir
+        .user_bans
+        .values()
+        .chain(dir.device_bans.values())
+        .flatten()
+        .flat_map(|b| b.from.into_iter().chain(b.until))
+        .filter(after);
+    let grants = dir
+        .user_grants
+        .values()
+        .chain(dir.group_grants.values())
+        .flatten()
+        .flat_map(|g| [g.from, g.until])
+        .filter(after);
+    let horizon = days_after(now, i64::from(time::HORIZON_DAYS));
+    let tz = &dir.server.timezone;
+    let windows = dir
+        .policy
+        .groups
+        .iter()
+        .filter_map(|g| g.schedule.as_deref())
+        .filter_map(|s| {
+            schedule_intervals(s, tz, now)
+                .into_iter()
+                .flat_map(|(a, b)| [a, b])
+                .filter(|t| *t > now && *t <= horizon)
+                .min()
+        });
+    bans.chain(grants).chain(windows).min()
 }
 
 /// Sees every rule the chain checks. The detail is a closure so that the quiet observer
@@ -269,6 +399,7 @@ fn reject(
         user,
         until: None,
         all_modules: false,
+        schedule: None,
     }
 }
 
@@ -276,8 +407,103 @@ fn show(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// The result of rule 1 for a device: its owner's account, or the `not_registered` decision.
+fn registered<'d, O: Observer>(
+    dir: &'d Directory,
+    mac: MacAddr,
+    module: Module,
+    obs: &mut O,
+) -> Result<&'d User, Decision> {
+    let owner = dir.device(&mac).map(|d| (&d.owner, dir.user(&d.owner)));
+    match owner {
+        Some((_, Some(u))) => {
+            obs.step("registered", true, || {
+                format!("device {mac} is registered to {}", u.name)
+            });
+            Ok(u)
+        }
+        _ => {
+            let vlan = dir.policy.unregistered_vlan;
+            obs.step("registered", false, || {
+                let what = match owner {
+                    Some((o, _)) => {
+                        format!("device {mac} is registered to {o}, an unknown account")
+                    }
+                    None => format!("device {mac} is not registered"),
+                };
+                match vlan {
+                    Some(v) => format!("{what}; unregistered VLAN {v}"),
+                    None => format!("{what}; no unregistered VLAN"),
+                }
+            });
+            let mut d = reject(Reason::NotRegistered, module, Some(mac), None);
+            if let Some(vlan) = vlan {
+                d.outcome = Outcome::Accept {
+                    vlan,
+                    filter_id: None,
+                    session_timeout: dir.policy.session_timeout_secs,
+                };
+            }
+            Err(d)
+        }
+    }
+}
+
+/// The chain for an open session: who it is, then rules 3 to 8.
+fn run_session<O: Observer>(
+    dir: &Directory,
+    session: &SessionFacts,
+    facts: Facts,
+    now: Timestamp,
+    obs: &mut O,
+) -> Decision {
+    let module = session.module;
+    let user = match (session.mac, &session.user) {
+        (None, None) => {
+            obs.step("session", false, || {
+                "session with neither a device nor an account".to_string()
+            });
+            return reject(Reason::Malformed, module, None, None);
+        }
+        (Some(mac), None) => {
+            obs.step("session", true, || {
+                format!("MAB session of device {mac} on {module}")
+            });
+            match registered(dir, mac, module, obs) {
+                Ok(u) => u,
+                Err(d) => return d,
+            }
+        }
+        (mac, Some(name)) => {
+            obs.step("session", true, || match mac {
+                Some(m) => format!("PAP session of {name} from device {m} on {module}"),
+                None => format!("PAP session of {name} on {module}"),
+            });
+            match dir.user(name) {
+                Some(u) => {
+                    obs.step("account", true, || format!("account {name} exists"));
+                    u
+                }
+                None => {
+                    obs.step("account", false, || {
+                        format!("account {name} no longer exists")
+                    });
+                    return reject(Reason::BadCredentials, module, mac, None);
+                }
+            }
+        }
+    };
+    rules(dir, module, session.mac, user, facts, now, obs)
+}
+
 /// The rule chain. Every early return is one rule deciding.
-fn run<O: Observer>(dir: &Directory, req: &AccessRequest, now: Timestamp, obs: &mut O) -> Decision {
+fn run<O: Observer>(
+    dir: &Directory,
+    req: &AccessRequest,
+    facts: Facts,
+    now: Timestamp,
+    obs: &mut O,
+) -> Decision {
     let module = module_of(req);
     obs.step("module", true, || match req.nas_port_type {
         Some(t) if Module::from_nas_port_type(t).is_some() => {
@@ -312,40 +538,10 @@ fn run<O: Observer>(dir: &Directory, req: &AccessRequest, now: Timestamp, obs: &
         Login::Mab(mac) => {
             obs.step("classify", true, || format!("MAB, device {mac}"));
             // Rule 1: the device must be registered (to an existing account).
-            let owner = dir.device(&mac).map(|d| (&d.owner, dir.user(&d.owner)));
-            let user = match owner {
-                Some((_, Some(u))) => {
-                    obs.step("registered", true, || {
-                        format!("device {mac} is registered to {}", u.name)
-                    });
-                    u
-                }
-                _ => {
-                    let vlan = dir.policy.unregistered_vlan;
-                    obs.step("registered", false, || {
-                        let what = match owner {
-                            Some((o, _)) => {
-                                format!("device {mac} is registered to {o}, an unknown account")
-                            }
-                            None => format!("device {mac} is not registered"),
-                        };
-                        match vlan {
-                            Some(v) => format!("{what}; unregistered VLAN {v}"),
-                            None => format!("{what}; no unregistered VLAN"),
-                        }
-                    });
-                    let mut d = reject(Reason::NotRegistered, module, Some(mac), None);
-                    if let Some(vlan) = vlan {
-                        d.outcome = Outcome::Accept {
-                            vlan,
-                            filter_id: None,
-                            session_timeout: dir.policy.session_timeout_secs,
-                        };
-                    }
-                    return d;
-                }
-            };
-            (Some(mac), user)
+            match registered(dir, mac, module, obs) {
+                Ok(user) => (Some(mac), user),
+                Err(d) => return d,
+            }
         }
         Login::Pap => {
             let mac = req.calling_station_id.and_then(MacAddr::parse_bytes);
@@ -378,6 +574,19 @@ fn run<O: Observer>(dir: &Directory, req: &AccessRequest, now: Timestamp, obs: &
             }
         }
     };
+    rules(dir, module, mac, user, facts, now, obs)
+}
+
+/// Rules 3 to 8, for a known account (and device, if any).
+fn rules<O: Observer>(
+    dir: &Directory,
+    module: Module,
+    mac: Option<MacAddr>,
+    user: &User,
+    facts: Facts,
+    now: Timestamp,
+    obs: &mut O,
+) -> Decision {
     let name = || Some(user.name.clone());
 
     // Rule 3: a ban on the device.
@@ -456,19 +665,108 @@ fn run<O: Observer>(dir: &Directory, req: &AccessRequest, now: Timestamp, obs: &
         format!("group {} → VLAN {}", group.name, group.vlan)
     });
 
-    // Rule 8: accept, until the next ban begins at the latest.
+    let tz = &dir.server.timezone;
+    // Rule 7a: the group's schedule.
+    let schedule_closes = match schedule_rule(group, tz, now, obs) {
+        Ok(closes) => closes,
+        Err(opens) => {
+            let mut d = reject(Reason::OutsideSchedule, module, mac, name());
+            d.until = opens;
+            d.schedule = group.schedule.clone();
+            return d;
+        }
+    };
+
+    // Rule 7b: a teacher grant, if the group needs one.
+    let grant_ends = match group.access {
+        Access::Always => {
+            obs.step("grant", true, || {
+                format!("group {} needs no grant", group.name)
+            });
+            None
+        }
+        Access::Grant => {
+            let grants = dir
+                .grants_for(user)
+                .filter(|g| g.modules.covers(module))
+                .map(|g| (g.from, g.until));
+            match cover_end(grants.clone(), now) {
+                Some(end) => {
+                    obs.step("grant", true, || {
+                        format!(
+                            "a grant for {} on {module} is in force until {end}",
+                            user.name
+                        )
+                    });
+                    Some(end)
+                }
+                None => {
+                    let next = grants.map(|(from, _)| from).filter(|f| *f > now).min();
+                    obs.step("grant", false, || {
+                        let base = format!(
+                            "group {} needs a grant; none for {} on {module} is in force",
+                            group.name, user.name
+                        );
+                        match next {
+                            Some(t) => format!("{base}; the next begins at {t}"),
+                            None => base,
+                        }
+                    });
+                    let mut d = reject(Reason::NoGrant, module, mac, name());
+                    d.until = next;
+                    return d;
+                }
+            }
+        }
+    };
+
+    // Rule 7c: the daily data quota, if the group has one and the usage is known. The quota
+    // is used up when the usage reaches it.
+    match (group.daily_quota, facts.usage_today) {
+        (Some(quota), Some(used)) if used >= quota => {
+            let (_, midnight) = local_day_bounds(now, tz);
+            obs.step("quota", false, || {
+                format!(
+                    "{} used {used} of {quota} bytes today; the quota starts afresh at {midnight}",
+                    user.name
+                )
+            });
+            let mut d = reject(Reason::QuotaExceeded, module, mac, name());
+            d.until = Some(midnight);
+            return d;
+        }
+        (Some(quota), Some(used)) => obs.step("quota", true, || {
+            format!("{} used {used} of {quota} bytes today", user.name)
+        }),
+        (Some(quota), None) => obs.step("quota", true, || {
+            format!("daily quota {quota} bytes; today's usage is not known")
+        }),
+        (None, _) => obs.step("quota", true, || {
+            format!("group {} has no daily quota", group.name)
+        }),
+    }
+
+    // Rule 8: accept, until a ban begins, the schedule window closes or the grant ends.
     let max = dir.policy.session_timeout_secs;
-    let next = next_ban_start(user_bans, module, now)
+    let next_ban = next_ban_start(user_bans, module, now)
         .into_iter()
         .chain(next_ban_start(device_bans, module, now))
         .min();
-    let session_timeout = match next {
-        Some(start) => secs_until(now, start).min(max),
+    let cut = [
+        next_ban.map(|t| (t, "a ban begins")),
+        schedule_closes.map(|t| (t, "the schedule window closes")),
+        grant_ends.map(|t| (t, "the grant ends")),
+    ]
+    .into_iter()
+    .flatten()
+    .min_by_key(|(t, _)| *t);
+    let session_timeout = match cut {
+        Some((end, _)) => secs_until(now, end).min(max),
         None => max,
     };
-    obs.step("accept", true, || match next {
-        Some(start) if session_timeout < max => {
-            format!("Session-Timeout {session_timeout} s: a ban begins at {start} (limit {max} s)")
+    obs.step("accept", true, || match cut {
+        Some((end, why)) if session_timeout < max => {
+            format!("Session-Timeout {session_timeout} s: {why} at {end} (limit {max} s)")
         }
         _ => format!("Session-Timeout {session_timeout} s"),
     });
@@ -484,6 +782,41 @@ fn run<O: Observer>(dir: &Directory, req: &AccessRequest, now: Timestamp, obs: &
         user: name(),
         until: None,
         all_modules: false,
+        schedule: None,
+    }
+}
+
+/// Rule 7a. `Ok(closes)`: inside a window (or no schedule), which closes then. `Err(opens)`:
+/// outside every window; the next opens then.
+fn schedule_rule<O: Observer>(
+    group: &PolicyGroup,
+    tz: &jiff::tz::TimeZone,
+    now: Timestamp,
+    obs: &mut O,
+) -> Result<Option<Timestamp>, Option<Timestamp>> {
+    let Some(schedule) = &group.schedule else {
+        obs.step("schedule", true, || {
+            format!("group {} has no schedule", group.name)
+        });
+        return Ok(None);
+    };
+    match schedule_state(schedule, tz, now) {
+        ScheduleState::Open { closes } => {
+            obs.step("schedule", true, || {
+                format!("inside the schedule of group {} until {closes}", group.name)
+            });
+            Ok(Some(closes))
+        }
+        ScheduleState::Closed { opens } => {
+            obs.step("schedule", false, || {
+                let base = format!("outside the schedule of group {}", group.name);
+                match opens {
+                    Some(t) => format!("{base}; the next window opens at {t}"),
+                    None => format!("{base}; no window opens within 8 days"),
+                }
+            });
+            Err(opens)
+        }
     }
 }
 

@@ -72,6 +72,8 @@ impl Dir {
             devices: HashMap::new(),
             user_bans: HashMap::new(),
             device_bans: HashMap::new(),
+            user_grants: HashMap::new(),
+            group_grants: HashMap::new(),
         })
         .group("teachers", 30, None)
         .group("students", 20, Some("students"))
@@ -89,6 +91,9 @@ impl Dir {
             name: name.to_string(),
             vlan: Vlan::new(vlan).unwrap(),
             filter_id: filter_id.map(Arc::from),
+            access: Access::Always,
+            schedule: None,
+            daily_quota: None,
         });
         self
     }
@@ -362,6 +367,9 @@ fn deciding_step(reason: Reason) -> &'static str {
         Reason::NoConsent => "consent",
         Reason::Banned => "user_ban",
         Reason::NoPolicy => "policy_group",
+        Reason::OutsideSchedule => "schedule",
+        Reason::NoGrant => "grant",
+        Reason::QuotaExceeded => "quota",
     }
 }
 
@@ -1214,6 +1222,9 @@ fn reason_codes() {
             "no_consent",
             "banned",
             "no_policy",
+            "outside_schedule",
+            "no_grant",
+            "quota_exceeded",
             "malformed"
         ]
     );
@@ -1250,6 +1261,9 @@ fn explanation_reads_well() {
             "consent",
             "user_ban",
             "policy_group",
+            "schedule",
+            "grant",
+            "quota",
             "accept"
         ]
     );
@@ -1267,6 +1281,7 @@ fn decision(reason: Reason, module: Module) -> Decision {
         user: None,
         until: None,
         all_modules: false,
+        schedule: None,
     }
 }
 
@@ -1607,3 +1622,6 @@ mod props {
         }
     }
 }
+
+// Grants, schedules, daily quotas, recheck and next_change.
+mod rules;
