@@ -17,33 +17,130 @@ pub fn retention_cutoff(now: Timestamp, days: u32) -> Timestamp {
     now.checked_sub(keep).unwrap_or(Timestamp::MIN)
 }
 
-/// Deletes at most `max_rows` expired rows (auth log; later also sightings and closed
-/// sessions). Returns how many were deleted; fewer than `max_rows` means none are left.
+/// A table with rows that expire, and the time column that decides.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Expiring {
+    AuthLog,
+    /// Closed sessions only, by `stopped`; open sessions never expire.
+    Sessions,
+    SightingHistory,
+    /// By `last_seen`: a device not seen for the retention period is forgotten.
+    Sightings,
+    /// By `last_seen`.
+    RogueServers,
+    Disconnects,
+    /// Kept for `audit_retention_days`, not `retention_days`.
+    Audit,
+}
+
+impl Expiring {
+    /// The tables bounded by `retention_days`, in the order a run visits them.
+    pub const RUNTIME: [Expiring; 6] = [
+        Expiring::AuthLog,
+        Expiring::Sessions,
+        Expiring::SightingHistory,
+        Expiring::Sightings,
+        Expiring::RogueServers,
+        Expiring::Disconnects,
+    ];
+
+    pub fn table(self) -> &'static str {
+        match self {
+            Expiring::AuthLog => "auth_log",
+            Expiring::Sessions => "sessions",
+            Expiring::SightingHistory => "sighting_history",
+            Expiring::Sightings => "sightings",
+            Expiring::RogueServers => "rogue_servers",
+            Expiring::Disconnects => "disconnects",
+            Expiring::Audit => "audit",
+        }
+    }
+
+    /// Deletes the oldest `?2` rows older than `?1`; each query walks an index on the time.
+    fn delete_sql(self) -> &'static str {
+        match self {
+            Expiring::AuthLog => {
+                "DELETE FROM auth_log WHERE id IN
+                    (SELECT id FROM auth_log WHERE time < ?1 ORDER BY time LIMIT ?2)"
+            }
+            Expiring::Sessions => {
+                "DELETE FROM sessions WHERE id IN
+                    (SELECT id FROM sessions WHERE stopped IS NOT NULL AND stopped < ?1
+                     ORDER BY stopped LIMIT ?2)"
+            }
+            Expiring::SightingHistory => {
+                "DELETE FROM sighting_history WHERE id IN
+                    (SELECT id FROM sighting_history WHERE time < ?1 ORDER BY time LIMIT ?2)"
+            }
+            Expiring::Sightings => {
+                "DELETE FROM sightings WHERE rowid IN
+                    (SELECT rowid FROM sightings WHERE last_seen < ?1
+                     ORDER BY last_seen LIMIT ?2)"
+            }
+            Expiring::RogueServers => {
+                "DELETE FROM rogue_servers WHERE id IN
+                    (SELECT id FROM rogue_servers WHERE last_seen < ?1
+                     ORDER BY last_seen LIMIT ?2)"
+            }
+            Expiring::Disconnects => {
+                "DELETE FROM disconnects WHERE id IN
+                    (SELECT id FROM disconnects WHERE time < ?1 ORDER BY time LIMIT ?2)"
+            }
+            Expiring::Audit => {
+                "DELETE FROM audit WHERE id IN
+                    (SELECT id FROM audit WHERE time < ?1 ORDER BY time LIMIT ?2)"
+            }
+        }
+    }
+}
+
+/// Deletes at most `max_rows` expired rows of one table. Returns how many were deleted;
+/// fewer than `max_rows` means none are left.
 pub(crate) fn delete_expired_chunk(
     conn: &Connection,
+    table: Expiring,
     cutoff: Timestamp,
     max_rows: usize,
 ) -> Result<usize, StoreError> {
-    let mut stmt = conn.prepare_cached(
-        "DELETE FROM auth_log WHERE id IN
-            (SELECT id FROM auth_log WHERE time < ?1 ORDER BY time LIMIT ?2)",
-    )?;
+    let mut stmt = conn.prepare_cached(table.delete_sql())?;
     let max = i64::try_from(max_rows).unwrap_or(i64::MAX);
     Ok(stmt.execute(rusqlite::params![cutoff.as_millisecond(), max])?)
 }
 
-/// Deletes every row older than `days` days before `now`, in chunks. Returns how many rows
-/// were deleted.
-pub fn delete_expired(conn: &Connection, now: Timestamp, days: u32) -> Result<usize, StoreError> {
-    let cutoff = retention_cutoff(now, days);
+fn delete_all_expired(
+    conn: &Connection,
+    table: Expiring,
+    cutoff: Timestamp,
+) -> Result<usize, StoreError> {
     let mut total = 0;
     loop {
-        let n = delete_expired_chunk(conn, cutoff, CHUNK_ROWS)?;
+        let n = delete_expired_chunk(conn, table, cutoff, CHUNK_ROWS)?;
         total += n;
         if n < CHUNK_ROWS {
             return Ok(total);
         }
     }
+}
+
+/// Deletes every runtime row (auth log, closed sessions, sightings and their history, rogue
+/// servers, Disconnect results) older than `days` days before `now`, in chunks. Returns how
+/// many rows were deleted. The audit log has its own period: [`delete_expired_audit`].
+pub fn delete_expired(conn: &Connection, now: Timestamp, days: u32) -> Result<usize, StoreError> {
+    let cutoff = retention_cutoff(now, days);
+    let mut total = 0;
+    for table in Expiring::RUNTIME {
+        total += delete_all_expired(conn, table, cutoff)?;
+    }
+    Ok(total)
+}
+
+/// Deletes audit entries older than `days` days before `now`, in chunks.
+pub fn delete_expired_audit(
+    conn: &Connection,
+    now: Timestamp,
+    days: u32,
+) -> Result<usize, StoreError> {
+    delete_all_expired(conn, Expiring::Audit, retention_cutoff(now, days))
 }
 
 #[cfg(test)]
@@ -108,10 +205,22 @@ mod tests {
         }
         insert(&conn, &row("2026-12-30T00:00:00Z", None, None)).unwrap();
         let cutoff = ts("2026-01-01T00:00:00Z");
-        assert_eq!(delete_expired_chunk(&conn, cutoff, 10).unwrap(), 10);
-        assert_eq!(delete_expired_chunk(&conn, cutoff, 10).unwrap(), 10);
-        assert_eq!(delete_expired_chunk(&conn, cutoff, 10).unwrap(), 5);
-        assert_eq!(delete_expired_chunk(&conn, cutoff, 10).unwrap(), 0);
+        assert_eq!(
+            delete_expired_chunk(&conn, Expiring::AuthLog, cutoff, 10).unwrap(),
+            10
+        );
+        assert_eq!(
+            delete_expired_chunk(&conn, Expiring::AuthLog, cutoff, 10).unwrap(),
+            10
+        );
+        assert_eq!(
+            delete_expired_chunk(&conn, Expiring::AuthLog, cutoff, 10).unwrap(),
+            5
+        );
+        assert_eq!(
+            delete_expired_chunk(&conn, Expiring::AuthLog, cutoff, 10).unwrap(),
+            0
+        );
         assert_eq!(auth_log(&conn, &AuthLogFilter::default()).unwrap().len(), 1);
     }
 }
