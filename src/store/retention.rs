@@ -223,4 +223,134 @@ mod tests {
         );
         assert_eq!(auth_log(&conn, &AuthLogFilter::default()).unwrap().len(), 1);
     }
+
+    #[test]
+    fn every_runtime_table_expires_open_sessions_and_audit_stay() {
+        use crate::store::accounting::tests::rec;
+        use crate::store::accounting::{self, AcctStatus};
+        use crate::store::records::tests::{audit, disconnect};
+        use crate::store::records::{insert_audit, insert_disconnect};
+        use crate::store::sightings::tests::seen;
+        use crate::store::sightings::{
+            DhcpMessage, RogueServerSeen, upsert_rogue, upsert_sighting,
+        };
+
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_rw(&dir.path().join(DB_FILE_NAME), Duration::from_secs(1)).unwrap();
+        let now = ts("2026-12-31T12:00:00Z");
+        let old = "2026-12-01T11:59:59.999Z"; // just past the 30-day cutoff
+        let kept = "2026-12-01T12:00:00Z"; // exactly at the cutoff
+        for (t, n) in [(old, "1"), (kept, "2")] {
+            let mac = format!("02:00:00:00:00:0{n}");
+            insert(&conn, &row(t, Some(&mac), None)).unwrap();
+            accounting::apply(&conn, &rec(AcctStatus::Stop, &format!("closed{n}"), t)).unwrap();
+            accounting::apply(&conn, &rec(AcctStatus::Start, &format!("open{n}"), t)).unwrap();
+            upsert_sighting(&conn, &seen(&mac, t, DhcpMessage::Ack)).unwrap();
+            upsert_rogue(
+                &conn,
+                &RogueServerSeen {
+                    server_ip: "192.168.0.1".parse().unwrap(),
+                    server_mac: mac.parse().unwrap(),
+                    time: ts(t),
+                    message: DhcpMessage::Offer,
+                    interface: None,
+                },
+            )
+            .unwrap();
+            insert_disconnect(&conn, &disconnect(t, "max", &mac)).unwrap();
+            insert_audit(&conn, &audit(t, "max")).unwrap();
+        }
+        let n = |table: &str| -> i64 {
+            conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        // One old row in each of six tables: auth_log, sessions (closed), history,
+        // sightings, rogue_servers, disconnects.
+        assert_eq!(delete_expired(&conn, now, 30).unwrap(), 6);
+        assert_eq!(n("auth_log"), 1);
+        assert_eq!(n("sessions"), 3, "closed2, open1 (old but open), open2");
+        assert_eq!(n("sighting_history"), 1);
+        assert_eq!(n("sightings"), 1);
+        assert_eq!(n("rogue_servers"), 1);
+        assert_eq!(n("disconnects"), 1);
+        assert_eq!(n("audit"), 2, "the audit log has its own period");
+        assert_eq!(delete_expired(&conn, now, 30).unwrap(), 0, "idempotent");
+        assert_eq!(delete_expired_audit(&conn, now, 365).unwrap(), 0);
+        assert_eq!(delete_expired_audit(&conn, now, 30).unwrap(), 1);
+        assert_eq!(n("audit"), 1);
+    }
+
+    #[test]
+    fn every_table_deletes_in_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_rw(&dir.path().join(DB_FILE_NAME), Duration::from_secs(1)).unwrap();
+        // Each table's chunk statement runs, uses its own time column, and respects the
+        // limit.
+        for i in 0..5 {
+            conn.execute(
+                "INSERT INTO sessions (client, acct_session_id, started, last_update, stopped,
+                    closed_by) VALUES ('c', ?1, 0, 0, 1, 'stop')",
+                [i],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO sightings (mac, registered, randomized, first_seen, last_seen)
+                 VALUES (?1, 0, 0, 0, 1)",
+                [format!("02:00:00:00:00:0{i}")],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO sighting_history (mac, time, message_type) VALUES ('m', 1, 'ack')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO rogue_servers (server_ip, server_mac, first_seen, last_seen)
+                 VALUES ('10.0.0.1', ?1, 0, 1)",
+                [i],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO disconnects (time, client, \"trigger\", attempts, result)
+                 VALUES (1, 'c', 'ban', 1, 'ack')",
+                [],
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO audit (time, actor, action, subject) VALUES (1, 'a', 'b', 'c')",
+                [],
+            )
+            .unwrap();
+        }
+        let cutoff = Timestamp::from_millisecond(2).unwrap();
+        for table in Expiring::RUNTIME
+            .into_iter()
+            .filter(|t| *t != Expiring::AuthLog)
+            .chain([Expiring::Audit])
+        {
+            assert_eq!(
+                delete_expired_chunk(&conn, table, cutoff, 3).unwrap(),
+                3,
+                "{table:?}"
+            );
+            assert_eq!(
+                delete_expired_chunk(&conn, table, cutoff, 3).unwrap(),
+                2,
+                "{table:?}"
+            );
+            assert_eq!(
+                delete_expired_chunk(&conn, table, cutoff, 3).unwrap(),
+                0,
+                "{table:?}"
+            );
+            let left: i64 = conn
+                .query_row(
+                    &format!("SELECT count(*) FROM {}", table.table()),
+                    [],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(left, 0, "{table:?}");
+        }
+    }
 }

@@ -322,4 +322,63 @@ mod tests {
         let ro = open_read_only(&path).unwrap();
         assert!(ro.execute("DELETE FROM auth_log", []).is_err());
     }
+
+    #[test]
+    fn a_version_1_database_migrates_to_version_2_keeping_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE_NAME);
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrations().to_version(&mut conn, 1).unwrap();
+            conn.execute(
+                "INSERT INTO auth_log (time, client, client_ip, module, accepted, reason)
+                 VALUES (1, 'ap1', '10.0.0.1', 'wifi', 1, 'accepted')",
+                [],
+            )
+            .unwrap();
+        }
+        let conn = open_rw(&path, Duration::from_secs(1)).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 2);
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM auth_log", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        for table in [
+            "sessions",
+            "sightings",
+            "sighting_history",
+            "rogue_servers",
+            "disconnects",
+            "audit",
+        ] {
+            let n: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(n, 0, "{table}");
+        }
+    }
+
+    #[test]
+    fn session_rows_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_rw(&dir.path().join(DB_FILE_NAME), Duration::from_secs(1)).unwrap();
+        let insert = |stopped: Option<i64>, closed_by: Option<&str>| {
+            conn.execute(
+                "INSERT INTO sessions (client, acct_session_id, started, last_update, stopped,
+                    closed_by) VALUES ('c', 'x', 0, 0, ?1, ?2)",
+                rusqlite::params![stopped, closed_by],
+            )
+        };
+        assert!(insert(Some(1), None).is_err(), "closed without a reason");
+        assert!(insert(None, Some("stop")).is_err(), "a reason but open");
+        assert!(insert(Some(1), Some("bored")).is_err(), "unknown reason");
+        insert(Some(1), Some("stale")).unwrap();
+        assert!(
+            insert(None, None).is_err(),
+            "(client, session id) is unique"
+        );
+    }
 }

@@ -919,9 +919,18 @@ mod tests {
 
     use super::*;
     use crate::model::Module;
+    use crate::store::accounting::tests::rec;
+    use crate::store::accounting::{AcctStatus, ClosedBy, SessionFilter, sessions};
     use crate::store::auth_log::tests::row;
     use crate::store::auth_log::{AuthLogFilter, auth_log};
+    use crate::store::erase::tests::{
+        ERIKA_PHONE, MAX_LAPTOP, MAX_PHONE, populate, rows_of_erika, rows_of_max,
+    };
+    use crate::store::records::tests::{audit, disconnect};
+    use crate::store::records::{audit_log, disconnects};
     use crate::store::schema::{DB_FILE_NAME, M1_FOR_TESTS, open_read_only};
+    use crate::store::sightings::tests::seen;
+    use crate::store::sightings::{DhcpMessage, rogue_servers, sighting};
 
     fn fast() -> Tuning {
         Tuning {
@@ -965,11 +974,12 @@ mod tests {
         r
     }
 
-    /// Waits until the retention run at start is done: the writer runs it right after the
-    /// batch holding the first flush, so the second flush comes back after it.
+    /// Waits until the retention run at start is done: the writer deletes one chunk of one
+    /// table after each batch, so after a flush per table (plus the first) it is over.
     fn settle(w: &WriterHandle) {
-        w.flush().unwrap();
-        w.flush().unwrap();
+        for _ in 0..=RETENTION_ORDER.len() + 1 {
+            w.flush().unwrap();
+        }
     }
 
     fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
@@ -1272,6 +1282,455 @@ mod tests {
         }
         auth_log::insert(&admin, &recent()).unwrap();
         assert!(wait_until(|| count(&path) == 1), "count {}", count(&path));
+        w.shutdown().unwrap();
+    }
+
+    fn count_sessions(path: &Path) -> i64 {
+        open_read_only(path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// A completion that reports on a channel.
+    fn reporting() -> (AccountingDone, mpsc::Receiver<Result<(), StoreError>>) {
+        let (tx, rx) = mpsc::channel();
+        let done: AccountingDone = Box::new(move |r| {
+            let _ = tx.send(r);
+        });
+        (done, rx)
+    }
+
+    fn recv(rx: &mpsc::Receiver<Result<(), StoreError>>) -> Result<(), StoreError> {
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("the completion was not called")
+    }
+
+    fn acct(status: AcctStatus, id: &str) -> AccountingRecord {
+        let mut r = rec(status, id, "2026-01-01T00:00:00Z");
+        r.time = Timestamp::now();
+        r
+    }
+
+    #[test]
+    fn queue_slots_stay_small() {
+        // Every queue slot is allocated up front: the big jobs are boxed.
+        assert!(
+            std::mem::size_of::<Job>() <= std::mem::size_of::<AuthLogRow>() + 16,
+            "Job is {} bytes",
+            std::mem::size_of::<Job>()
+        );
+    }
+
+    #[test]
+    fn accounting_completion_runs_only_after_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 1024, 64, fast());
+        let (tx, rx) = mpsc::channel();
+        for id in ["S1", "S2", "S3"] {
+            let tx = tx.clone();
+            let path = path.clone();
+            let want = id.to_string();
+            let done: AccountingDone = Box::new(move |result| {
+                // Another connection sees the row the moment the completion runs: the
+                // transaction holding it has committed.
+                let visible: i64 = open_read_only(&path)
+                    .unwrap()
+                    .query_row(
+                        "SELECT count(*) FROM sessions WHERE acct_session_id = ?1",
+                        [&want],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                let _ = tx.send((result, visible));
+            });
+            w.accounting(acct(AcctStatus::Start, id), done).unwrap();
+        }
+        for _ in 0..3 {
+            let (result, visible) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            result.unwrap();
+            assert_eq!(visible, 1);
+        }
+        assert_eq!(w.accounting_committed(), 3);
+        assert_eq!(w.accounting_failed(), 0);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn accounting_oneshot_resolves_after_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 1024, 64, fast());
+        let rx = w.accounting_oneshot(acct(AcctStatus::Start, "S1")).unwrap();
+        rx.blocking_recv().unwrap().unwrap();
+        assert_eq!(count_sessions(&path), 1);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn many_records_in_group_commits_one_row_per_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 65_536, 256, fast());
+        let (tx, rx) = mpsc::channel();
+        let mut sent = 0;
+        for i in 0..500 {
+            // Start, its retransmission, an Interim and a Stop per session.
+            for status in [
+                AcctStatus::Start,
+                AcctStatus::Start,
+                AcctStatus::Interim,
+                AcctStatus::Stop,
+            ] {
+                let tx = tx.clone();
+                w.accounting(
+                    acct(status, &format!("S{i}")),
+                    Box::new(move |r| {
+                        let _ = tx.send(r);
+                    }),
+                )
+                .unwrap();
+                sent += 1;
+            }
+            assert!(w.log_auth(recent()));
+        }
+        for _ in 0..sent {
+            rx.recv_timeout(Duration::from_secs(30)).unwrap().unwrap();
+        }
+        assert_eq!(w.accounting_committed(), sent);
+        assert_eq!(count_sessions(&path), 500);
+        let ro = open_read_only(&path).unwrap();
+        let all = sessions(&ro, &SessionFilter::default()).unwrap();
+        assert!(all.iter().all(|s| s.closed_by == Some(ClosedBy::Stop)));
+        w.flush().unwrap();
+        assert_eq!(count(&path), 500);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn a_failing_accounting_batch_answers_every_completion_with_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 1024, 1024, fast());
+        settle(&w);
+        let admin = Connection::open(&path).unwrap();
+        admin
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON sessions
+                 WHEN NEW.acct_session_id = 'bad'
+                 BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+            )
+            .unwrap();
+        // Hold the write lock so the writer is stuck on a batch with one log row; what is
+        // queued meanwhile forms the next batch.
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        assert!(w.log_auth(recent()));
+        assert!(wait_until(|| w.queue_depth() == 0));
+        let mut answers = Vec::new();
+        for id in ["good1", "bad", "good2"] {
+            let (done, rx) = reporting();
+            w.accounting(acct(AcctStatus::Start, id), done).unwrap();
+            answers.push(rx);
+        }
+        assert!(w.log_auth(recent()));
+        holder.execute_batch("ROLLBACK").unwrap();
+        for rx in &answers {
+            match recv(rx) {
+                Err(StoreError::NotCommitted { cause }) => {
+                    assert!(cause.contains("refused"), "{cause}")
+                }
+                other => panic!("expected NotCommitted, got {other:?}"),
+            }
+        }
+        // Nothing of the batch's accounting is written, but its log rows are.
+        assert_eq!(count_sessions(&path), 0, "no half-written batch");
+        w.flush().unwrap();
+        assert_eq!(count(&path), 2);
+        assert_eq!(w.accounting_failed(), 3);
+        assert_eq!(w.accounting_committed(), 0);
+        assert_eq!(w.failed_batches(), 0, "a refused record is no outage");
+        // The NAS retries the good ones later: they are stored.
+        let (done, rx) = reporting();
+        w.accounting(acct(AcctStatus::Start, "good1"), done)
+            .unwrap();
+        recv(&rx).unwrap();
+        assert_eq!(count_sessions(&path), 1);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn an_unwritable_database_fails_accounting_then_backs_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let tuning = Tuning {
+            backoff_min: Duration::from_secs(5),
+            ..fast()
+        };
+        let (path, w) = start(dir.path(), 1024, 64, tuning);
+        settle(&w);
+        let admin = Connection::open(&path).unwrap();
+        admin.execute_batch("DROP TABLE sessions").unwrap();
+        let (done, rx) = reporting();
+        w.accounting(acct(AcctStatus::Start, "S1"), done).unwrap();
+        assert!(matches!(recv(&rx), Err(StoreError::NotCommitted { .. })));
+        assert_eq!(w.failed_batches(), 1);
+        // During the back-off the writer answers at once without trying.
+        let (done, rx) = reporting();
+        w.accounting(acct(AcctStatus::Start, "S2"), done).unwrap();
+        assert!(matches!(recv(&rx), Err(StoreError::BackingOff)));
+        assert_eq!(w.failed_batches(), 1);
+        assert_eq!(w.accounting_failed(), 2);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn a_full_queue_refuses_accounting_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 4, 2, fast());
+        settle(&w);
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let started = Instant::now();
+        let mut answers = Vec::new();
+        let mut refused = 0u64;
+        for i in 0..50 {
+            let (done, rx) = reporting();
+            match w.accounting(acct(AcctStatus::Start, &format!("S{i}")), done) {
+                Ok(()) => answers.push(rx),
+                Err(AccountingRejected::QueueFull) => {
+                    refused += 1;
+                    // Refused: the completion is dropped uncalled.
+                    assert!(matches!(
+                        rx.try_recv(),
+                        Err(mpsc::TryRecvError::Disconnected)
+                    ));
+                }
+                Err(other) => panic!("unexpected {other:?}"),
+            }
+        }
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed < Duration::from_secs(2),
+            "accounting blocked: {elapsed:?}"
+        );
+        assert!(answers.len() <= 6, "accepted {}", answers.len());
+        assert!(refused >= 44, "refused {refused}");
+        assert_eq!(w.accounting_refused(), refused);
+        assert_eq!(w.dropped(), 0, "accounting is refused, not dropped");
+        holder.execute_batch("ROLLBACK").unwrap();
+        for rx in &answers {
+            recv(rx).unwrap();
+        }
+        assert_eq!(count_sessions(&path) as usize, answers.len());
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn after_shutdown_accounting_and_erase_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_path, w) = start(dir.path(), 1024, 64, fast());
+        let other = w.clone();
+        w.shutdown().unwrap();
+        let (done, _rx) = reporting();
+        assert_eq!(
+            other.accounting(acct(AcctStatus::Start, "S1"), done),
+            Err(AccountingRejected::ShuttingDown)
+        );
+        let (tx, rx) = mpsc::channel();
+        other.erase(
+            Some("max".into()),
+            Vec::new(),
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        assert!(matches!(
+            rx.try_recv().unwrap(),
+            Err(StoreError::Rejected(AccountingRejected::ShuttingDown))
+        ));
+    }
+
+    #[test]
+    fn a_panicking_completion_does_not_stop_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 1024, 64, fast());
+        w.accounting(
+            acct(AcctStatus::Start, "S1"),
+            Box::new(|_| panic!("callback bug")),
+        )
+        .unwrap();
+        let (done, rx) = reporting();
+        w.accounting(acct(AcctStatus::Start, "S2"), done).unwrap();
+        recv(&rx).unwrap();
+        assert_eq!(count_sessions(&path), 2);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn sightings_rogues_disconnects_and_audit_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 1024, 64, fast());
+        let now = Timestamp::now();
+        let mac = "da:a1:19:00:00:01";
+        for m in [
+            DhcpMessage::Discover,
+            DhcpMessage::Request,
+            DhcpMessage::Ack,
+        ] {
+            let mut s = seen(mac, "2026-01-01T00:00:00Z", m);
+            s.time = now;
+            s.hostname = Some("tablet".into());
+            assert!(w.sighting(s));
+        }
+        assert!(w.rogue_server(RogueServerSeen {
+            server_ip: "192.168.0.1".parse().unwrap(),
+            server_mac: mac.parse().unwrap(),
+            time: now,
+            message: DhcpMessage::Offer,
+            interface: None,
+        }));
+        let mut d = disconnect("2026-01-01T00:00:00Z", "max", mac);
+        d.time = now;
+        assert!(w.disconnect_result(d));
+        let mut a = audit("2026-01-01T00:00:00Z", "max");
+        a.time = now;
+        assert!(w.audit(a.clone()));
+        w.flush().unwrap();
+        assert_eq!(w.written(), 6);
+        let ro = open_read_only(&path).unwrap();
+        let s = sighting(&ro, mac.parse().unwrap()).unwrap().unwrap();
+        assert_eq!(
+            (s.counts.discover, s.counts.request, s.counts.ack),
+            (1, 1, 1)
+        );
+        assert_eq!(s.hostname.as_deref(), Some("tablet"));
+        assert_eq!(rogue_servers(&ro).unwrap()[0].offers, 1);
+        assert_eq!(
+            disconnects(&ro, None).unwrap()[0].user.as_deref(),
+            Some("max")
+        );
+        assert_eq!(audit_log(&ro, None).unwrap()[0].record.actor, a.actor);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn erase_through_the_writer_after_what_was_queued() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 1024, 64, fast());
+        settle(&w);
+        populate(&Connection::open(&path).unwrap());
+        // Queued before the erasure: erased too.
+        assert!(w.log_auth(row("2026-11-27T07:00:00Z", Some(MAX_PHONE), None)));
+        let (tx, rx) = mpsc::channel();
+        w.erase(
+            Some("max".into()),
+            vec![MAX_PHONE.parse().unwrap(), MAX_LAPTOP.parse().unwrap()],
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        let counts = rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
+        assert_eq!(counts.auth_log, 4);
+        assert_eq!(counts.total(), 15);
+        let ro = open_read_only(&path).unwrap();
+        assert_eq!(rows_of_max(&ro), 0);
+        assert_eq!(rows_of_erika(&ro), 7);
+        assert!(
+            sighting(&ro, ERIKA_PHONE.parse().unwrap())
+                .unwrap()
+                .is_some()
+        );
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn stale_sessions_are_closed_on_a_timer() {
+        let dir = tempfile::tempdir().unwrap();
+        let tuning = Tuning {
+            stale_interval: Duration::from_millis(50),
+            ..fast()
+        };
+        let (path, w) = start(dir.path(), 1024, 64, tuning);
+        settle(&w);
+        let admin = Connection::open(&path).unwrap();
+        let mut old = acct(AcctStatus::Start, "old");
+        old.time = Timestamp::now() - jiff::SignedDuration::from_hours(1); // > 2 × 300 s + 300 s
+        accounting::apply(&admin, &old).unwrap();
+        let (done, rx) = reporting();
+        w.accounting(acct(AcctStatus::Start, "fresh"), done)
+            .unwrap();
+        recv(&rx).unwrap();
+        assert!(wait_until(|| w.sessions_closed_stale() == 1));
+        let ro = open_read_only(&path).unwrap();
+        let all = sessions(&ro, &SessionFilter::default()).unwrap();
+        let by = |id: &str| all.iter().find(|s| s.acct_session_id == id).unwrap();
+        assert_eq!(by("old").closed_by, Some(ClosedBy::Stale));
+        assert!(by("fresh").is_open());
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn retention_covers_every_table_and_keeps_audit_longer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join(DB_FILE_NAME);
+        let now = Timestamp::now();
+        let days_ago = |d: i64| now - jiff::SignedDuration::from_hours(24 * d);
+        {
+            let conn = open_rw(&db_path, Duration::from_secs(1)).unwrap();
+            for (age, id) in [(40, "closed-old"), (10, "closed-new")] {
+                let mut r = acct(AcctStatus::Stop, id);
+                r.time = days_ago(age);
+                accounting::apply(&conn, &r).unwrap();
+            }
+            let mut open_old = acct(AcctStatus::Start, "open-old");
+            open_old.time = days_ago(40);
+            accounting::apply(&conn, &open_old).unwrap();
+            for (age, mac) in [(40, "02:00:00:00:00:01"), (10, "02:00:00:00:00:02")] {
+                let mut s = seen(mac, "2026-01-01T00:00:00Z", DhcpMessage::Ack);
+                s.time = days_ago(age);
+                sightings::upsert_sighting(&conn, &s).unwrap();
+                let mut d = disconnect("2026-01-01T00:00:00Z", "max", mac);
+                d.time = days_ago(age);
+                records::insert_disconnect(&conn, &d).unwrap();
+                sightings::upsert_rogue(
+                    &conn,
+                    &RogueServerSeen {
+                        server_ip: "192.168.0.1".parse().unwrap(),
+                        server_mac: mac.parse().unwrap(),
+                        time: days_ago(age),
+                        message: DhcpMessage::Offer,
+                        interface: None,
+                    },
+                )
+                .unwrap();
+            }
+            for age in [400, 40] {
+                let mut a = audit("2026-01-01T00:00:00Z", "max");
+                a.time = days_ago(age);
+                records::insert_audit(&conn, &a).unwrap();
+            }
+        }
+        let (path, w) = start(dir.path(), 1024, 64, fast());
+        let n = |table: &str| -> i64 {
+            open_read_only(&path)
+                .unwrap()
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert!(
+            wait_until(|| n("audit") == 1),
+            "the run ends with the audit log"
+        );
+        // The old open session was closed as stale at start, then expired.
+        assert_eq!(n("sessions"), 1);
+        assert_eq!(n("sightings"), 1);
+        assert_eq!(n("sighting_history"), 1);
+        assert_eq!(n("rogue_servers"), 1);
+        assert_eq!(n("disconnects"), 1);
+        let ro = open_read_only(&path).unwrap();
+        let left = sessions(&ro, &SessionFilter::default()).unwrap();
+        assert_eq!(left[0].acct_session_id, "closed-new");
+        // A shorter audit period after a reload applies at once.
+        assert_eq!(w.audit_retention_days(), 365);
+        w.set_audit_retention_days(30);
+        assert!(wait_until(|| n("audit") == 0));
         w.shutdown().unwrap();
     }
 }
