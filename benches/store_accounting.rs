@@ -58,6 +58,19 @@ fn record(client: &Arc<str>, id: &str, status: AcctStatus, n: u64) -> Accounting
     }
 }
 
+/// CPU time (user + system) of this process so far, from /proc (Linux; None elsewhere). The
+/// machine may be shared: CPU time per record is the figure contention does not distort.
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which may contain spaces) start at field 3.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: u64 = fields.get(11)?.parse().ok()?;
+    let stime: u64 = fields.get(12)?.parse().ok()?;
+    // USER_HZ is 100 on every Linux platform we run on.
+    Some(Duration::from_millis((utime + stime) * 10))
+}
+
 fn bench_accounting(c: &mut Criterion) {
     let dir = match tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")) {
         Ok(d) => d,
@@ -75,6 +88,7 @@ fn bench_accounting(c: &mut Criterion) {
     };
     let client: Arc<str> = Arc::from("wlc-1");
     let mut round = 0u64;
+    let cpu_start = process_cpu();
 
     let mut group = c.benchmark_group("store_accounting");
     group.throughput(Throughput::Elements(RECORDS as u64));
@@ -123,12 +137,21 @@ fn bench_accounting(c: &mut Criterion) {
         });
     });
     group.finish();
+    let committed = writer.accounting_committed();
     eprintln!(
-        "committed {} accounting records, {} failed, {} refused",
-        writer.accounting_committed(),
+        "committed {committed} accounting records, {} failed, {} refused",
         writer.accounting_failed(),
         writer.accounting_refused()
     );
+    if let (Some(a), Some(b)) = (cpu_start, process_cpu())
+        && committed > 0
+    {
+        let per = (b - a) / u32::try_from(committed).unwrap_or(u32::MAX);
+        eprintln!(
+            "process CPU (producer + writer): {:.1} µs per record",
+            per.as_secs_f64() * 1e6
+        );
+    }
     if let Err(e) = writer.shutdown() {
         eprintln!("writer shutdown: {e}");
     }
