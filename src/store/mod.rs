@@ -5,20 +5,48 @@
 //! The store knows nothing of RADIUS or DHCP wire formats: it takes plain rows. It never
 //! makes the authentication path wait on the disk: rows go to the writer over a bounded
 //! channel and are dropped (and counted) when the queue is full or the database cannot be
-//! written. It may read the clock (retention runs on a timer), but the functions that decide
-//! what is old take `now` as a parameter.
+//! written. Accounting records are the exception: they are refused when the queue is full
+//! (the NAS retries) and answered only after their commit. The store may read the clock
+//! (retention and stale sessions run on timers), but the functions that decide what is old
+//! or stale take `now` as a parameter.
 
+mod accounting;
 mod auth_log;
+mod erase;
+mod records;
 mod retention;
 mod schema;
+mod sightings;
 mod writer;
 
 use std::path::PathBuf;
 
+pub use accounting::{
+    AccountingRecord, AcctStatus, ClosedBy, DEFAULT_INTERIM_SECS, Session, SessionFilter,
+    close_stale, open_sessions, open_sessions_of, sessions, stale_after, usage_by_user_between,
+};
 pub use auth_log::{AuthLogEntry, AuthLogFilter, AuthLogRow, auth_log};
-pub use retention::{delete_expired, retention_cutoff};
+pub use erase::{EraseCounts, erase_user};
+pub use records::{
+    AuditEntry, AuditRecord, DisconnectEntry, DisconnectRecord, DisconnectResult, audit_log,
+    disconnects,
+};
+pub use retention::{Expiring, delete_expired, delete_expired_audit, retention_cutoff};
 pub use schema::{DB_FILE_NAME, SCHEMA_VERSION, db_path, migrations, open_read_only};
-pub use writer::{WriterConfig, WriterHandle, spawn_writer};
+pub use sightings::{
+    DhcpMessage, MessageCounts, RogueServer, RogueServerSeen, Sighting, SightingEvent,
+    SightingFilter, SightingUpdate, rogue_servers, sighting, sighting_history, sightings,
+};
+pub use writer::{AccountingDone, EraseDone, WriterConfig, WriterHandle, spawn_writer};
+
+/// Why the writer refused a job at once (nothing was queued).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AccountingRejected {
+    #[error("the database writer's queue is full")]
+    QueueFull,
+    #[error("the database writer has stopped or is shutting down")]
+    ShuttingDown,
+}
 
 /// Errors from the store.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +74,12 @@ pub enum StoreError {
     WriterPanicked,
     #[error("{count} log rows could not be written to the database")]
     RowsLost { count: u64 },
+    #[error("not stored: {0}")]
+    Rejected(AccountingRejected),
+    #[error("the transaction was rolled back, nothing of it is stored: {cause}")]
+    NotCommitted { cause: String },
+    #[error("the database could not be written a moment ago; not retried yet")]
+    BackingOff,
     #[error("stored row {id} has an invalid {column}: {value:?}")]
     BadRow {
         id: i64,

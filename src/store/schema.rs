@@ -17,7 +17,7 @@ pub fn db_path(state_dir: &Path) -> PathBuf {
 }
 
 /// The schema version after all migrations (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migration 1: the authentication log. Times are unix milliseconds (UTC); MACs are printed
 /// `3c:22:fb:12:34:56`; `module` is `wifi` or `lan`. The (mac, time) and (user, time)
@@ -40,9 +40,127 @@ CREATE INDEX auth_log_mac ON auth_log (mac, time);
 CREATE INDEX auth_log_user ON auth_log (user, time);
 ";
 
+/// Migration 2: accounting sessions, DHCP sightings, rogue DHCP servers, Disconnect results
+/// and the admin audit log. Same conventions as migration 1.
+///
+/// - `sessions`: one row per (client, Acct-Session-Id); open while `stopped` is NULL, and
+///   `closed_by` says what closed it. Octets are 64-bit (octets + gigawords × 2^32), capped
+///   at 2^63 - 1. The UNIQUE index also serves "the sessions of this client"; the partial
+///   index keeps the open sessions (Accounting-On/-Off, stale closing) cheap to find.
+/// - `sightings`: the latest facts per MAC plus counters per DHCP message type;
+///   `sighting_history` keeps each message (bounded by retention).
+/// - `rogue_servers`: DHCP servers that are not trusted, per (address, MAC).
+/// - `disconnects`: the outcome of each Disconnect-Request sent to a NAS.
+/// - `audit`: what admins did; kept longer than the runtime rows (own retention).
+const M2_ACCOUNTING_DHCP: &str = "
+CREATE TABLE sessions (
+    id                INTEGER PRIMARY KEY,
+    client            TEXT NOT NULL,
+    acct_session_id   TEXT NOT NULL,
+    mac               TEXT,
+    user              TEXT,
+    module            TEXT,
+    nas_ip            TEXT,
+    nas_port          INTEGER,
+    called_station_id TEXT,
+    framed_ip         TEXT,
+    started           INTEGER NOT NULL,
+    last_update       INTEGER NOT NULL,
+    stopped           INTEGER,
+    input_octets      INTEGER NOT NULL DEFAULT 0,
+    output_octets     INTEGER NOT NULL DEFAULT 0,
+    session_time      INTEGER NOT NULL DEFAULT 0,
+    terminate_cause   INTEGER,
+    interim_interval  INTEGER,
+    closed_by         TEXT
+        CHECK (closed_by IN ('stop', 'accounting_on', 'accounting_off', 'stale')),
+    UNIQUE (client, acct_session_id),
+    CHECK ((stopped IS NULL) = (closed_by IS NULL))
+) STRICT;
+CREATE INDEX sessions_open ON sessions (client) WHERE stopped IS NULL;
+CREATE INDEX sessions_mac ON sessions (mac, started);
+CREATE INDEX sessions_user ON sessions (user, started);
+CREATE INDEX sessions_stopped ON sessions (stopped) WHERE stopped IS NOT NULL;
+
+CREATE TABLE sightings (
+    mac              TEXT PRIMARY KEY,
+    last_ip          TEXT,
+    hostname         TEXT,
+    vendor_class     TEXT,
+    client_id        TEXT,
+    fingerprint      TEXT,
+    family           TEXT,
+    registered       INTEGER NOT NULL CHECK (registered IN (0, 1)),
+    randomized       INTEGER NOT NULL CHECK (randomized IN (0, 1)),
+    first_seen       INTEGER NOT NULL,
+    last_seen        INTEGER NOT NULL,
+    discovers        INTEGER NOT NULL DEFAULT 0,
+    offers           INTEGER NOT NULL DEFAULT 0,
+    requests         INTEGER NOT NULL DEFAULT 0,
+    acks             INTEGER NOT NULL DEFAULT 0,
+    naks             INTEGER NOT NULL DEFAULT 0,
+    declines         INTEGER NOT NULL DEFAULT 0,
+    releases         INTEGER NOT NULL DEFAULT 0,
+    informs          INTEGER NOT NULL DEFAULT 0,
+    last_interface   TEXT,
+    relay_circuit_id TEXT,
+    relay_remote_id  TEXT
+) STRICT;
+CREATE INDEX sightings_last_seen ON sightings (last_seen);
+
+CREATE TABLE sighting_history (
+    id           INTEGER PRIMARY KEY,
+    mac          TEXT NOT NULL,
+    time         INTEGER NOT NULL,
+    ip           TEXT,
+    hostname     TEXT,
+    message_type TEXT NOT NULL
+) STRICT;
+CREATE INDEX sighting_history_time ON sighting_history (time);
+CREATE INDEX sighting_history_mac ON sighting_history (mac, time);
+
+CREATE TABLE rogue_servers (
+    id         INTEGER PRIMARY KEY,
+    server_ip  TEXT NOT NULL,
+    server_mac TEXT NOT NULL,
+    first_seen INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL,
+    offers     INTEGER NOT NULL DEFAULT 0,
+    acks       INTEGER NOT NULL DEFAULT 0,
+    interface  TEXT,
+    UNIQUE (server_ip, server_mac)
+) STRICT;
+
+CREATE TABLE disconnects (
+    id              INTEGER PRIMARY KEY,
+    time            INTEGER NOT NULL,
+    client          TEXT NOT NULL,
+    nas_ip          TEXT,
+    acct_session_id TEXT,
+    mac             TEXT,
+    user            TEXT,
+    \"trigger\"       TEXT NOT NULL,
+    attempts        INTEGER NOT NULL,
+    result          TEXT NOT NULL CHECK (result IN ('ack', 'nak', 'timeout', 'error')),
+    error_cause     INTEGER,
+    finished        INTEGER
+) STRICT;
+CREATE INDEX disconnects_time ON disconnects (time);
+
+CREATE TABLE audit (
+    id      INTEGER PRIMARY KEY,
+    time    INTEGER NOT NULL,
+    actor   TEXT NOT NULL,
+    action  TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    reason  TEXT
+) STRICT;
+CREATE INDEX audit_time ON audit (time);
+";
+
 /// All migrations, oldest first. Append only: a released migration is never edited.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(M1_AUTH_LOG)])
+    Migrations::new(vec![M::up(M1_AUTH_LOG), M::up(M2_ACCOUNTING_DHCP)])
 }
 
 #[cfg(test)]
@@ -203,5 +321,64 @@ mod tests {
         let _rw = open_rw(&path, Duration::from_secs(1)).unwrap();
         let ro = open_read_only(&path).unwrap();
         assert!(ro.execute("DELETE FROM auth_log", []).is_err());
+    }
+
+    #[test]
+    fn a_version_1_database_migrates_to_version_2_keeping_its_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE_NAME);
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrations().to_version(&mut conn, 1).unwrap();
+            conn.execute(
+                "INSERT INTO auth_log (time, client, client_ip, module, accepted, reason)
+                 VALUES (1, 'ap1', '10.0.0.1', 'wifi', 1, 'accepted')",
+                [],
+            )
+            .unwrap();
+        }
+        let conn = open_rw(&path, Duration::from_secs(1)).unwrap();
+        let v: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 2);
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM auth_log", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        for table in [
+            "sessions",
+            "sightings",
+            "sighting_history",
+            "rogue_servers",
+            "disconnects",
+            "audit",
+        ] {
+            let n: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(n, 0, "{table}");
+        }
+    }
+
+    #[test]
+    fn session_rows_are_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open_rw(&dir.path().join(DB_FILE_NAME), Duration::from_secs(1)).unwrap();
+        let insert = |stopped: Option<i64>, closed_by: Option<&str>| {
+            conn.execute(
+                "INSERT INTO sessions (client, acct_session_id, started, last_update, stopped,
+                    closed_by) VALUES ('c', 'x', 0, 0, ?1, ?2)",
+                rusqlite::params![stopped, closed_by],
+            )
+        };
+        assert!(insert(Some(1), None).is_err(), "closed without a reason");
+        assert!(insert(None, Some("stop")).is_err(), "a reason but open");
+        assert!(insert(Some(1), Some("bored")).is_err(), "unknown reason");
+        insert(Some(1), Some("stale")).unwrap();
+        assert!(
+            insert(None, None).is_err(),
+            "(client, session id) is unique"
+        );
     }
 }

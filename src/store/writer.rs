@@ -1,19 +1,34 @@
 //! The single writer: one thread owns the read-write connection and commits what the rest of
 //! the daemon hands it, in batches (one transaction, one WAL sync per batch: group commit).
 //!
-//! Producers never wait: `log_auth` is a `try_send` on a bounded channel. The writer blocks
+//! Producers never wait: every job is a `try_send` on one bounded channel. The writer blocks
 //! for the first job, drains up to `batch_max` more without waiting, and writes them in one
-//! transaction. Control jobs (flush, shutdown, later accounting records whose answer waits
-//! for the commit) are barriers: the rows before them are committed first.
+//! transaction. Control jobs (flush, erase, shutdown) are barriers: the rows before them are
+//! committed first.
+//!
+//! Two kinds of rows share the queue:
+//! - Log rows (auth decisions, DHCP sightings, rogue servers, Disconnect results, audit
+//!   entries): when the queue is full they are dropped and counted; a row the database
+//!   refuses is skipped so it cannot take the batch down.
+//! - Accounting records: refused at once when the queue is full (the NAS gets no answer and
+//!   retries), never dropped silently. Each comes with a completion that is called only
+//!   after the transaction holding the record has committed (`synchronous=FULL`: the
+//!   Accounting-Response then means the record survives a crash), or with an error. The
+//!   records of one batch are all-or-nothing: if one fails, none of them stays written and
+//!   every completion of the batch gets the error; the log rows of the batch still commit.
 //!
 //! When the database cannot be written (disk full, read-only, locked, schema gone) the
 //! batch is rolled back, its rows are counted as lost, and the writer backs off: rows that
-//! arrive during the back-off are counted and dropped without touching the disk, so an
-//! outage costs no CPU. The first batch after the back-off tries again.
+//! arrive during the back-off are counted and dropped (accounting answered with
+//! `BackingOff`) without touching the disk, so an outage costs no CPU. The first batch after
+//! the back-off tries again.
+//!
+//! On timers the writer also deletes rows past retention (at start, then every 24 h, in
+//! chunks between batches) and closes stale accounting sessions (every minute).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -21,22 +36,46 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
-use super::StoreError;
+use super::accounting::{self, AccountingRecord};
 use super::auth_log::{self, AuthLogRow};
-use super::retention::{delete_expired_chunk, retention_cutoff};
+use super::erase::{EraseCounts, erase_user};
+use super::records::{self, AuditRecord, DisconnectRecord};
+use super::retention::{Expiring, delete_expired_chunk, retention_cutoff};
 use super::schema::open_rw;
+use super::sightings::{self, RogueServerSeen, SightingUpdate};
+use super::{AccountingRejected, StoreError};
+use crate::model::MacAddr;
 
 /// How the writer is set up.
 #[derive(Clone, Debug)]
 pub struct WriterConfig {
     /// `<state_dir>/hallpass.db`; the directory must exist, the file is created.
     pub db_path: PathBuf,
-    /// Jobs the queue holds before `log_auth` drops rows (e.g. 65536).
+    /// Jobs the queue holds before rows are dropped and accounting is refused (e.g. 65536).
     pub queue_capacity: usize,
     /// Most jobs written in one transaction.
     pub batch_max: usize,
-    /// Rows older than this are deleted (at start, then every 24 h).
+    /// Runtime rows older than this are deleted (at start, then every 24 h).
     pub retention_days: u32,
+    /// Audit entries older than this are deleted (default 365).
+    pub audit_retention_days: u32,
+    /// Added to twice the interim interval before an open session counts as stale.
+    pub stale_grace: Duration,
+}
+
+impl WriterConfig {
+    /// The defaults: 65536 queued jobs, batches of up to 1024, 30 days of runtime rows,
+    /// 365 days of audit entries, 5 minutes of grace for stale sessions.
+    pub fn new(db_path: PathBuf) -> WriterConfig {
+        WriterConfig {
+            db_path,
+            queue_capacity: 65_536,
+            batch_max: 1024,
+            retention_days: 30,
+            audit_retention_days: 365,
+            stale_grace: Duration::from_secs(300),
+        }
+    }
 }
 
 /// Timings that tests shorten; the daemon uses the defaults.
@@ -49,6 +88,8 @@ pub(crate) struct Tuning {
     pub backoff_max: Duration,
     pub retention_interval: Duration,
     pub retention_chunk: usize,
+    /// How often open sessions are checked for staleness.
+    pub stale_interval: Duration,
 }
 
 impl Default for Tuning {
@@ -59,20 +100,47 @@ impl Default for Tuning {
             backoff_max: Duration::from_secs(60),
             retention_interval: Duration::from_secs(24 * 3600),
             retention_chunk: super::retention::CHUNK_ROWS,
+            stale_interval: Duration::from_secs(60),
         }
     }
 }
 
-/// The answer to a job that waits for its commit.
+/// Called once with the outcome of an accounting record: `Ok` only after the transaction
+/// holding it has committed. It runs on the writer thread, so it must not block: send on a
+/// channel (e.g. a `tokio::sync::oneshot::Sender`, see
+/// [`WriterHandle::accounting_oneshot`]) and return.
+pub type AccountingDone = Box<dyn FnOnce(Result<(), StoreError>) + Send + 'static>;
+
+/// Called once with the outcome of an erasure (rows deleted per table). Runs on the writer
+/// thread, or on the caller's if the job is refused; must not block.
+pub type EraseDone = Box<dyn FnOnce(Result<EraseCounts, StoreError>) + Send + 'static>;
+
+/// The answer to a flush.
 type Completion = SyncSender<Result<(), StoreError>>;
 
-/// What the writer is asked to do. New kinds of state become new variants: DHCP sighting
-/// upserts join the pending rows like `Auth`; an accounting record comes with a
-/// `Completion` that is answered only after the transaction holding it has committed (and
-/// with an error if it failed or the writer is backing off), so the Accounting-Response
-/// means the record is on disk (`synchronous=FULL`).
-enum Job {
+/// A row that joins the pending batch and may be dropped (and counted) under pressure. The
+/// larger kinds are boxed so every queue slot stays as small as an auth row.
+enum Row {
     Auth(AuthLogRow),
+    Sighting(Box<SightingUpdate>),
+    Rogue(RogueServerSeen),
+    Disconnect(Box<DisconnectRecord>),
+    Audit(Box<AuditRecord>),
+}
+
+struct EraseJob {
+    user: Option<String>,
+    macs: Vec<MacAddr>,
+    done: EraseDone,
+}
+
+/// What the writer is asked to do.
+enum Job {
+    Row(Row),
+    /// Written with the batch, answered after its commit.
+    Accounting(Box<(AccountingRecord, AccountingDone)>),
+    /// Commit everything before it, then erase a person's rows in a transaction of its own.
+    Erase(Box<EraseJob>),
     /// Answer once everything queued before it is committed (or counted as lost).
     Flush(Completion),
     /// Start a retention run now (the retention period may have changed).
@@ -88,8 +156,13 @@ struct Shared {
     written: AtomicU64,
     failed_rows: AtomicU64,
     failed_batches: AtomicU64,
+    accounting_committed: AtomicU64,
+    accounting_failed: AtomicU64,
+    accounting_refused: AtomicU64,
+    sessions_closed_stale: AtomicU64,
     queue_depth: AtomicUsize,
     retention_days: AtomicU32,
+    audit_retention_days: AtomicU32,
 }
 
 /// A handle to the writer thread. Cheap to clone; every clone feeds the same queue.
@@ -109,6 +182,7 @@ impl std::fmt::Debug for WriterHandle {
             .field("queue_depth", &self.queue_depth())
             .field("written", &self.written())
             .field("dropped", &self.dropped())
+            .field("accounting_committed", &self.accounting_committed())
             .finish_non_exhaustive()
     }
 }
@@ -117,42 +191,148 @@ impl WriterHandle {
     /// Queues one log row. Never blocks: returns false (and counts the row as dropped) when
     /// the queue is full or the writer has stopped.
     pub fn log_auth(&self, row: AuthLogRow) -> bool {
-        let sent = self.try_send(Job::Auth(row));
+        self.send_row(Row::Auth(row))
+    }
+
+    /// Queues one DHCP sighting (upserted into `sightings`, appended to the history). Never
+    /// blocks: returns false (and counts it as dropped) when the queue is full.
+    pub fn sighting(&self, s: SightingUpdate) -> bool {
+        self.send_row(Row::Sighting(Box::new(s)))
+    }
+
+    /// Queues one message from a rogue DHCP server. Never blocks; false when dropped.
+    pub fn rogue_server(&self, r: RogueServerSeen) -> bool {
+        self.send_row(Row::Rogue(r))
+    }
+
+    /// Queues the outcome of a Disconnect-Request. Never blocks; false when dropped.
+    pub fn disconnect_result(&self, d: DisconnectRecord) -> bool {
+        self.send_row(Row::Disconnect(Box::new(d)))
+    }
+
+    /// Queues an audit entry. Never blocks; false when dropped (the caller should then
+    /// report the failure rather than act unaudited).
+    pub fn audit(&self, a: AuditRecord) -> bool {
+        self.send_row(Row::Audit(Box::new(a)))
+    }
+
+    fn send_row(&self, row: Row) -> bool {
+        let sent = self.try_send(Job::Row(row)).is_ok();
         if !sent {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
         }
         sent
     }
 
-    fn try_send(&self, job: Job) -> bool {
+    /// Queues an accounting record without blocking. `done` is called exactly once, on the
+    /// writer thread, after the transaction holding the record has committed (`Ok`) or
+    /// with the error that kept it from being stored — only then may the Accounting-Response
+    /// be sent. If the queue is full or the writer has stopped the record is refused at once
+    /// (`Err`) and `done` is dropped without being called: send no response, the NAS
+    /// retries.
+    pub fn accounting(
+        &self,
+        rec: AccountingRecord,
+        done: AccountingDone,
+    ) -> Result<(), AccountingRejected> {
+        match self.try_send(Job::Accounting(Box::new((rec, done)))) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.shared
+                    .accounting_refused
+                    .fetch_add(1, Ordering::Relaxed);
+                Err(match e {
+                    TrySendError::Full(_) => AccountingRejected::QueueFull,
+                    TrySendError::Disconnected(_) => AccountingRejected::ShuttingDown,
+                })
+            }
+        }
+    }
+
+    /// [`accounting`](Self::accounting) for async callers: the receiver resolves after the
+    /// commit. Never blocks; needs no runtime.
+    pub fn accounting_oneshot(
+        &self,
+        rec: AccountingRecord,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<(), StoreError>>, AccountingRejected> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.accounting(
+            rec,
+            Box::new(move |result| {
+                // The receiver may be gone (the request timed out); nothing to do then.
+                let _ = tx.send(result);
+            }),
+        )?;
+        Ok(rx)
+    }
+
+    /// Erases every runtime row of `user` and of `macs` (see [`erase_user`]) after
+    /// everything queued before it is committed. Never blocks; `done` is called exactly
+    /// once — with `StoreError::Rejected` right away if the queue is full or the writer
+    /// stopped.
+    pub fn erase(&self, user: Option<String>, macs: Vec<MacAddr>, done: EraseDone) {
+        let job = Job::Erase(Box::new(EraseJob { user, macs, done }));
+        if let Err(e) = self.try_send(job) {
+            let (rejected, job) = match e {
+                TrySendError::Full(job) => (AccountingRejected::QueueFull, job),
+                TrySendError::Disconnected(job) => (AccountingRejected::ShuttingDown, job),
+            };
+            if let Job::Erase(job) = job {
+                (job.done)(Err(StoreError::Rejected(rejected)));
+            }
+        }
+    }
+
+    fn try_send(&self, job: Job) -> Result<(), TrySendError<Job>> {
         // Counted before sending so the writer's decrement never underflows.
         self.shared.queue_depth.fetch_add(1, Ordering::Relaxed);
-        let sent = self.tx.try_send(job).is_ok();
-        if !sent {
+        let sent = self.tx.try_send(job);
+        if sent.is_err() {
             self.shared.queue_depth.fetch_sub(1, Ordering::Relaxed);
         }
         sent
     }
 
-    /// Rows dropped because the queue was full or the writer had stopped.
+    /// Log rows dropped because the queue was full or the writer had stopped.
     pub fn dropped(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
     }
 
-    /// Rows committed to the database.
+    /// Log rows committed to the database.
     pub fn written(&self) -> u64 {
         self.shared.written.load(Ordering::Relaxed)
     }
 
-    /// Rows the writer received but could not store (the database refused them, could not
-    /// be written, or the writer was backing off after such a failure).
+    /// Log rows the writer received but could not store (the database refused them, could
+    /// not be written, or the writer was backing off after such a failure).
     pub fn failed_rows(&self) -> u64 {
         self.shared.failed_rows.load(Ordering::Relaxed)
     }
 
-    /// Transactions that failed and were rolled back (log batches and retention chunks).
+    /// Transactions that failed and were rolled back (batches, retention chunks, stale
+    /// closing).
     pub fn failed_batches(&self) -> u64 {
         self.shared.failed_batches.load(Ordering::Relaxed)
+    }
+
+    /// Accounting records committed (each answered `Ok`).
+    pub fn accounting_committed(&self) -> u64 {
+        self.shared.accounting_committed.load(Ordering::Relaxed)
+    }
+
+    /// Accounting records taken by the writer but answered with an error.
+    pub fn accounting_failed(&self) -> u64 {
+        self.shared.accounting_failed.load(Ordering::Relaxed)
+    }
+
+    /// Accounting records refused because the queue was full or the writer had stopped.
+    pub fn accounting_refused(&self) -> u64 {
+        self.shared.accounting_refused.load(Ordering::Relaxed)
+    }
+
+    /// Sessions the writer closed as stale.
+    pub fn sessions_closed_stale(&self) -> u64 {
+        self.shared.sessions_closed_stale.load(Ordering::Relaxed)
     }
 
     /// Jobs waiting in the queue (approximate).
@@ -165,6 +345,11 @@ impl WriterHandle {
         self.shared.retention_days.load(Ordering::Relaxed)
     }
 
+    /// The audit log's retention period in force.
+    pub fn audit_retention_days(&self) -> u32 {
+        self.shared.audit_retention_days.load(Ordering::Relaxed)
+    }
+
     /// Changes the retention period (after a reload) and starts a retention run. Never
     /// blocks: if the queue is full, the new period applies at the next daily run.
     pub fn set_retention_days(&self, days: u32) {
@@ -175,8 +360,20 @@ impl WriterHandle {
         }
     }
 
-    /// Blocks until everything queued before it is committed. Fails with `RowsLost` if rows
-    /// could not be stored since the previous flush, `ShuttingDown` if the writer stopped.
+    /// Changes the audit log's retention period, like [`set_retention_days`](Self::set_retention_days).
+    pub fn set_audit_retention_days(&self, days: u32) {
+        let old = self
+            .shared
+            .audit_retention_days
+            .swap(days, Ordering::Relaxed);
+        if old != days {
+            let _ = self.try_send(Job::RunRetention);
+        }
+    }
+
+    /// Blocks until everything queued before it is committed. Fails with `RowsLost` if log
+    /// rows could not be stored since the previous flush, `ShuttingDown` if the writer
+    /// stopped.
     pub fn flush(&self) -> Result<(), StoreError> {
         let (done_tx, done_rx) = mpsc::sync_channel(1);
         self.shared.queue_depth.fetch_add(1, Ordering::Relaxed);
@@ -188,8 +385,8 @@ impl WriterHandle {
     }
 
     /// Commits everything queued, closes the database and joins the thread. Rows other
-    /// clones queue afterwards are dropped and counted. Only the first call does the work;
-    /// later ones (on other clones) get `ShuttingDown`.
+    /// clones queue afterwards are dropped and counted, accounting refused. Only the first
+    /// call does the work; later ones (on other clones) get `ShuttingDown`.
     pub fn shutdown(self) -> Result<(), StoreError> {
         let thread = self
             .thread
@@ -207,7 +404,8 @@ impl WriterHandle {
 }
 
 /// Opens and migrates the database, then starts the writer thread (`hallpass-writer`).
-/// Retention runs first thing in the thread, then every 24 h.
+/// Retention runs first thing in the thread, then every 24 h; stale sessions are closed at
+/// start, then every minute.
 pub fn spawn_writer(cfg: WriterConfig) -> Result<WriterHandle, StoreError> {
     spawn_writer_tuned(cfg, Tuning::default())
 }
@@ -223,16 +421,21 @@ pub(crate) fn spawn_writer_tuned(
     shared
         .retention_days
         .store(cfg.retention_days, Ordering::Relaxed);
+    shared
+        .audit_retention_days
+        .store(cfg.audit_retention_days, Ordering::Relaxed);
     let now = Instant::now();
     let writer = Writer {
         conn,
         rx,
         shared: Arc::clone(&shared),
         batch_max: cfg.batch_max.max(1),
+        stale_grace: cfg.stale_grace,
         backoff: tuning.backoff_min,
         tuning,
         next_retention: now,
         retention_run: None,
+        next_stale: now,
         unwritable_until: None,
         lost_since_flush: 0,
         lost_in_outage: 0,
@@ -248,10 +451,38 @@ pub(crate) fn spawn_writer_tuned(
     })
 }
 
+/// The tables a retention run visits, in order; the audit log last, with its own cutoff.
+const RETENTION_ORDER: [Expiring; 7] = [
+    Expiring::AuthLog,
+    Expiring::Sessions,
+    Expiring::SightingHistory,
+    Expiring::Sightings,
+    Expiring::RogueServers,
+    Expiring::Disconnects,
+    Expiring::Audit,
+];
+
 /// A retention run in progress: chunks are deleted between batches until none are left.
 struct RetentionRun {
     cutoff: Timestamp,
+    audit_cutoff: Timestamp,
+    /// Index into `RETENTION_ORDER` of the table being cleaned.
+    table: usize,
     deleted: usize,
+}
+
+/// The rows and accounting records of the next transaction.
+#[derive(Default)]
+struct Pending {
+    rows: Vec<Row>,
+    accounting: Vec<AccountingRecord>,
+    done: Vec<AccountingDone>,
+}
+
+impl Pending {
+    fn is_empty(&self) -> bool {
+        self.rows.is_empty() && self.accounting.is_empty()
+    }
 }
 
 struct Writer {
@@ -259,9 +490,11 @@ struct Writer {
     rx: Receiver<Job>,
     shared: Arc<Shared>,
     batch_max: usize,
+    stale_grace: Duration,
     tuning: Tuning,
     next_retention: Instant,
     retention_run: Option<RetentionRun>,
+    next_stale: Instant,
     /// Set after a failed write: until then rows are dropped without touching the disk.
     unwritable_until: Option<Instant>,
     backoff: Duration,
@@ -271,11 +504,18 @@ struct Writer {
     lost_in_outage: u64,
 }
 
+/// Calls a completion; a panicking callback must not take the writer down.
+fn answer<T>(done: Box<dyn FnOnce(T) + Send>, value: T) {
+    if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || done(value))).is_err() {
+        tracing::error!("a database completion callback panicked");
+    }
+}
+
 impl Writer {
     fn run(mut self) -> Result<(), StoreError> {
         // Grows up to batch_max on demand; a huge batch_max must not allocate up front.
         let mut batch = Vec::with_capacity(self.batch_max.min(1024));
-        let mut rows = Vec::with_capacity(self.batch_max.min(1024));
+        let mut pending = Pending::default();
         loop {
             let timeout = self.idle_timeout(Instant::now());
             match self.rx.recv_timeout(timeout) {
@@ -295,25 +535,29 @@ impl Writer {
             self.shared
                 .queue_depth
                 .fetch_sub(batch.len(), Ordering::Relaxed);
-            if self.process(&mut batch, &mut rows) {
+            if self.process(&mut batch, &mut pending) {
                 return self.stop();
             }
-            self.retention_step(Instant::now());
+            let now = Instant::now();
+            self.stale_step(now);
+            self.retention_step(now);
         }
     }
 
-    /// How long to wait for a job before there is retention work to do.
+    /// How long to wait for a job before there is timer work to do.
     fn idle_timeout(&self, now: Instant) -> Duration {
+        let until_stale = self.next_stale.saturating_duration_since(now);
         let until_retention = self.next_retention.saturating_duration_since(now);
-        match (&self.retention_run, self.unwritable_until) {
+        let retention = match (&self.retention_run, self.unwritable_until) {
             (None, _) => until_retention,
             (Some(_), None) => Duration::ZERO,
             (Some(_), Some(t)) => t.saturating_duration_since(now),
-        }
+        };
+        retention.min(until_stale)
     }
 
     /// Handles one drained batch. Returns true on shutdown.
-    fn process(&mut self, batch: &mut Vec<Job>, rows: &mut Vec<AuthLogRow>) -> bool {
+    fn process(&mut self, batch: &mut Vec<Job>, pending: &mut Pending) -> bool {
         let mut stop = false;
         for job in batch.drain(..) {
             if stop {
@@ -322,9 +566,22 @@ impl Writer {
                 continue;
             }
             match job {
-                Job::Auth(row) => rows.push(row),
+                Job::Row(row) => pending.rows.push(row),
+                Job::Accounting(b) => {
+                    let (rec, done) = *b;
+                    pending.accounting.push(rec);
+                    pending.done.push(done);
+                }
+                Job::Erase(job) => {
+                    self.commit(pending);
+                    let result = erase_user(&mut self.conn, job.user.as_deref(), &job.macs);
+                    if let Ok(counts) = &result {
+                        tracing::info!(rows = counts.total(), "erased a person's runtime rows");
+                    }
+                    answer(job.done, result);
+                }
                 Job::Flush(done) => {
-                    self.commit(rows);
+                    self.commit(pending);
                     // The flusher may have given up waiting; nothing to do then.
                     let _ = done.send(self.take_flush_result());
                 }
@@ -333,12 +590,12 @@ impl Writer {
                     self.next_retention = Instant::now();
                 }
                 Job::Shutdown => {
-                    self.commit(rows);
+                    self.commit(pending);
                     stop = true;
                 }
             }
         }
-        self.commit(rows);
+        self.commit(pending);
         stop
     }
 
@@ -349,19 +606,25 @@ impl Writer {
         }
     }
 
-    /// Commits the pending rows in one transaction, or counts them as lost.
-    fn commit(&mut self, rows: &mut Vec<AuthLogRow>) {
-        if rows.is_empty() {
+    /// Commits the pending rows and accounting records in one transaction, then answers
+    /// the accounting completions.
+    fn commit(&mut self, p: &mut Pending) {
+        if p.is_empty() {
             return;
         }
-        let n = rows.len() as u64;
+        let n_rows = p.rows.len() as u64;
+        let n_acct = p.accounting.len() as u64;
         let now = Instant::now();
         if self.unwritable_until.is_some_and(|t| now < t) {
-            self.lose(n);
-            rows.clear();
+            self.lose(n_rows);
+            self.shared
+                .accounting_failed
+                .fetch_add(n_acct, Ordering::Relaxed);
+            self.answer_accounting(p, || Err(StoreError::BackingOff));
+            p.rows.clear();
             return;
         }
-        match write_rows(&mut self.conn, rows) {
+        match write_batch(&mut self.conn, &p.rows, &p.accounting) {
             Ok(outcome) => {
                 self.shared
                     .written
@@ -374,18 +637,64 @@ impl Writer {
                         "the database rejected log rows; the rest of the batch was written"
                     );
                 }
+                match outcome.accounting_error {
+                    None => {
+                        self.shared
+                            .accounting_committed
+                            .fetch_add(n_acct, Ordering::Relaxed);
+                        self.answer_accounting(p, || Ok(()));
+                    }
+                    Some(cause) => {
+                        tracing::warn!(
+                            records = n_acct,
+                            error = %cause,
+                            "the database rejected accounting records; none of the batch was stored"
+                        );
+                        self.shared
+                            .accounting_failed
+                            .fetch_add(n_acct, Ordering::Relaxed);
+                        self.answer_accounting(p, || {
+                            Err(StoreError::NotCommitted {
+                                cause: cause.clone(),
+                            })
+                        });
+                    }
+                }
                 self.writable_again();
             }
             Err(e) => {
                 self.shared.failed_batches.fetch_add(1, Ordering::Relaxed);
-                self.lose(n);
+                self.lose(n_rows);
+                self.shared
+                    .accounting_failed
+                    .fetch_add(n_acct, Ordering::Relaxed);
+                let cause = e.to_string();
+                self.answer_accounting(p, || {
+                    Err(StoreError::NotCommitted {
+                        cause: cause.clone(),
+                    })
+                });
                 self.unwritable(now, &e);
             }
         }
-        rows.clear();
+        p.rows.clear();
+    }
+
+    /// Answers every pending accounting completion and clears the records.
+    fn answer_accounting(&self, p: &mut Pending, result: impl Fn() -> Result<(), StoreError>) {
+        if p.accounting.is_empty() {
+            return;
+        }
+        p.accounting.clear();
+        for done in p.done.drain(..) {
+            answer(done, result());
+        }
     }
 
     fn lose(&mut self, n: u64) {
+        if n == 0 {
+            return;
+        }
         self.shared.failed_rows.fetch_add(n, Ordering::Relaxed);
         self.lost_since_flush += n;
         self.lost_in_outage += n;
@@ -412,6 +721,29 @@ impl Writer {
         self.backoff = self.tuning.backoff_min;
     }
 
+    /// Closes stale sessions when due.
+    fn stale_step(&mut self, now: Instant) {
+        if now < self.next_stale || self.unwritable_until.is_some_and(|t| now < t) {
+            return;
+        }
+        self.next_stale = now + self.tuning.stale_interval;
+        match accounting::close_stale(&self.conn, Timestamp::now(), self.stale_grace) {
+            Ok(n) => {
+                if n > 0 {
+                    self.shared
+                        .sessions_closed_stale
+                        .fetch_add(n as u64, Ordering::Relaxed);
+                    tracing::info!(sessions = n, "closed stale accounting sessions");
+                }
+                self.writable_again();
+            }
+            Err(e) => {
+                self.shared.failed_batches.fetch_add(1, Ordering::Relaxed);
+                self.unwritable(now, &e);
+            }
+        }
+    }
+
     /// Starts a retention run when due, and deletes one chunk of a run in progress.
     fn retention_step(&mut self, now: Instant) {
         if self.unwritable_until.is_some_and(|t| now < t) {
@@ -422,8 +754,12 @@ impl Writer {
                 return;
             }
             let days = self.shared.retention_days.load(Ordering::Relaxed);
+            let audit_days = self.shared.audit_retention_days.load(Ordering::Relaxed);
+            let wall = Timestamp::now();
             self.retention_run = Some(RetentionRun {
-                cutoff: retention_cutoff(Timestamp::now(), days),
+                cutoff: retention_cutoff(wall, days),
+                audit_cutoff: retention_cutoff(wall, audit_days),
+                table: 0,
                 deleted: 0,
             });
             self.next_retention = now + self.tuning.retention_interval;
@@ -431,18 +767,29 @@ impl Writer {
         let Some(run) = &mut self.retention_run else {
             return;
         };
-        match delete_expired_chunk(&self.conn, run.cutoff, self.tuning.retention_chunk) {
+        let Some(&table) = RETENTION_ORDER.get(run.table) else {
+            self.retention_run = None;
+            return;
+        };
+        let cutoff = if table == Expiring::Audit {
+            run.audit_cutoff
+        } else {
+            run.cutoff
+        };
+        match delete_expired_chunk(&self.conn, table, cutoff, self.tuning.retention_chunk) {
             Ok(n) => {
                 run.deleted += n;
-                let done = n < self.tuning.retention_chunk;
-                if done && run.deleted > 0 {
-                    tracing::info!(
-                        rows = run.deleted,
-                        cutoff = %run.cutoff,
-                        "deleted log rows past the retention period"
-                    );
+                if n < self.tuning.retention_chunk {
+                    run.table += 1;
                 }
-                if done {
+                if run.table >= RETENTION_ORDER.len() {
+                    if run.deleted > 0 {
+                        tracing::info!(
+                            rows = run.deleted,
+                            cutoff = %run.cutoff,
+                            "deleted rows past the retention period"
+                        );
+                    }
                     self.retention_run = None;
                 }
                 self.writable_again();
@@ -470,9 +817,17 @@ impl Writer {
 
     fn discard(&self, job: Job) {
         match job {
-            Job::Auth(_) => {
+            Job::Row(_) => {
                 self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             }
+            Job::Accounting(b) => {
+                self.shared
+                    .accounting_refused
+                    .fetch_add(1, Ordering::Relaxed);
+                let (_, done) = *b;
+                answer(done, Err(StoreError::ShuttingDown));
+            }
+            Job::Erase(job) => answer(job.done, Err(StoreError::ShuttingDown)),
             Job::Flush(done) => {
                 let _ = done.send(Err(StoreError::ShuttingDown));
             }
@@ -486,19 +841,55 @@ struct WriteOutcome {
     /// Rows the database refused one by one (constraint, type); the batch went on.
     rejected: u64,
     first_error: Option<String>,
+    /// Why the batch's accounting records were rolled back (all of them), if they were.
+    accounting_error: Option<String>,
 }
 
-/// One transaction for the whole batch. A row the database refuses (a constraint, a type)
-/// is skipped so it cannot take the others down; any other error rolls the batch back.
-fn write_rows(conn: &mut Connection, rows: &[AuthLogRow]) -> rusqlite::Result<WriteOutcome> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+fn write_row(conn: &Connection, row: &Row) -> rusqlite::Result<()> {
+    match row {
+        Row::Auth(r) => auth_log::insert(conn, r),
+        Row::Sighting(s) => sightings::upsert_sighting(conn, s),
+        Row::Rogue(r) => sightings::upsert_rogue(conn, r),
+        Row::Disconnect(d) => records::insert_disconnect(conn, d),
+        Row::Audit(a) => records::insert_audit(conn, a),
+    }
+}
+
+/// One transaction for the whole batch. The accounting records go first, inside a
+/// savepoint: if one fails they are all rolled back (none half-written) and the log rows
+/// still commit. A log row the database refuses (a constraint, a type) is skipped so it
+/// cannot take the others down; any other error rolls the whole batch back.
+fn write_batch(
+    conn: &mut Connection,
+    rows: &[Row],
+    accounting: &[AccountingRecord],
+) -> rusqlite::Result<WriteOutcome> {
+    let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut out = WriteOutcome {
         written: 0,
         rejected: 0,
         first_error: None,
+        accounting_error: None,
     };
+    if !accounting.is_empty() {
+        let sp = tx.savepoint()?;
+        let failed = accounting
+            .iter()
+            .find_map(|rec| accounting::apply(&sp, rec).err());
+        match failed {
+            None => sp.commit()?,
+            Some(e) => {
+                // Rolls back to the savepoint and releases it.
+                let undone = sp.finish();
+                if !is_row_error(&e) || undone.is_err() || tx.is_autocommit() {
+                    return Err(e);
+                }
+                out.accounting_error = Some(e.to_string());
+            }
+        }
+    }
     for row in rows {
-        match auth_log::insert(&tx, row) {
+        match write_row(&tx, row) {
             Ok(()) => out.written += 1,
             // A statement error keeps the transaction open unless SQLite rolled it back.
             Err(e) if is_row_error(&e) && !tx.is_autocommit() => {
@@ -528,9 +919,18 @@ mod tests {
 
     use super::*;
     use crate::model::Module;
+    use crate::store::accounting::tests::rec;
+    use crate::store::accounting::{AcctStatus, ClosedBy, SessionFilter, sessions};
     use crate::store::auth_log::tests::row;
     use crate::store::auth_log::{AuthLogFilter, auth_log};
+    use crate::store::erase::tests::{
+        ERIKA_PHONE, MAX_LAPTOP, MAX_PHONE, populate, rows_of_erika, rows_of_max,
+    };
+    use crate::store::records::tests::{audit, disconnect};
+    use crate::store::records::{audit_log, disconnects};
     use crate::store::schema::{DB_FILE_NAME, M1_FOR_TESTS, open_read_only};
+    use crate::store::sightings::tests::seen;
+    use crate::store::sightings::{DhcpMessage, rogue_servers, sighting};
 
     fn fast() -> Tuning {
         Tuning {
@@ -549,10 +949,9 @@ mod tests {
     ) -> (PathBuf, WriterHandle) {
         let db_path = dir.join(DB_FILE_NAME);
         let cfg = WriterConfig {
-            db_path: db_path.clone(),
             queue_capacity,
             batch_max,
-            retention_days: 30,
+            ..WriterConfig::new(db_path.clone())
         };
         let handle = spawn_writer_tuned(cfg, tuning).unwrap();
         (db_path, handle)
@@ -575,11 +974,12 @@ mod tests {
         r
     }
 
-    /// Waits until the retention run at start is done: the writer runs it right after the
-    /// batch holding the first flush, so the second flush comes back after it.
+    /// Waits until the retention run at start is done: the writer deletes one chunk of one
+    /// table after each batch, so after a flush per table (plus the first) it is over.
     fn settle(w: &WriterHandle) {
-        w.flush().unwrap();
-        w.flush().unwrap();
+        for _ in 0..=RETENTION_ORDER.len() + 1 {
+            w.flush().unwrap();
+        }
     }
 
     fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
@@ -882,6 +1282,455 @@ mod tests {
         }
         auth_log::insert(&admin, &recent()).unwrap();
         assert!(wait_until(|| count(&path) == 1), "count {}", count(&path));
+        w.shutdown().unwrap();
+    }
+
+    fn count_sessions(path: &Path) -> i64 {
+        open_read_only(path)
+            .unwrap()
+            .query_row("SELECT count(*) FROM sessions", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// A completion that reports on a channel.
+    fn reporting() -> (AccountingDone, mpsc::Receiver<Result<(), StoreError>>) {
+        let (tx, rx) = mpsc::channel();
+        let done: AccountingDone = Box::new(move |r| {
+            let _ = tx.send(r);
+        });
+        (done, rx)
+    }
+
+    fn recv(rx: &mpsc::Receiver<Result<(), StoreError>>) -> Result<(), StoreError> {
+        rx.recv_timeout(Duration::from_secs(10))
+            .expect("the completion was not called")
+    }
+
+    fn acct(status: AcctStatus, id: &str) -> AccountingRecord {
+        let mut r = rec(status, id, "2026-01-01T00:00:00Z");
+        r.time = Timestamp::now();
+        r
+    }
+
+    #[test]
+    fn queue_slots_stay_small() {
+        // Every queue slot is allocated up front: the big jobs are boxed.
+        assert!(
+            std::mem::size_of::<Job>() <= std::mem::size_of::<AuthLogRow>() + 16,
+            "Job is {} bytes",
+            std::mem::size_of::<Job>()
+        );
+    }
+
+    #[test]
+    fn accounting_completion_runs_only_after_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 1024, 64, fast());
+        let (tx, rx) = mpsc::channel();
+        for id in ["S1", "S2", "S3"] {
+            let tx = tx.clone();
+            let path = path.clone();
+            let want = id.to_string();
+            let done: AccountingDone = Box::new(move |result| {
+                // Another connection sees the row the moment the completion runs: the
+                // transaction holding it has committed.
+                let visible: i64 = open_read_only(&path)
+                    .unwrap()
+                    .query_row(
+                        "SELECT count(*) FROM sessions WHERE acct_session_id = ?1",
+                        [&want],
+                        |r| r.get(0),
+                    )
+                    .unwrap();
+                let _ = tx.send((result, visible));
+            });
+            w.accounting(acct(AcctStatus::Start, id), done).unwrap();
+        }
+        for _ in 0..3 {
+            let (result, visible) = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+            result.unwrap();
+            assert_eq!(visible, 1);
+        }
+        assert_eq!(w.accounting_committed(), 3);
+        assert_eq!(w.accounting_failed(), 0);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn accounting_oneshot_resolves_after_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 1024, 64, fast());
+        let rx = w.accounting_oneshot(acct(AcctStatus::Start, "S1")).unwrap();
+        rx.blocking_recv().unwrap().unwrap();
+        assert_eq!(count_sessions(&path), 1);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn many_records_in_group_commits_one_row_per_session() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 65_536, 256, fast());
+        let (tx, rx) = mpsc::channel();
+        let mut sent = 0;
+        for i in 0..500 {
+            // Start, its retransmission, an Interim and a Stop per session.
+            for status in [
+                AcctStatus::Start,
+                AcctStatus::Start,
+                AcctStatus::Interim,
+                AcctStatus::Stop,
+            ] {
+                let tx = tx.clone();
+                w.accounting(
+                    acct(status, &format!("S{i}")),
+                    Box::new(move |r| {
+                        let _ = tx.send(r);
+                    }),
+                )
+                .unwrap();
+                sent += 1;
+            }
+            assert!(w.log_auth(recent()));
+        }
+        for _ in 0..sent {
+            rx.recv_timeout(Duration::from_secs(30)).unwrap().unwrap();
+        }
+        assert_eq!(w.accounting_committed(), sent);
+        assert_eq!(count_sessions(&path), 500);
+        let ro = open_read_only(&path).unwrap();
+        let all = sessions(&ro, &SessionFilter::default()).unwrap();
+        assert!(all.iter().all(|s| s.closed_by == Some(ClosedBy::Stop)));
+        w.flush().unwrap();
+        assert_eq!(count(&path), 500);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn a_failing_accounting_batch_answers_every_completion_with_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 1024, 1024, fast());
+        settle(&w);
+        let admin = Connection::open(&path).unwrap();
+        admin
+            .execute_batch(
+                "CREATE TRIGGER refuse BEFORE INSERT ON sessions
+                 WHEN NEW.acct_session_id = 'bad'
+                 BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+            )
+            .unwrap();
+        // Hold the write lock so the writer is stuck on a batch with one log row; what is
+        // queued meanwhile forms the next batch.
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        assert!(w.log_auth(recent()));
+        assert!(wait_until(|| w.queue_depth() == 0));
+        let mut answers = Vec::new();
+        for id in ["good1", "bad", "good2"] {
+            let (done, rx) = reporting();
+            w.accounting(acct(AcctStatus::Start, id), done).unwrap();
+            answers.push(rx);
+        }
+        assert!(w.log_auth(recent()));
+        holder.execute_batch("ROLLBACK").unwrap();
+        for rx in &answers {
+            match recv(rx) {
+                Err(StoreError::NotCommitted { cause }) => {
+                    assert!(cause.contains("refused"), "{cause}")
+                }
+                other => panic!("expected NotCommitted, got {other:?}"),
+            }
+        }
+        // Nothing of the batch's accounting is written, but its log rows are.
+        assert_eq!(count_sessions(&path), 0, "no half-written batch");
+        w.flush().unwrap();
+        assert_eq!(count(&path), 2);
+        assert_eq!(w.accounting_failed(), 3);
+        assert_eq!(w.accounting_committed(), 0);
+        assert_eq!(w.failed_batches(), 0, "a refused record is no outage");
+        // The NAS retries the good ones later: they are stored.
+        let (done, rx) = reporting();
+        w.accounting(acct(AcctStatus::Start, "good1"), done)
+            .unwrap();
+        recv(&rx).unwrap();
+        assert_eq!(count_sessions(&path), 1);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn an_unwritable_database_fails_accounting_then_backs_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let tuning = Tuning {
+            backoff_min: Duration::from_secs(5),
+            ..fast()
+        };
+        let (path, w) = start(dir.path(), 1024, 64, tuning);
+        settle(&w);
+        let admin = Connection::open(&path).unwrap();
+        admin.execute_batch("DROP TABLE sessions").unwrap();
+        let (done, rx) = reporting();
+        w.accounting(acct(AcctStatus::Start, "S1"), done).unwrap();
+        assert!(matches!(recv(&rx), Err(StoreError::NotCommitted { .. })));
+        assert_eq!(w.failed_batches(), 1);
+        // During the back-off the writer answers at once without trying.
+        let (done, rx) = reporting();
+        w.accounting(acct(AcctStatus::Start, "S2"), done).unwrap();
+        assert!(matches!(recv(&rx), Err(StoreError::BackingOff)));
+        assert_eq!(w.failed_batches(), 1);
+        assert_eq!(w.accounting_failed(), 2);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn a_full_queue_refuses_accounting_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 4, 2, fast());
+        settle(&w);
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let started = Instant::now();
+        let mut answers = Vec::new();
+        let mut refused = 0u64;
+        for i in 0..50 {
+            let (done, rx) = reporting();
+            match w.accounting(acct(AcctStatus::Start, &format!("S{i}")), done) {
+                Ok(()) => answers.push(rx),
+                Err(AccountingRejected::QueueFull) => {
+                    refused += 1;
+                    // Refused: the completion is dropped uncalled.
+                    assert!(matches!(
+                        rx.try_recv(),
+                        Err(mpsc::TryRecvError::Disconnected)
+                    ));
+                }
+                Err(other) => panic!("unexpected {other:?}"),
+            }
+        }
+        let elapsed = started.elapsed();
+        assert!(
+            elapsed < Duration::from_secs(2),
+            "accounting blocked: {elapsed:?}"
+        );
+        assert!(answers.len() <= 6, "accepted {}", answers.len());
+        assert!(refused >= 44, "refused {refused}");
+        assert_eq!(w.accounting_refused(), refused);
+        assert_eq!(w.dropped(), 0, "accounting is refused, not dropped");
+        holder.execute_batch("ROLLBACK").unwrap();
+        for rx in &answers {
+            recv(rx).unwrap();
+        }
+        assert_eq!(count_sessions(&path) as usize, answers.len());
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn after_shutdown_accounting_and_erase_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let (_path, w) = start(dir.path(), 1024, 64, fast());
+        let other = w.clone();
+        w.shutdown().unwrap();
+        let (done, _rx) = reporting();
+        assert_eq!(
+            other.accounting(acct(AcctStatus::Start, "S1"), done),
+            Err(AccountingRejected::ShuttingDown)
+        );
+        let (tx, rx) = mpsc::channel();
+        other.erase(
+            Some("max".into()),
+            Vec::new(),
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        assert!(matches!(
+            rx.try_recv().unwrap(),
+            Err(StoreError::Rejected(AccountingRejected::ShuttingDown))
+        ));
+    }
+
+    #[test]
+    fn a_panicking_completion_does_not_stop_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 1024, 64, fast());
+        w.accounting(
+            acct(AcctStatus::Start, "S1"),
+            Box::new(|_| panic!("callback bug")),
+        )
+        .unwrap();
+        let (done, rx) = reporting();
+        w.accounting(acct(AcctStatus::Start, "S2"), done).unwrap();
+        recv(&rx).unwrap();
+        assert_eq!(count_sessions(&path), 2);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn sightings_rogues_disconnects_and_audit_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 1024, 64, fast());
+        let now = Timestamp::now();
+        let mac = "da:a1:19:00:00:01";
+        for m in [
+            DhcpMessage::Discover,
+            DhcpMessage::Request,
+            DhcpMessage::Ack,
+        ] {
+            let mut s = seen(mac, "2026-01-01T00:00:00Z", m);
+            s.time = now;
+            s.hostname = Some("tablet".into());
+            assert!(w.sighting(s));
+        }
+        assert!(w.rogue_server(RogueServerSeen {
+            server_ip: "192.168.0.1".parse().unwrap(),
+            server_mac: mac.parse().unwrap(),
+            time: now,
+            message: DhcpMessage::Offer,
+            interface: None,
+        }));
+        let mut d = disconnect("2026-01-01T00:00:00Z", "max", mac);
+        d.time = now;
+        assert!(w.disconnect_result(d));
+        let mut a = audit("2026-01-01T00:00:00Z", "max");
+        a.time = now;
+        assert!(w.audit(a.clone()));
+        w.flush().unwrap();
+        assert_eq!(w.written(), 6);
+        let ro = open_read_only(&path).unwrap();
+        let s = sighting(&ro, mac.parse().unwrap()).unwrap().unwrap();
+        assert_eq!(
+            (s.counts.discover, s.counts.request, s.counts.ack),
+            (1, 1, 1)
+        );
+        assert_eq!(s.hostname.as_deref(), Some("tablet"));
+        assert_eq!(rogue_servers(&ro).unwrap()[0].offers, 1);
+        assert_eq!(
+            disconnects(&ro, None).unwrap()[0].user.as_deref(),
+            Some("max")
+        );
+        assert_eq!(audit_log(&ro, None).unwrap()[0].record.actor, a.actor);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn erase_through_the_writer_after_what_was_queued() {
+        let dir = tempfile::tempdir().unwrap();
+        let (path, w) = start(dir.path(), 1024, 64, fast());
+        settle(&w);
+        populate(&Connection::open(&path).unwrap());
+        // Queued before the erasure: erased too.
+        assert!(w.log_auth(row("2026-11-27T07:00:00Z", Some(MAX_PHONE), None)));
+        let (tx, rx) = mpsc::channel();
+        w.erase(
+            Some("max".into()),
+            vec![MAX_PHONE.parse().unwrap(), MAX_LAPTOP.parse().unwrap()],
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        );
+        let counts = rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
+        assert_eq!(counts.auth_log, 4);
+        assert_eq!(counts.total(), 15);
+        let ro = open_read_only(&path).unwrap();
+        assert_eq!(rows_of_max(&ro), 0);
+        assert_eq!(rows_of_erika(&ro), 7);
+        assert!(
+            sighting(&ro, ERIKA_PHONE.parse().unwrap())
+                .unwrap()
+                .is_some()
+        );
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn stale_sessions_are_closed_on_a_timer() {
+        let dir = tempfile::tempdir().unwrap();
+        let tuning = Tuning {
+            stale_interval: Duration::from_millis(50),
+            ..fast()
+        };
+        let (path, w) = start(dir.path(), 1024, 64, tuning);
+        settle(&w);
+        let admin = Connection::open(&path).unwrap();
+        let mut old = acct(AcctStatus::Start, "old");
+        old.time = Timestamp::now() - jiff::SignedDuration::from_hours(1); // > 2 × 300 s + 300 s
+        accounting::apply(&admin, &old).unwrap();
+        let (done, rx) = reporting();
+        w.accounting(acct(AcctStatus::Start, "fresh"), done)
+            .unwrap();
+        recv(&rx).unwrap();
+        assert!(wait_until(|| w.sessions_closed_stale() == 1));
+        let ro = open_read_only(&path).unwrap();
+        let all = sessions(&ro, &SessionFilter::default()).unwrap();
+        let by = |id: &str| all.iter().find(|s| s.acct_session_id == id).unwrap();
+        assert_eq!(by("old").closed_by, Some(ClosedBy::Stale));
+        assert!(by("fresh").is_open());
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn retention_covers_every_table_and_keeps_audit_longer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db_path = dir.path().join(DB_FILE_NAME);
+        let now = Timestamp::now();
+        let days_ago = |d: i64| now - jiff::SignedDuration::from_hours(24 * d);
+        {
+            let conn = open_rw(&db_path, Duration::from_secs(1)).unwrap();
+            for (age, id) in [(40, "closed-old"), (10, "closed-new")] {
+                let mut r = acct(AcctStatus::Stop, id);
+                r.time = days_ago(age);
+                accounting::apply(&conn, &r).unwrap();
+            }
+            let mut open_old = acct(AcctStatus::Start, "open-old");
+            open_old.time = days_ago(40);
+            accounting::apply(&conn, &open_old).unwrap();
+            for (age, mac) in [(40, "02:00:00:00:00:01"), (10, "02:00:00:00:00:02")] {
+                let mut s = seen(mac, "2026-01-01T00:00:00Z", DhcpMessage::Ack);
+                s.time = days_ago(age);
+                sightings::upsert_sighting(&conn, &s).unwrap();
+                let mut d = disconnect("2026-01-01T00:00:00Z", "max", mac);
+                d.time = days_ago(age);
+                records::insert_disconnect(&conn, &d).unwrap();
+                sightings::upsert_rogue(
+                    &conn,
+                    &RogueServerSeen {
+                        server_ip: "192.168.0.1".parse().unwrap(),
+                        server_mac: mac.parse().unwrap(),
+                        time: days_ago(age),
+                        message: DhcpMessage::Offer,
+                        interface: None,
+                    },
+                )
+                .unwrap();
+            }
+            for age in [400, 40] {
+                let mut a = audit("2026-01-01T00:00:00Z", "max");
+                a.time = days_ago(age);
+                records::insert_audit(&conn, &a).unwrap();
+            }
+        }
+        let (path, w) = start(dir.path(), 1024, 64, fast());
+        let n = |table: &str| -> i64 {
+            open_read_only(&path)
+                .unwrap()
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        assert!(
+            wait_until(|| n("audit") == 1),
+            "the run ends with the audit log"
+        );
+        // The old open session was closed as stale at start, then expired.
+        assert_eq!(n("sessions"), 1);
+        assert_eq!(n("sightings"), 1);
+        assert_eq!(n("sighting_history"), 1);
+        assert_eq!(n("rogue_servers"), 1);
+        assert_eq!(n("disconnects"), 1);
+        let ro = open_read_only(&path).unwrap();
+        let left = sessions(&ro, &SessionFilter::default()).unwrap();
+        assert_eq!(left[0].acct_session_id, "closed-new");
+        // A shorter audit period after a reload applies at once.
+        assert_eq!(w.audit_retention_days(), 365);
+        w.set_audit_retention_days(30);
+        assert!(wait_until(|| n("audit") == 0));
         w.shutdown().unwrap();
     }
 }
