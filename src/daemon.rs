@@ -8,17 +8,22 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Semaphore, mpsc, watch};
 use tracing::{error, info, warn};
 
 use crate::config::{self, ConfigErrors, Directory};
+use crate::server::acct::{self, AcctShared};
 use crate::server::auth::{AuthShared, serve_socket};
+use crate::server::dynauth::{DynAuthClient, DynAuthError};
+use crate::server::enforce::Enforcer;
 use crate::server::{self, Counters, RateLimitedLog, ServerError};
 use crate::store::{self, StoreError, WriterConfig};
 
 /// PAP verifications (argon2) that may run at once; each takes tens of milliseconds and
 /// some MiB of memory.
 const PAP_PARALLEL: u32 = 8;
+/// Committed accounting records on their way to the enforcer's session table.
+const COMMITTED_QUEUE: usize = 16_384;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -35,6 +40,8 @@ pub enum DaemonError {
     Server(#[from] ServerError),
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
+    #[error(transparent)]
+    DynAuth(#[from] DynAuthError),
     #[error("cannot install a signal handler: {0}")]
     Signal(std::io::Error),
 }
@@ -57,11 +64,10 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
         path: state_dir.clone(),
         source,
     })?;
+    let db_path = store::db_path(&state_dir);
     let writer = store::spawn_writer(WriterConfig {
-        db_path: state_dir.join("hallpass.db"),
-        queue_capacity: 65_536,
-        batch_max: 4096,
         retention_days: directory.privacy.retention_days,
+        ..WriterConfig::new(db_path.clone())
     })?;
 
     let auth_addrs = directory.radius.auth_listen.clone();
@@ -72,19 +78,36 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
         info!(addr = %local, "auth listener bound");
         sockets.push(Arc::new(socket));
     }
-    if !directory.radius.acct_listen.is_empty() {
-        info!("accounting is not served by this version; acct_listen is ignored");
+    let acct_addrs = directory.radius.acct_listen.clone();
+    let mut acct_sockets = Vec::new();
+    for addr in &acct_addrs {
+        let socket = server::bind_udp(*addr)?;
+        let local = socket.local_addr().unwrap_or(*addr);
+        info!(addr = %local, "accounting listener bound");
+        acct_sockets.push(Arc::new(socket));
     }
+    let dynauth = DynAuthClient::open().await?;
 
     let counters = Arc::new(Counters::default());
+    let log_limit = Arc::new(RateLimitedLog::new(Duration::from_secs(10)));
+    let directory = Arc::new(ArcSwap::from_pointee(directory));
     let shared = Arc::new(AuthShared {
-        directory: Arc::new(ArcSwap::from_pointee(directory)),
+        directory: directory.clone(),
         writer: writer.clone(),
         counters: counters.clone(),
         pap_permits: Arc::new(Semaphore::new(PAP_PARALLEL as usize)),
-        log_limit: Arc::new(RateLimitedLog::new(Duration::from_secs(10))),
+        log_limit: log_limit.clone(),
+    });
+    let (committed_tx, committed_rx) = mpsc::channel(COMMITTED_QUEUE);
+    let acct_shared = Arc::new(AcctShared {
+        directory: directory.clone(),
+        writer: writer.clone(),
+        counters: counters.clone(),
+        log_limit,
+        committed: Some(committed_tx),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (reloaded_tx, reloaded_rx) = watch::channel(0u64);
     let mut tasks = Vec::new();
     for socket in sockets {
         tasks.push(tokio::spawn(serve_socket(
@@ -93,6 +116,25 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
             stop_rx.clone(),
         )));
     }
+    for socket in acct_sockets {
+        tasks.push(tokio::spawn(acct::serve_socket(
+            socket,
+            acct_shared.clone(),
+            stop_rx.clone(),
+        )));
+    }
+    let enforcer = Enforcer {
+        directory: directory.clone(),
+        writer: writer.clone(),
+        dynauth,
+        counters: counters.clone(),
+        db_path,
+    };
+    tasks.push(tokio::spawn(enforcer.run(
+        committed_rx,
+        reloaded_rx,
+        stop_rx.clone(),
+    )));
     {
         let d = shared.directory.load();
         info!(
@@ -112,7 +154,11 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     loop {
         tokio::select! {
-            _ = hup.recv() => reload(config_dir, &shared, &auth_addrs).await,
+            _ = hup.recv() => {
+                if reload(config_dir, &shared, &auth_addrs, &acct_addrs).await {
+                    reloaded_tx.send_modify(|n| *n += 1);
+                }
+            }
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = watchdog_tick.tick() => {
@@ -148,7 +194,12 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
 
 /// SIGHUP: read the whole directory again; a valid one replaces the snapshot atomically
 /// (requests in flight finish on the old one), an invalid one changes nothing.
-async fn reload(config_dir: &Path, shared: &AuthShared, auth_addrs: &[std::net::SocketAddr]) {
+async fn reload(
+    config_dir: &Path,
+    shared: &AuthShared,
+    auth_addrs: &[std::net::SocketAddr],
+    acct_addrs: &[std::net::SocketAddr],
+) -> bool {
     let started = Instant::now();
     if let Ok(now) = sd_notify::NotifyState::monotonic_usec_now() {
         notify(&[sd_notify::NotifyState::Reloading, now]);
@@ -157,8 +208,8 @@ async fn reload(config_dir: &Path, shared: &AuthShared, auth_addrs: &[std::net::
     let loaded = tokio::task::spawn_blocking(move || config::load(&dir)).await;
     match loaded {
         Ok(Ok(new)) => {
-            if new.radius.auth_listen != auth_addrs {
-                warn!("auth_listen changed: the new addresses take effect after a restart");
+            if new.radius.auth_listen != auth_addrs || new.radius.acct_listen != acct_addrs {
+                warn!("listen addresses changed: the new ones take effect after a restart");
             }
             shared.writer.set_retention_days(new.privacy.retention_days);
             let (users, devices) = (new.users.len(), new.devices.len());
@@ -169,6 +220,8 @@ async fn reload(config_dir: &Path, shared: &AuthShared, auth_addrs: &[std::net::
                 reload_ms = started.elapsed().as_millis() as u64,
                 "config reloaded"
             );
+            notify(&[sd_notify::NotifyState::Ready]);
+            return true;
         }
         Ok(Err(errors)) => {
             for e in &errors.0 {
@@ -182,6 +235,7 @@ async fn reload(config_dir: &Path, shared: &AuthShared, auth_addrs: &[std::net::
         Err(e) => error!(error = %e, "reload failed: the last good config stays in force"),
     }
     notify(&[sd_notify::NotifyState::Ready]);
+    false
 }
 
 fn notify(states: &[sd_notify::NotifyState]) {

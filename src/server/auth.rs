@@ -25,7 +25,7 @@ use super::{Counters, RateLimitedLog};
 /// How long a reply stays in the duplicate cache (RFC 5080 2.2.2 suggests a few seconds).
 pub const DEDUP_WINDOW: Duration = Duration::from_secs(5);
 /// Replies kept at most per socket; beyond this new replies are simply not cached.
-const DEDUP_CAPACITY: usize = 65_536;
+pub const DEDUP_CAPACITY: usize = 65_536;
 
 /// What every auth socket task shares.
 pub struct AuthShared {

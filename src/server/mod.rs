@@ -1,9 +1,12 @@
-//! The only socket code of hallpass: RADIUS listeners (and, later, the accounting listener,
-//! the dynamic-authorization client, DHCP capture and the metrics endpoint). Nothing imports
+//! The only socket code of hallpass: the RADIUS authentication and accounting listeners, the
+//! dynamic-authorization client and its enforcer, DHCP capture, and the load generator. Nothing imports
 //! this module but the daemon.
 
+pub mod acct;
 pub mod auth;
 mod dedup;
+pub mod dynauth;
+pub mod enforce;
 pub mod loadgen;
 
 use std::collections::HashMap;
@@ -44,6 +47,16 @@ pub struct Counters {
     pub duplicates: AtomicU64,
     pub dropped_busy: AtomicU64,
     pub log_rows_dropped: AtomicU64,
+    pub acct_received: AtomicU64,
+    pub acct_committed: AtomicU64,
+    /// Not answered: the writer's queue was full.
+    pub acct_refused: AtomicU64,
+    /// Not answered: the commit failed.
+    pub acct_failed: AtomicU64,
+    pub disconnects_sent: AtomicU64,
+    pub disconnects_acked: AtomicU64,
+    pub disconnects_naked: AtomicU64,
+    pub disconnects_timed_out: AtomicU64,
     decisions: [[AtomicU64; 2]; Reason::ALL.len()],
 }
 

@@ -1,0 +1,361 @@
+//! Immediate enforcement: keeps the table of open accounting sessions and re-decides each of
+//! them with the pure policy whenever the config is reloaded or a moment arrives at which a
+//! ban, grant or schedule window starts or ends. A session the policy no longer allows gets
+//! a Disconnect-Request (RFC 5176) to its NAS; the outcome is recorded in the database.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use jiff::Timestamp;
+use tokio::sync::{Semaphore, mpsc, watch};
+use tracing::{info, warn};
+
+use crate::config::Directory;
+use crate::model::{MacAddr, Module, UserName};
+use crate::policy::{self, Facts, Outcome, Reason, SessionFacts};
+use crate::store::{
+    self, AccountingRecord, AcctStatus, DisconnectRecord, DisconnectResult, WriterHandle,
+};
+
+use super::Counters;
+use super::dynauth::{DisconnectOutcome, DisconnectTarget, DynAuthClient};
+
+/// The longest the enforcer sleeps without looking again (also the bound on how late a
+/// change is noticed when the next change cannot be computed).
+const MAX_SLEEP: Duration = Duration::from_secs(30);
+/// Disconnect-Requests in flight at once.
+const PARALLEL_DISCONNECTS: usize = 64;
+
+/// One open session as the enforcer tracks it.
+#[derive(Clone, Debug)]
+struct OpenSession {
+    client: Arc<str>,
+    acct_session_id: String,
+    mac: Option<MacAddr>,
+    user: Option<UserName>,
+    module: Module,
+    nas_ip: Option<IpAddr>,
+    /// A Disconnect-Request was sent (or is being sent); not sent again.
+    disconnecting: bool,
+}
+
+pub struct Enforcer {
+    pub directory: Arc<ArcSwap<Directory>>,
+    pub writer: WriterHandle,
+    pub dynauth: Arc<DynAuthClient>,
+    pub counters: Arc<Counters>,
+    pub db_path: PathBuf,
+}
+
+type Key = (Arc<str>, String);
+
+impl Enforcer {
+    /// Runs until `stop`. `committed` delivers every committed accounting record;
+    /// `reloaded` changes after each successful reload.
+    pub async fn run(
+        self,
+        mut committed: mpsc::Receiver<AccountingRecord>,
+        mut reloaded: watch::Receiver<u64>,
+        mut stop: watch::Receiver<bool>,
+    ) {
+        let mut sessions = self.load_open_sessions().await;
+        let permits = Arc::new(Semaphore::new(PARALLEL_DISCONNECTS));
+        // Sessions the writer closed as stale are not reported here: re-read now and then.
+        let mut resync = tokio::time::interval(Duration::from_secs(60));
+        resync.tick().await;
+        self.check_all(&mut sessions, &permits, "start");
+        loop {
+            let now = Timestamp::now();
+            let sleep = policy::next_change(&self.directory.load(), now)
+                .and_then(|t| {
+                    let d = t.duration_since(now);
+                    // wake just after the instant so that `now >= from` holds
+                    Duration::try_from(d).ok()
+                })
+                .map(|d| (d + Duration::from_millis(5)).min(MAX_SLEEP))
+                .unwrap_or(MAX_SLEEP);
+            tokio::select! {
+                _ = stop.changed() => break,
+                r = committed.recv() => {
+                    let Some(record) = r else { break };
+                    let key_changed = apply(&mut sessions, record, &self.directory.load());
+                    // a session that starts while it is not allowed (e.g. a ban began
+                    // between its Access-Accept and its Start) is checked at once
+                    if let Some(key) = key_changed {
+                        self.check_one(&mut sessions, &key, &permits, "session_start");
+                    }
+                }
+                _ = reloaded.changed() => self.check_all(&mut sessions, &permits, "reload"),
+                _ = tokio::time::sleep(sleep) => self.check_all(&mut sessions, &permits, "time"),
+                _ = resync.tick() => {
+                    let fresh = self.load_open_sessions().await;
+                    merge(&mut sessions, fresh);
+                }
+            }
+        }
+    }
+
+    async fn load_open_sessions(&self) -> HashMap<Key, OpenSession> {
+        let path = self.db_path.clone();
+        let dir = self.directory.load_full();
+        let loaded = tokio::task::spawn_blocking(move || {
+            let conn = store::open_read_only(&path)?;
+            store::open_sessions(&conn)
+        })
+        .await;
+        let mut out = HashMap::new();
+        match loaded {
+            Ok(Ok(list)) => {
+                for s in list {
+                    let module = s.module.unwrap_or(Module::Wifi);
+                    let user = user_for_recheck(s.mac, s.user.as_deref(), &dir);
+                    out.insert(
+                        (Arc::from(s.client.as_str()), s.acct_session_id.clone()),
+                        OpenSession {
+                            client: Arc::from(s.client.as_str()),
+                            acct_session_id: s.acct_session_id,
+                            mac: s.mac,
+                            user,
+                            module,
+                            nas_ip: s.nas_ip,
+                            disconnecting: false,
+                        },
+                    );
+                }
+            }
+            Ok(Err(e)) => warn!(error = %e, "open sessions could not be read"),
+            Err(e) => warn!(error = %e, "open sessions could not be read"),
+        }
+        out
+    }
+
+    fn check_all(
+        &self,
+        sessions: &mut HashMap<Key, OpenSession>,
+        permits: &Arc<Semaphore>,
+        why: &'static str,
+    ) {
+        let keys: Vec<Key> = sessions.keys().cloned().collect();
+        for key in keys {
+            self.check_one(sessions, &key, permits, why);
+        }
+    }
+
+    fn check_one(
+        &self,
+        sessions: &mut HashMap<Key, OpenSession>,
+        key: &Key,
+        permits: &Arc<Semaphore>,
+        why: &'static str,
+    ) {
+        let Some(session) = sessions.get_mut(key) else {
+            return;
+        };
+        if session.disconnecting {
+            return;
+        }
+        let dir = self.directory.load_full();
+        let now = Timestamp::now();
+        let facts = SessionFacts {
+            mac: session.mac,
+            user: session.user.clone(),
+            module: session.module,
+        };
+        let decision = policy::recheck(&dir, &facts, Facts::default(), now);
+        let Some(trigger) = disconnect_trigger(&decision.outcome, decision.reason) else {
+            return;
+        };
+        session.disconnecting = true;
+        let Some(target) = target_for(session, &dir) else {
+            warn!(
+                client = %session.client,
+                session = %session.acct_session_id,
+                "no address or secret to send a Disconnect-Request to"
+            );
+            return;
+        };
+        info!(
+            client = %session.client,
+            mac = session.mac.map(|m| m.to_string()).unwrap_or_default(),
+            user = session.user.as_deref().unwrap_or(""),
+            module = %session.module,
+            reason = decision.reason.code(),
+            checked = why,
+            "session no longer allowed: sending Disconnect-Request"
+        );
+        let session = session.clone();
+        let writer = self.writer.clone();
+        let dynauth = self.dynauth.clone();
+        let counters = self.counters.clone();
+        let permits = permits.clone();
+        tokio::spawn(async move {
+            let Ok(_permit) = permits.acquire_owned().await else {
+                return;
+            };
+            let started = Timestamp::now();
+            counters.inc(&counters.disconnects_sent);
+            let (result, attempts, cause) = match dynauth.disconnect(&target).await {
+                Ok((DisconnectOutcome::Ack, n)) => {
+                    counters.inc(&counters.disconnects_acked);
+                    (DisconnectResult::Ack, n, None)
+                }
+                Ok((DisconnectOutcome::Nak(cause), n)) => {
+                    counters.inc(&counters.disconnects_naked);
+                    (DisconnectResult::Nak, n, cause)
+                }
+                Ok((DisconnectOutcome::Timeout, n)) => {
+                    counters.inc(&counters.disconnects_timed_out);
+                    (DisconnectResult::Timeout, n, None)
+                }
+                Err(e) => {
+                    warn!(error = %e, "Disconnect-Request failed");
+                    (DisconnectResult::Error, 0, None)
+                }
+            };
+            writer.disconnect_result(DisconnectRecord {
+                time: started,
+                client: session.client.clone(),
+                nas_ip: session.nas_ip,
+                acct_session_id: Some(session.acct_session_id.clone()),
+                mac: session.mac,
+                user: session.user.as_deref().map(str::to_string),
+                trigger,
+                attempts,
+                result,
+                error_cause: cause,
+                finished: Some(Timestamp::now()),
+            });
+        });
+    }
+}
+
+/// Whether a re-decided session must end, and the word for why.
+fn disconnect_trigger(outcome: &Outcome, reason: Reason) -> Option<&'static str> {
+    Some(match (outcome, reason) {
+        // still allowed as before
+        (Outcome::Accept { .. }, Reason::Accepted) => return None,
+        // the registration was removed: into the unregistered VLAN, or out
+        (_, Reason::NotRegistered) => "device_removed",
+        (Outcome::Accept { .. }, _) => return None,
+        (Outcome::Reject, Reason::Banned) => "ban",
+        (Outcome::Reject, Reason::DeviceBanned) => "device_ban",
+        (Outcome::Reject, Reason::AccountDisabled) => "account_disabled",
+        (Outcome::Reject, Reason::NoConsent) => "consent_withdrawn",
+        (Outcome::Reject, Reason::OutsideSchedule) => "schedule",
+        (Outcome::Reject, Reason::NoGrant) => "grant_ended",
+        (Outcome::Reject, Reason::QuotaExceeded) => "quota",
+        (Outcome::Reject, Reason::NoPolicy) => "no_policy",
+        (Outcome::Reject, Reason::BadCredentials) => "account_removed",
+        (Outcome::Reject, _) => "policy",
+    })
+}
+
+/// For MAB sessions the policy looks the owner up from the device; for logins with an
+/// account the account itself is checked.
+fn user_for_recheck(mac: Option<MacAddr>, user: Option<&str>, dir: &Directory) -> Option<UserName> {
+    let user = user?;
+    if let Some(owner) = mac.and_then(|m| dir.device(&m)).map(|d| d.owner.clone())
+        && &*owner == user
+    {
+        return None;
+    }
+    Some(Arc::from(user))
+}
+
+fn target_for(s: &OpenSession, dir: &Directory) -> Option<DisconnectTarget> {
+    let client = dir
+        .radius
+        .clients
+        .iter()
+        .find(|c| *c.name == *s.client)
+        .or_else(|| s.nas_ip.and_then(|ip| dir.client_for(ip)))?;
+    let nas_ip = s.nas_ip.or_else(|| {
+        // a client given as one address is the NAS itself
+        (client.network.prefix() == if client.network.is_ipv4() { 32 } else { 128 })
+            .then(|| client.network.ip())
+    })?;
+    Some(DisconnectTarget {
+        nas: SocketAddr::new(nas_ip, client.coa_port),
+        secret: client.secret.as_bytes().to_vec(),
+        acct_session_id: s.acct_session_id.clone(),
+        user_name: s
+            .user
+            .as_deref()
+            .map(str::to_string)
+            .or_else(|| s.mac.map(|m| m.to_string().replace(':', "-"))),
+        calling_station_id: s
+            .mac
+            .map(|m| m.to_string().replace(':', "-").to_uppercase()),
+        nas_ip: s.nas_ip,
+    })
+}
+
+/// Applies a committed record to the table; returns the key of a session that was opened
+/// or updated (to be checked).
+fn apply(
+    sessions: &mut HashMap<Key, OpenSession>,
+    r: AccountingRecord,
+    dir: &Directory,
+) -> Option<Key> {
+    match r.status {
+        AcctStatus::Start | AcctStatus::Interim => {
+            let key: Key = (r.client.clone(), r.acct_session_id.clone());
+            let user = user_for_recheck(r.mac, r.user.as_deref(), dir);
+            let entry = sessions.entry(key.clone()).or_insert_with(|| OpenSession {
+                client: r.client.clone(),
+                acct_session_id: r.acct_session_id.clone(),
+                mac: r.mac,
+                user,
+                module: r.module.unwrap_or(Module::Wifi),
+                nas_ip: r.nas_ip,
+                disconnecting: false,
+            });
+            if entry.nas_ip.is_none() {
+                entry.nas_ip = r.nas_ip;
+            }
+            Some(key)
+        }
+        AcctStatus::Stop => {
+            sessions.remove(&(r.client.clone(), r.acct_session_id.clone()));
+            None
+        }
+        AcctStatus::AccountingOn | AcctStatus::AccountingOff => {
+            sessions.retain(|_, s| !(s.client == r.client && (r.nas_ip.is_none() || s.nas_ip == r.nas_ip)));
+            None
+        }
+    }
+}
+
+/// Replaces the table with a fresh read, keeping what is already being disconnected.
+fn merge(sessions: &mut HashMap<Key, OpenSession>, fresh: HashMap<Key, OpenSession>) {
+    let mut fresh = fresh;
+    for (k, s) in fresh.iter_mut() {
+        if sessions.get(k).is_some_and(|old| old.disconnecting) {
+            s.disconnecting = true;
+        }
+    }
+    *sessions = fresh;
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_ends_a_session() {
+        let accept = Outcome::Accept {
+            vlan: crate::model::Vlan::new(20).unwrap(),
+            filter_id: None,
+            session_timeout: 1,
+        };
+        assert_eq!(disconnect_trigger(&accept, Reason::Accepted), None);
+        assert_eq!(disconnect_trigger(&accept, Reason::NotRegistered), Some("device_removed"));
+        assert_eq!(disconnect_trigger(&Outcome::Reject, Reason::Banned), Some("ban"));
+        assert_eq!(disconnect_trigger(&Outcome::Reject, Reason::NoConsent), Some("consent_withdrawn"));
+    }
+}
