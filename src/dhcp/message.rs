@@ -1,20 +1,30 @@
-//! BOOTP/DHCP payload -> [`Observation`]: `dhcproto` decodes the message, guarded against
-//! its traps; the free-text options are read raw.
+//! BOOTP/DHCP payload -> [`Observation`]. `dhcproto` decodes the fixed header and, one by
+//! one, the typed options; it never sees the options area as a whole, because there
+//! (dhcproto 0.15):
+//! - some option lengths trip debug assertions or underflow (80, 81, 94, 151-155);
+//! - one option it cannot decode (a non-UTF-8 host name or domain name, an address option
+//!   of the wrong length) silently ends the decoding of every option after it;
+//! - options overloaded into file/sname (52) are not looked for, and only adjacent parts
+//!   of a split option are joined.
+//!
+//! So a raw walker finds the options, and free text (12, 81) is kept as raw bytes.
 
-use std::borrow::Cow;
 use std::net::Ipv4Addr;
 
 use dhcproto::v4::relay::{RelayCode, RelayInfo};
 use dhcproto::v4::{DhcpOption, Message};
 use dhcproto::{Decodable, Decoder};
 
-use super::options::{self, OptIter};
+use super::options;
 use super::{ClientText, DhcpError, Fqdn, MessageType, Observation, RelayAgent};
 use crate::model::MacAddr;
 
 const MAGIC: [u8; 4] = [99, 130, 83, 99];
 /// Fixed BOOTP header (236 bytes) plus the magic cookie.
 const OPTIONS_AT: usize = 240;
+
+/// The options the watcher reads, in the order `collect` returns them.
+const WANTED: [u8; 9] = [12, 50, 53, 54, 55, 60, 61, 81, 82];
 
 /// Parses a UDP payload holding a BOOTP/DHCP message (RFC 2131). The frame fields of the
 /// result (`src_mac`, `src_ip`, ports, VLAN) stay `None`.
@@ -29,73 +39,52 @@ pub fn parse_dhcp(payload: &[u8]) -> Result<Observation, DhcpError> {
     if op != 1 && op != 2 {
         return Err(DhcpError::BadOpCode(op));
     }
-
-    // dhcproto 0.15 asserts on some option lengths in debug builds and underflows on
-    // others; hand it a copy with those options blanked to PAD (we do not use them).
-    let main = &payload[OPTIONS_AT..];
-    let traps = options::dhcproto_traps(main);
-    let for_dhcproto: Cow<'_, [u8]> = if traps.is_empty() {
-        Cow::Borrowed(payload)
-    } else {
-        let mut copy = payload.to_vec();
-        for (start, end) in traps {
-            if let Some(range) = copy.get_mut(OPTIONS_AT + start..OPTIONS_AT + end) {
-                range.fill(options::PAD);
-            }
+    // the header alone: with no bytes after the cookie dhcproto decodes no options
+    let header = Message::decode(&mut Decoder::new(&payload[..OPTIONS_AT])).map_err(|e| {
+        DhcpError::Decode {
+            detail: e.to_string(),
         }
-        Cow::Owned(copy)
-    };
-    let msg = Message::decode(&mut Decoder::new(&for_dhcproto)).map_err(|e| DhcpError::Decode {
-        detail: e.to_string(),
     })?;
 
     let mut obs = Observation {
         is_from_server: op == 2,
-        xid: msg.xid(),
+        xid: header.xid(),
         // chaddr is read from the bytes: dhcproto's chaddr() panics when hlen > 16
         client_mac: client_mac(payload),
-        ciaddr: nonzero(msg.ciaddr()),
-        yiaddr: nonzero(msg.yiaddr()),
-        giaddr: nonzero(msg.giaddr()),
+        ciaddr: nonzero(header.ciaddr()),
+        yiaddr: nonzero(header.yiaddr()),
+        giaddr: nonzero(header.giaddr()),
         ..Observation::default()
     };
 
-    let opts = msg.opts();
-    for (_, opt) in opts.iter() {
-        match opt {
-            DhcpOption::MessageType(t) => {
-                obs.message_type = Some(MessageType::from_u8((*t).into()))
-            }
-            DhcpOption::RequestedIpAddress(ip) => obs.requested_ip = Some(*ip),
-            DhcpOption::ServerIdentifier(ip) => obs.server_id = Some(*ip),
-            DhcpOption::ParameterRequestList(list) => {
-                obs.param_request_list = Some(list.iter().map(|c| u8::from(*c)).collect());
-            }
-            DhcpOption::ClassIdentifier(v) => obs.vendor_class = Some(ClientText(v.clone())),
-            DhcpOption::ClientIdentifier(v) => obs.client_id = Some(v.clone()),
-            DhcpOption::RelayAgentInformation(info) => {
-                let bytes = |code| match info.get(code) {
-                    Some(RelayInfo::AgentCircuitId(v) | RelayInfo::AgentRemoteId(v)) => {
-                        Some(v.clone())
-                    }
-                    _ => None,
-                };
-                obs.relay_agent = Some(RelayAgent {
-                    circuit_id: bytes(RelayCode::AgentCircuitId),
-                    remote_id: bytes(RelayCode::AgentRemoteId),
-                });
-            }
-            _ => {}
+    let areas = options::areas(payload, &payload[OPTIONS_AT..]);
+    let [
+        hostname,
+        requested,
+        msg_type,
+        server_id,
+        prl,
+        vendor_class,
+        client_id,
+        fqdn,
+        relay,
+    ] = options::collect(&areas, &WANTED);
+    obs.hostname = hostname.map(|v| ClientText(v.into_owned()));
+    obs.fqdn = fqdn.and_then(|v| parse_fqdn(&v));
+    for (code, data) in [
+        (50, requested),
+        (53, msg_type),
+        (54, server_id),
+        (55, prl),
+        (60, vendor_class),
+        (61, client_id),
+        (82, relay),
+    ] {
+        if let Some(data) = data
+            && let Some(opt) = decode_option(code, &data)
+        {
+            apply(&mut obs, opt);
         }
-    }
-
-    // Raw reads: host name and FQDN keep non-UTF-8 bytes (dhcproto drops a non-UTF-8 host
-    // name), and options overloaded into file/sname (52) are found, which dhcproto ignores.
-    let areas = options::areas(payload, main);
-    obs.hostname = options::collect(&areas, 12).map(|v| ClientText(v.into_owned()));
-    obs.fqdn = options::collect(&areas, 81).and_then(|v| fqdn(&v));
-    for area in areas.iter().skip(1).flatten() {
-        fill_from_overload(&mut obs, area);
     }
 
     obs.ip = match obs.message_type {
@@ -105,6 +94,53 @@ pub fn parse_dhcp(payload: &[u8]) -> Result<Observation, DhcpError> {
     .or(obs.requested_ip)
     .or(obs.ciaddr);
     Ok(obs)
+}
+
+/// One option through dhcproto, rebuilt as code-length-value (split into 255-byte parts,
+/// which it joins again); `None` when it does not decode.
+fn decode_option(code: u8, data: &[u8]) -> Option<DhcpOption> {
+    let mut tlv = [0u8; 257];
+    let long;
+    let bytes: &[u8] = if let Ok(len) = u8::try_from(data.len()) {
+        tlv[0] = code;
+        tlv[1] = len;
+        tlv[2..2 + data.len()].copy_from_slice(data);
+        &tlv[..2 + data.len()]
+    } else {
+        let mut v = Vec::with_capacity(data.len() + 2 * data.len().div_ceil(255));
+        for part in data.chunks(255) {
+            v.push(code);
+            v.push(part.len() as u8);
+            v.extend_from_slice(part);
+        }
+        long = v;
+        &long
+    };
+    DhcpOption::decode(&mut Decoder::new(bytes)).ok()
+}
+
+fn apply(obs: &mut Observation, opt: DhcpOption) {
+    match opt {
+        DhcpOption::MessageType(t) => obs.message_type = Some(MessageType::from_u8(t.into())),
+        DhcpOption::RequestedIpAddress(ip) => obs.requested_ip = Some(ip),
+        DhcpOption::ServerIdentifier(ip) => obs.server_id = Some(ip),
+        DhcpOption::ParameterRequestList(list) => {
+            obs.param_request_list = Some(list.into_iter().map(u8::from).collect());
+        }
+        DhcpOption::ClassIdentifier(v) => obs.vendor_class = Some(ClientText(v)),
+        DhcpOption::ClientIdentifier(v) => obs.client_id = Some(v),
+        DhcpOption::RelayAgentInformation(mut info) => {
+            let mut take = |code| match info.remove(code) {
+                Some(RelayInfo::AgentCircuitId(v) | RelayInfo::AgentRemoteId(v)) => Some(v),
+                _ => None,
+            };
+            obs.relay_agent = Some(RelayAgent {
+                circuit_id: take(RelayCode::AgentCircuitId),
+                remote_id: take(RelayCode::AgentRemoteId),
+            });
+        }
+        _ => {}
+    }
 }
 
 fn nonzero(ip: Ipv4Addr) -> Option<Ipv4Addr> {
@@ -120,7 +156,7 @@ fn client_mac(payload: &[u8]) -> Option<MacAddr> {
     Some(MacAddr(bytes))
 }
 
-fn fqdn(v: &[u8]) -> Option<Fqdn> {
+fn parse_fqdn(v: &[u8]) -> Option<Fqdn> {
     match v {
         [flags, rcode1, rcode2, name @ ..] => Some(Fqdn {
             flags: *flags,
@@ -129,29 +165,6 @@ fn fqdn(v: &[u8]) -> Option<Fqdn> {
             raw_name: name.to_vec(),
         }),
         _ => None,
-    }
-}
-
-fn ipv4(data: &[u8]) -> Option<Ipv4Addr> {
-    let b: [u8; 4] = data.try_into().ok()?;
-    Some(Ipv4Addr::from(b))
-}
-
-/// Options found in file or sname (overload): fill what the options field did not give.
-fn fill_from_overload(obs: &mut Observation, area: &[u8]) {
-    for opt in OptIter::new(area) {
-        let d = opt.data;
-        match opt.code {
-            53 if obs.message_type.is_none() => {
-                obs.message_type = d.first().map(|t| MessageType::from_u8(*t));
-            }
-            50 if obs.requested_ip.is_none() => obs.requested_ip = ipv4(d),
-            54 if obs.server_id.is_none() => obs.server_id = ipv4(d),
-            55 if obs.param_request_list.is_none() => obs.param_request_list = Some(d.to_vec()),
-            60 if obs.vendor_class.is_none() => obs.vendor_class = Some(ClientText(d.to_vec())),
-            61 if obs.client_id.is_none() => obs.client_id = Some(d.to_vec()),
-            _ => {}
-        }
     }
 }
 
@@ -231,6 +244,39 @@ mod tests {
         let o = parse_dhcp(&p).unwrap();
         assert_eq!(o.fqdn, None);
         assert_eq!(o.hostname.unwrap().as_bytes(), b"ok");
+    }
+
+    #[test]
+    fn an_undecodable_option_does_not_hide_the_ones_after_it() {
+        // non-UTF-8 domain name (15) and a 3-byte server identifier come first
+        let p = request(&[
+            15, 2, 0xff, 0xfe, 54, 3, 1, 2, 3, 53, 1, 3, 60, 2, b'v', b'c',
+        ]);
+        let o = parse_dhcp(&p).unwrap();
+        assert_eq!(o.message_type, Some(MessageType::Request));
+        assert_eq!(o.vendor_class.unwrap().as_bytes(), b"vc");
+        assert_eq!(o.server_id, None);
+    }
+
+    #[test]
+    fn joins_split_options_that_are_not_adjacent() {
+        let p = request(&[55, 2, 1, 3, 53, 1, 1, 55, 1, 6]);
+        assert_eq!(
+            parse_dhcp(&p).unwrap().param_request_list.unwrap(),
+            vec![1, 3, 6]
+        );
+    }
+
+    #[test]
+    fn decodes_long_options() {
+        let mut opts = vec![53, 1, 1];
+        let vc: Vec<u8> = (0..300u32).map(|i| b'a' + (i % 26) as u8).collect();
+        opts.extend_from_slice(&[60, 255]);
+        opts.extend_from_slice(&vc[..255]);
+        opts.extend_from_slice(&[60, 45]);
+        opts.extend_from_slice(&vc[255..]);
+        let o = parse_dhcp(&request(&opts)).unwrap();
+        assert_eq!(o.vendor_class.unwrap().as_bytes(), vc.as_slice());
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! A raw walker over DHCP option areas (RFC 2132 section 2), for what `dhcproto` cannot
-//! be trusted with: non-UTF-8 host names, option overload into sname/file (52), and finding
-//! the options that would trip its debug assertions before it sees them.
+//! A raw walker over DHCP option areas (RFC 2132 section 2): finds the options the watcher
+//! reads, across the options field and, with option overload (52), file and sname, joining
+//! split options per RFC 3396.
 
 use std::borrow::Cow;
 
@@ -74,13 +74,19 @@ pub(crate) fn areas<'a>(payload: &'a [u8], main: &'a [u8]) -> [Option<&'a [u8]>;
     [Some(main), file, sname]
 }
 
-/// All instances of `code` across the areas, concatenated (RFC 3396 long options).
-/// Borrows when the option occurs once.
-pub(crate) fn collect<'a>(areas: &[Option<&'a [u8]>; 3], code: u8) -> Option<Cow<'a, [u8]>> {
-    let mut found: Option<Cow<'a, [u8]>> = None;
+/// All instances of each of `codes` across the areas, concatenated per code (RFC 3396
+/// long options), in one walk. Borrows when an option occurs once.
+pub(crate) fn collect<'a, const N: usize>(
+    areas: &[Option<&'a [u8]>; 3],
+    codes: &[u8; N],
+) -> [Option<Cow<'a, [u8]>>; N] {
+    let mut found: [Option<Cow<'a, [u8]>>; N] = std::array::from_fn(|_| None);
     for area in areas.iter().flatten() {
-        for opt in OptIter::new(area).filter(|o| o.code == code) {
-            found = Some(match found {
+        for opt in OptIter::new(area) {
+            let Some(i) = codes.iter().position(|c| *c == opt.code) else {
+                continue;
+            };
+            found[i] = Some(match found[i].take() {
                 None => Cow::Borrowed(opt.data),
                 Some(prev) => {
                     let mut v = prev.into_owned();
@@ -91,50 +97,6 @@ pub(crate) fn collect<'a>(areas: &[Option<&'a [u8]>; 3], code: u8) -> Option<Cow
         }
     }
     found
-}
-
-/// Whether dhcproto 0.15 would hit a debug assertion or a length underflow on this
-/// option, given the length it sees (it joins adjacent same-code options first).
-fn trips_dhcproto(code: u8, len: usize) -> bool {
-    match code {
-        80 => len != 0,        // Rapid Commit: debug_assert!(len == 0)
-        81 => len < 3,         // Client FQDN: debug_assert!(len >= 3), then len - 3
-        94 => len != 3,        // Client Network Interface: debug_assert!(len == 3)
-        151 => len < 1,        // BLQ status code: len - 1
-        152..=155 => len != 4, // BLQ times: debug_assert!(len == 4)
-        _ => false,
-    }
-}
-
-/// Byte ranges (within `area`) of options dhcproto must not see, grouped the way it
-/// groups them: a run of adjacent options with the same code, PAD or END ending a run.
-pub(crate) fn dhcproto_traps(area: &[u8]) -> Vec<(usize, usize)> {
-    let mut traps = Vec::new();
-    // (code, start, end, joined length) of the current run
-    let mut run: Option<(u8, usize, usize, usize)> = None;
-    for opt in OptIter::new(area) {
-        match run {
-            Some((code, start, _, len)) if code == opt.code && opt.code != PAD => {
-                run = Some((code, start, opt.end, len + opt.data.len()));
-            }
-            _ => {
-                if let Some((code, start, end, len)) = run.take()
-                    && trips_dhcproto(code, len)
-                {
-                    traps.push((start, end));
-                }
-                if opt.code != PAD {
-                    run = Some((opt.code, opt.start, opt.end, opt.data.len()));
-                }
-            }
-        }
-    }
-    if let Some((code, start, end, len)) = run
-        && trips_dhcproto(code, len)
-    {
-        traps.push((start, end));
-    }
-    traps
 }
 
 #[cfg(test)]
@@ -161,16 +123,9 @@ mod tests {
         let main = [12, 2, b'a', b'b', 60, 1, b'x', 12, 1, b'c'];
         let file = [12, 1, b'd', 255];
         let areas = [Some(&main[..]), Some(&file[..]), None];
-        assert_eq!(collect(&areas, 12).unwrap().as_ref(), b"abcd");
-        assert_eq!(collect(&areas, 60).unwrap().as_ref(), b"x");
-        assert!(collect(&areas, 61).is_none());
-    }
-
-    #[test]
-    fn finds_traps_as_dhcproto_groups_them() {
-        // FQDN of length 2: trap. Two adjacent FQDN parts of 1 + 2 = 3 bytes: fine.
-        let area = [81, 2, 0, 0, 0, 81, 1, 0, 81, 2, 0, 0, 80, 0, 80, 1, 7, 255];
-        // the rapid-commit pair joins to length 1: trap
-        assert_eq!(dhcproto_traps(&area), vec![(0, 4), (12, 17)]);
+        let [host, vc, cid] = collect(&areas, &[12, 60, 61]);
+        assert_eq!(host.unwrap().as_ref(), b"abcd");
+        assert_eq!(vc.unwrap().as_ref(), b"x");
+        assert!(cid.is_none());
     }
 }
