@@ -12,6 +12,8 @@ mod fingerprint;
 pub mod frame;
 mod message;
 mod options;
+#[cfg(test)]
+mod proptests;
 mod rogue;
 
 use std::borrow::Cow;
