@@ -4,6 +4,7 @@
 
 pub mod acct;
 pub mod auth;
+pub mod capture;
 mod dedup;
 pub mod dynauth;
 pub mod enforce;

@@ -10,5 +10,6 @@
 )]
 
 mod auth;
+mod dhcp_capture;
 mod harness;
 mod wire;
