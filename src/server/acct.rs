@@ -125,7 +125,9 @@ pub async fn serve_socket(
                     shared.log_limit.warn(
                         "acct_commit",
                         src.ip(),
-                        &format!("accounting record not stored ({e}): not answered, the NAS will retry"),
+                        &format!(
+                            "accounting record not stored ({e}): not answered, the NAS will retry"
+                        ),
                     );
                 }
                 Err(_) => {
@@ -209,7 +211,14 @@ fn accept_request(
         }
         Lookup::New => {}
     }
-    match record_from_packet(&packet, src.ip(), &directory, client.module, &client.name, Timestamp::now()) {
+    match record_from_packet(
+        &packet,
+        src.ip(),
+        &directory,
+        client.module,
+        &client.name,
+        Timestamp::now(),
+    ) {
         Ok(record) => Admit::Record(key, Box::new(record), packet.bytes().to_vec()),
         Err(problem) => {
             dedup.forget(&key);
@@ -217,7 +226,10 @@ fn accept_request(
             shared.log_limit.warn(
                 "acct_incomplete",
                 src.ip(),
-                &format!("accounting request from client {} dropped: {problem}", client.name),
+                &format!(
+                    "accounting request from client {} dropped: {problem}",
+                    client.name
+                ),
             );
             Admit::Drop
         }
@@ -270,7 +282,8 @@ pub fn record_from_packet(
         .and_then(MacAddr::parse_bytes)
         .or_else(|| MacAddr::parse_bytes(user_name));
     let user = if MacAddr::parse_bytes(user_name).is_some() || user_name.is_empty() {
-        mac.and_then(|m| directory.device(&m)).map(|d| d.owner.to_string())
+        mac.and_then(|m| directory.device(&m))
+            .map(|d| d.owner.to_string())
     } else {
         Some(String::from_utf8_lossy(user_name).into_owned())
     };

@@ -212,7 +212,9 @@ async fn receive(socket: Arc<UdpSocket>, pending: Arc<Pending>) {
                 continue;
             }
         };
-        let Ok(mut map) = pending.lock() else { continue };
+        let Ok(mut map) = pending.lock() else {
+            continue;
+        };
         let Some(req) = map.get_mut(&(from, p.identifier())) else {
             debug!(nas = %from, "reply to no waiting Disconnect-Request (late or duplicate)");
             continue;

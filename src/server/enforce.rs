@@ -324,7 +324,9 @@ fn apply(
             None
         }
         AcctStatus::AccountingOn | AcctStatus::AccountingOff => {
-            sessions.retain(|_, s| !(s.client == r.client && (r.nas_ip.is_none() || s.nas_ip == r.nas_ip)));
+            sessions.retain(|_, s| {
+                !(s.client == r.client && (r.nas_ip.is_none() || s.nas_ip == r.nas_ip))
+            });
             None
         }
     }
@@ -354,8 +356,17 @@ mod tests {
             session_timeout: 1,
         };
         assert_eq!(disconnect_trigger(&accept, Reason::Accepted), None);
-        assert_eq!(disconnect_trigger(&accept, Reason::NotRegistered), Some("device_removed"));
-        assert_eq!(disconnect_trigger(&Outcome::Reject, Reason::Banned), Some("ban"));
-        assert_eq!(disconnect_trigger(&Outcome::Reject, Reason::NoConsent), Some("consent_withdrawn"));
+        assert_eq!(
+            disconnect_trigger(&accept, Reason::NotRegistered),
+            Some("device_removed")
+        );
+        assert_eq!(
+            disconnect_trigger(&Outcome::Reject, Reason::Banned),
+            Some("ban")
+        );
+        assert_eq!(
+            disconnect_trigger(&Outcome::Reject, Reason::NoConsent),
+            Some("consent_withdrawn")
+        );
     }
 }
