@@ -41,7 +41,15 @@ mkdir -p "$assets"
 "$bin" generate completions bash > "$assets/hallpass.bash"
 "$bin" generate completions zsh > "$assets/_hallpass"
 "$bin" generate completions fish > "$assets/hallpass.fish"
-for f in hallpass.1 hallpass.bash _hallpass hallpass.fish; do
+# The installed hallpass.toml is the commented example with the paths and ports of a real
+# server: state in /var/lib/hallpass, RADIUS on the standard ports of every address.
+sed -e 's|^state_dir = .*|state_dir = "/var/lib/hallpass"|' \
+    -e 's|^auth_listen = .*|auth_listen = ["0.0.0.0:1812", "[::]:1812"]|' \
+    -e 's|^acct_listen = .*|acct_listen = ["0.0.0.0:1813", "[::]:1813"]|' \
+    config/hallpass.toml > "$assets/hallpass.toml"
+grep -q '^state_dir = "/var/lib/hallpass"$' "$assets/hallpass.toml" || {
+    echo "build-deb: could not set state_dir in the packaged hallpass.toml" >&2; exit 1; }
+for f in hallpass.toml hallpass.1 hallpass.bash _hallpass hallpass.fish; do
     if [ ! -s "$assets/$f" ]; then
         echo "build-deb: generated $assets/$f is empty" >&2
         exit 1

@@ -116,7 +116,8 @@ if installed; then
     if [ -d /run/systemd/system ] && systemctl is-active --quiet hallpass; then
         problems+=("hallpass.service was started on install")
     fi
-    grep -q ':1812' /etc/hallpass/hallpass.toml || problems+=("hallpass.toml does not listen on 1812")
+    grep -q '"0.0.0.0:1812"' /etc/hallpass/hallpass.toml || problems+=("hallpass.toml does not listen on 1812")
+    grep -q '^state_dir = "/var/lib/hallpass"$' /etc/hallpass/hallpass.toml || problems+=("hallpass.toml does not keep state in /var/lib/hallpass")
     if [ "${#problems[@]}" -eq 0 ]; then
         record files ok "user, dirs, modes, assets; not enabled"
     else

@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 
 missing=""
 command -v radclient >/dev/null 2>&1 || missing="$missing freeradius-utils"
+command -v dnsmasq >/dev/null 2>&1 || missing="$missing dnsmasq-base"
+command -v udhcpc >/dev/null 2>&1 || missing="$missing udhcpc"
+command -v dhclient >/dev/null 2>&1 || missing="$missing isc-dhcp-client"
+command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 
 if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

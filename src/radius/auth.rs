@@ -183,9 +183,10 @@ pub(crate) fn compute_authenticator(
 ///
 /// The HMAC-MD5 keyed with `secret` is computed over the whole packet with the
 /// Message-Authenticator value taken as 16 zero octets and the Authenticator field taken as:
-/// - `Some(request_authenticator)`: that value. Use this for every reply (Access-Accept,
-///   -Reject, -Challenge, Accounting-Response, Disconnect/CoA ACK/NAK), passing the
-///   authenticator of the request it answers (RFC 3579 section 3.2, RFC 5176 section 3.3).
+/// - `Some(request_authenticator)`: use this for every reply, passing the authenticator of
+///   the request it answers. Access-Accept/-Reject/-Challenge are checked with that value
+///   (RFC 3579 section 3.2); Accounting-Response and Disconnect/CoA ACK/NAK with 16 zero
+///   octets (RFC 5176 section 3.3, as FreeRADIUS does).
 /// - `None`: the packet is a request. For Accounting-Request, Disconnect-Request and
 ///   CoA-Request the field is taken as 16 zero octets, because their authenticator is
 ///   itself computed after the Message-Authenticator (RFC 5176 section 3.3, RFC 5080
@@ -217,6 +218,7 @@ pub fn verify_message_authenticator(
         return Err(RadiusError::BadMessageAuthenticatorLength { len: value.len() });
     }
     let auth_field = match request_authenticator {
+        Some(_) if reply_ma_uses_zeros(p.code()) => &ZEROS,
         Some(a) => a,
         None if p.code().has_computed_request_authenticator() => &ZEROS,
         None => p.authenticator(),
@@ -249,6 +251,21 @@ pub fn verify_response_authenticator(
     compute_authenticator(reply.bytes(), request_authenticator, secret)
         .ct_eq(reply.authenticator())
         .into()
+}
+
+/// Replies whose Message-Authenticator is computed with 16 zero octets in the Authenticator
+/// field rather than the request's authenticator: Accounting-Response and the
+/// Disconnect/CoA ACKs and NAKs (RFC 5176 section 3.3; FreeRADIUS signs and verifies them
+/// this way, and so do NAS that interoperate with it).
+pub(crate) fn reply_ma_uses_zeros(code: Code) -> bool {
+    matches!(
+        code,
+        Code::AccountingResponse
+            | Code::DisconnectAck
+            | Code::DisconnectNak
+            | Code::CoaAck
+            | Code::CoaNak
+    )
 }
 
 /// True for codes that answer a request (their authenticator is a Response Authenticator).

@@ -161,7 +161,9 @@ impl<'b> PacketBuilder<'b> {
 
     /// Finishes a reply (Access-Accept/-Reject/-Challenge, Accounting-Response,
     /// Disconnect/CoA ACK/NAK): sets Length; computes the Message-Authenticator (if
-    /// reserved) with the REQUEST authenticator in the field (RFC 3579 section 3.2); then
+    /// reserved) with the REQUEST authenticator in the field for Access-* replies (RFC 3579
+    /// section 3.2) and with 16 zero octets for Accounting-Response and Disconnect/CoA
+    /// ACK/NAK (RFC 5176 section 3.3, as FreeRADIUS and NAS firmware compute it); then
     /// writes the Response Authenticator = MD5(Code + Identifier + Length + Request
     /// Authenticator + Attributes + Secret) (RFC 2865 section 3).
     pub fn finish_reply(
@@ -169,7 +171,16 @@ impl<'b> PacketBuilder<'b> {
         request_authenticator: &[u8; 16],
         secret: &[u8],
     ) -> Result<(), RadiusError> {
-        self.seal(request_authenticator, secret)?;
+        let code = Code::from_u8(self.out.first().copied().unwrap_or(0));
+        let ma_field = if super::auth::reply_ma_uses_zeros(code) {
+            &[0u8; 16]
+        } else {
+            request_authenticator
+        };
+        self.seal(ma_field, secret)?;
+        // `seal` left the MA's field value in the header; the Response Authenticator is
+        // computed over the request's authenticator
+        set_authenticator(self.out, request_authenticator);
         let response = compute_authenticator(self.out, request_authenticator, secret);
         set_authenticator(self.out, &response);
         Ok(())

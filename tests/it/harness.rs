@@ -30,7 +30,7 @@ language = "de"
 
 [radius]
 auth_listen = ["127.0.0.1:0"]
-acct_listen = []
+acct_listen = ["127.0.0.1:0"]
 
 [[radius.client]]
 name = "test-nas"
@@ -64,6 +64,25 @@ retention_days = 30
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    fn acct_enabled(&self) -> bool {
+        std::fs::read_to_string(self.dir.path().join("hallpass.toml"))
+            .map(|s| s.contains("acct_listen = [\"127.0.0.1:0\"]"))
+            .unwrap_or(false)
+    }
+
+    /// Sets the Disconnect/CoA port of the test client.
+    pub fn set_coa_port(&self, port: u16) {
+        let main = std::fs::read_to_string(self.path().join("hallpass.toml")).unwrap();
+        self.write(
+            "hallpass.toml",
+            &main.replacen(
+                "module = \"wifi\"",
+                &format!("module = \"wifi\"\ncoa_port = {port}"),
+                1,
+            ),
+        );
     }
 
     pub fn write(&self, name: &str, text: &str) {
@@ -203,6 +222,8 @@ pub fn password_hash(password: &str) -> String {
 pub struct Daemon {
     child: Child,
     pub addr: SocketAddr,
+    /// The accounting port.
+    pub acct: SocketAddr,
     log: Arc<(Mutex<Vec<String>>, Condvar)>,
 }
 
@@ -237,8 +258,20 @@ impl Daemon {
         let mut d = Daemon {
             child,
             addr: "127.0.0.1:0".parse().unwrap(),
+            acct: "127.0.0.1:0".parse().unwrap(),
             log,
         };
+        let bound = |line: String| -> SocketAddr {
+            line.split("addr=")
+                .nth(1)
+                .and_then(|s| s.split_whitespace().next())
+                .expect("bound address in log")
+                .parse()
+                .expect("socket address")
+        };
+        if cfg.acct_enabled() {
+            d.acct = bound(d.wait_for_log("accounting listener bound", 0, Duration::from_secs(20)));
+        }
         let line = d.wait_for_log("auth listener bound", 0, Duration::from_secs(20));
         let addr = line
             .split("addr=")
@@ -315,6 +348,12 @@ impl Daemon {
             assert!(Instant::now() < deadline, "no reload outcome logged");
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// SIGKILL, as a power cut or the OOM killer would.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// SIGTERM and wait for a clean exit.

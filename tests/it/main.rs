@@ -9,6 +9,7 @@
     clippy::type_complexity
 )]
 
+mod acct;
 mod auth;
 mod dhcp_capture;
 mod harness;

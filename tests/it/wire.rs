@@ -109,6 +109,17 @@ pub fn attributes(p: &[u8]) -> Vec<(u8, Vec<u8>)> {
     out
 }
 
+/// The Authenticator field while the Message-Authenticator is computed: the request's for
+/// Access-Accept/-Reject/-Challenge (RFC 3579 3.2), zeros for Accounting-Response and
+/// Disconnect/CoA ACK/NAK (RFC 5176 3.3, as FreeRADIUS computes it).
+fn ma_field(code: u8, req_auth: &[u8]) -> [u8; 16] {
+    let mut f = [0u8; 16];
+    if matches!(code, 2 | 3 | 11) {
+        f.copy_from_slice(req_auth);
+    }
+    f
+}
+
 /// Checks a reply from the RFCs: length, Message-Authenticator as the FIRST attribute and
 /// valid (computed with the Request Authenticator in the field, RFC 3579 3.2), and the
 /// Response Authenticator (RFC 2865 3).
@@ -132,11 +143,94 @@ pub fn check_reply(reply: &[u8], request: &[u8], secret: &[u8]) {
     );
     assert_eq!(reply[21], 18, "Message-Authenticator length");
     let mut copy = reply.to_vec();
-    copy[4..20].copy_from_slice(req_auth);
+    copy[4..20].copy_from_slice(&ma_field(reply[0], req_auth));
     copy[22..38].fill(0);
     assert_eq!(
         hmac_md5(secret, &copy),
         reply[22..38],
         "Message-Authenticator value"
     );
+}
+
+pub const ACCOUNTING_REQUEST: u8 = 4;
+pub const ACCOUNTING_RESPONSE: u8 = 5;
+pub const DISCONNECT_REQUEST: u8 = 40;
+pub const DISCONNECT_ACK: u8 = 41;
+pub const DISCONNECT_NAK: u8 = 42;
+pub const NAS_IP_ADDRESS: u8 = 4;
+pub const ACCT_STATUS_TYPE: u8 = 40;
+pub const ACCT_SESSION_ID: u8 = 44;
+pub const ERROR_CAUSE: u8 = 101;
+
+/// A request whose authenticator is computed (RFC 2866 3, RFC 5176 2.3): Accounting-Request
+/// or Disconnect-Request. MD5(Code+Identifier+Length+16 zero octets+Attributes+Secret).
+pub fn computed_request(code: u8, id: u8, attrs: &[(u8, Vec<u8>)], secret: &[u8]) -> Vec<u8> {
+    let mut p = vec![code, id, 0, 0];
+    p.extend_from_slice(&[0; 16]);
+    for (t, v) in attrs {
+        p.push(*t);
+        p.push((v.len() + 2) as u8);
+        p.extend_from_slice(v);
+    }
+    let len = p.len() as u16;
+    p[2..4].copy_from_slice(&len.to_be_bytes());
+    let mut h = Md5::new();
+    h.update(&p);
+    h.update(secret);
+    let a = h.finalize();
+    p[4..20].copy_from_slice(&a);
+    p
+}
+
+/// Checks a request with a computed authenticator and, if present, its Message-Authenticator
+/// (computed with the authenticator field zeroed, RFC 5176 3.3).
+pub fn check_computed_request(p: &[u8], secret: &[u8]) {
+    let len = u16::from_be_bytes([p[2], p[3]]) as usize;
+    assert_eq!(len, p.len(), "Length field matches the datagram");
+    let mut zeroed = p.to_vec();
+    zeroed[4..20].fill(0);
+    let mut h = Md5::new();
+    h.update(&zeroed);
+    h.update(secret);
+    assert_eq!(&h.finalize()[..], &p[4..20], "Request Authenticator");
+    let mut i = 20;
+    while i < len {
+        let (t, l) = (p[i], p[i + 1] as usize);
+        if t == MESSAGE_AUTHENTICATOR {
+            assert_eq!(l, 18);
+            let mut copy = zeroed.clone();
+            copy[i + 2..i + 18].fill(0);
+            assert_eq!(
+                hmac_md5(secret, &copy),
+                p[i + 2..i + 18],
+                "Message-Authenticator"
+            );
+        }
+        i += l;
+    }
+}
+
+/// A reply (ACK/NAK/Accounting-Response) to `request`: Message-Authenticator first, then
+/// `attrs`; Response Authenticator per RFC 2865 3.
+pub fn reply(code: u8, request: &[u8], attrs: &[(u8, Vec<u8>)], secret: &[u8]) -> Vec<u8> {
+    let mut p = vec![code, request[1], 0, 0];
+    p.extend_from_slice(&ma_field(code, &request[4..20]));
+    p.extend_from_slice(&[MESSAGE_AUTHENTICATOR, 18]);
+    p.extend_from_slice(&[0; 16]);
+    for (t, v) in attrs {
+        p.push(*t);
+        p.push((v.len() + 2) as u8);
+        p.extend_from_slice(v);
+    }
+    let len = p.len() as u16;
+    p[2..4].copy_from_slice(&len.to_be_bytes());
+    let mac = hmac_md5(secret, &p);
+    p[22..38].copy_from_slice(&mac);
+    p[4..20].copy_from_slice(&request[4..20]);
+    let mut h = Md5::new();
+    h.update(&p);
+    h.update(secret);
+    let a = h.finalize();
+    p[4..20].copy_from_slice(&a);
+    p
 }
