@@ -166,7 +166,7 @@ fn bench(c: &mut Criterion) {
             let p = Packet::parse(black_box(bytes)).unwrap();
             let ma = radius::verify_message_authenticator(&p, SECRET, None).unwrap();
             assert_eq!(ma, radius::MessageAuthenticator::Valid);
-            let d = respond(&p, None, &dir, &client, now, &mut out).unwrap();
+            let d = respond(&p, None, &dir, &client, Default::default(), now, &mut out).unwrap();
             black_box((d, out.len()))
         })
     });

@@ -16,6 +16,7 @@ use crate::server::acct::{self, AcctShared};
 use crate::server::auth::{AuthShared, serve_socket};
 use crate::server::dynauth::{DynAuthClient, DynAuthError};
 use crate::server::enforce::Enforcer;
+use crate::server::usage::UsageBook;
 use crate::server::{self, Counters, RateLimitedLog, ServerError};
 use crate::store::{self, StoreError, WriterConfig};
 
@@ -91,12 +92,14 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     let counters = Arc::new(Counters::default());
     let log_limit = Arc::new(RateLimitedLog::new(Duration::from_secs(10)));
     let directory = Arc::new(ArcSwap::from_pointee(directory));
+    let usage = Arc::new(UsageBook::default());
     let shared = Arc::new(AuthShared {
         directory: directory.clone(),
         writer: writer.clone(),
         counters: counters.clone(),
         pap_permits: Arc::new(Semaphore::new(PAP_PARALLEL as usize)),
         log_limit: log_limit.clone(),
+        usage: usage.clone(),
     });
     let (committed_tx, committed_rx) = mpsc::channel(COMMITTED_QUEUE);
     let acct_shared = Arc::new(AcctShared {
@@ -129,6 +132,7 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
         dynauth,
         counters: counters.clone(),
         db_path,
+        usage,
     };
     tasks.push(tokio::spawn(enforcer.run(
         committed_rx,

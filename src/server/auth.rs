@@ -20,6 +20,7 @@ use crate::radius::{self, Code, MessageAuthenticator, Packet, PacketBuilder, att
 use crate::store::{AuthLogRow, WriterHandle};
 
 use super::dedup::{DedupCache, DedupKey, Lookup};
+use super::usage::UsageBook;
 use super::{Counters, RateLimitedLog};
 
 /// How long a reply stays in the duplicate cache (RFC 5080 2.2.2 suggests a few seconds).
@@ -36,6 +37,8 @@ pub struct AuthShared {
     /// permits are taken, further PAP requests are dropped; the NAS retries.
     pub pap_permits: Arc<Semaphore>,
     pub log_limit: Arc<RateLimitedLog>,
+    /// Today's data use per account, for daily quotas.
+    pub usage: Arc<UsageBook>,
 }
 
 /// Serves one socket until `stop` turns true.
@@ -249,7 +252,9 @@ fn handle_datagram(
     }
 
     let now = Timestamp::now();
-    match respond(&packet, None, &directory, client, now, reply) {
+    let user_name = packet.get(attr::USER_NAME).unwrap_or_default();
+    let facts = shared.usage.facts_for(&directory, user_name, now);
+    match respond(&packet, None, &directory, client, facts, now, reply) {
         Ok(decision) => {
             dedup.complete(key, reply.clone());
             record(shared, client, src.ip(), &decision, now);
@@ -276,11 +281,14 @@ fn finish_pap(job: &PapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bool {
     // between must apply.
     let directory = shared.directory.load();
     let now = Timestamp::now();
+    let user_name = packet.get(attr::USER_NAME).unwrap_or_default();
+    let facts = shared.usage.facts_for(&directory, user_name, now);
     match respond(
         &packet,
         Some(&job.password),
         &directory,
         &job.client,
+        facts,
         now,
         out,
     ) {
@@ -299,11 +307,12 @@ pub fn respond(
     password: Option<&[u8]>,
     directory: &Directory,
     client: &Client,
+    facts: policy::Facts,
     now: Timestamp,
     out: &mut Vec<u8>,
 ) -> Result<Decision, radius::RadiusError> {
     let request = access_request(packet, password, client.module);
-    let decision = policy::decide(directory, &request, now);
+    let decision = policy::decide_with(directory, &request, facts, now);
     build_access_reply(packet, &decision, directory, client.secret.as_bytes(), out)?;
     Ok(decision)
 }

@@ -23,6 +23,7 @@ use crate::store::{
 
 use super::Counters;
 use super::dynauth::{DisconnectOutcome, DisconnectTarget, DynAuthClient};
+use super::usage::UsageBook;
 
 /// The longest the enforcer sleeps without looking again (also the bound on how late a
 /// change is noticed when the next change cannot be computed).
@@ -49,6 +50,7 @@ pub struct Enforcer {
     pub dynauth: Arc<DynAuthClient>,
     pub counters: Arc<Counters>,
     pub db_path: PathBuf,
+    pub usage: Arc<UsageBook>,
 }
 
 type Key = (Arc<str>, String);
@@ -82,11 +84,25 @@ impl Enforcer {
                 _ = stop.changed() => break,
                 r = committed.recv() => {
                     let Some(record) = r else { break };
-                    let key_changed = apply(&mut sessions, record, &self.directory.load());
+                    let dir = self.directory.load_full();
+                    self.usage.record(&record, &dir.server.timezone);
+                    let user = record.user.clone();
+                    let key_changed = apply(&mut sessions, record, &dir);
                     // a session that starts while it is not allowed (e.g. a ban began
                     // between its Access-Accept and its Start) is checked at once
                     if let Some(key) = key_changed {
-                        self.check_one(&mut sessions, &key, &permits, "session_start");
+                        self.check_one(&mut sessions, &key, &permits, "session_update");
+                    }
+                    // data used counts for every session of the account (daily quota)
+                    if has_quotas(&dir) && let Some(user) = user {
+                        let keys: Vec<Key> = sessions
+                            .iter()
+                            .filter(|(_, s)| owner_of(s, &dir).as_deref() == Some(user.as_str()))
+                            .map(|(k, _)| k.clone())
+                            .collect();
+                        for key in keys {
+                            self.check_one(&mut sessions, &key, &permits, "quota");
+                        }
                     }
                 }
                 _ = reloaded.changed() => self.check_all(&mut sessions, &permits, "reload"),
@@ -102,15 +118,30 @@ impl Enforcer {
     async fn load_open_sessions(&self) -> HashMap<Key, OpenSession> {
         let path = self.db_path.clone();
         let dir = self.directory.load_full();
+        let seed_dir = dir.clone();
         let loaded = tokio::task::spawn_blocking(move || {
             let conn = store::open_read_only(&path)?;
-            store::open_sessions(&conn)
+            let open = store::open_sessions(&conn)?;
+            let usage = if has_quotas(&seed_dir) {
+                Some(usage_today(&conn, &seed_dir)?)
+            } else {
+                None
+            };
+            Ok::<_, store::StoreError>((open, usage))
         })
         .await;
         let mut out = HashMap::new();
         match loaded {
-            Ok(Ok(list)) => {
+            Ok(Ok((list, usage))) => {
+                if let Some((day, by_user)) = usage {
+                    self.usage.seed(day, by_user);
+                }
                 for s in list {
+                    self.usage.baseline(
+                        Arc::from(s.client.as_str()),
+                        s.acct_session_id.clone(),
+                        s.input_octets.saturating_add(s.output_octets),
+                    );
                     let module = s.module.unwrap_or(Module::Wifi);
                     let user = user_for_recheck(s.mac, s.user.as_deref(), &dir);
                     out.insert(
@@ -165,7 +196,14 @@ impl Enforcer {
             user: session.user.clone(),
             module: session.module,
         };
-        let decision = policy::recheck(&dir, &facts, Facts::default(), now);
+        let usage = if has_quotas(&dir) {
+            Facts {
+                usage_today: owner_of(session, &dir).map(|u| self.usage.usage_today(&u, now)),
+            }
+        } else {
+            Facts::default()
+        };
+        let decision = policy::recheck(&dir, &facts, usage, now);
         let Some(trigger) = disconnect_trigger(&decision.outcome, decision.reason) else {
             return;
         };
@@ -231,6 +269,50 @@ impl Enforcer {
             });
         });
     }
+}
+
+fn has_quotas(dir: &Directory) -> bool {
+    dir.policy.groups.iter().any(|g| g.daily_quota.is_some())
+}
+
+/// The account a session's data counts for: the login, or the owner of the device.
+fn owner_of(s: &OpenSession, dir: &Directory) -> Option<UserName> {
+    s.user
+        .clone()
+        .or_else(|| s.mac.and_then(|m| dir.device(&m)).map(|d| d.owner.clone()))
+}
+
+/// Today's use per account with a quota, from the database (after a restart). Counts
+/// whole sessions that overlap today (store::usage_by_user_between): an overestimate at
+/// the day's start, never an underestimate.
+type DayUsage = ((Timestamp, Timestamp), HashMap<Arc<str>, u64>);
+
+fn usage_today(
+    conn: &rusqlite::Connection,
+    dir: &Directory,
+) -> Result<DayUsage, store::StoreError> {
+    let day = policy::local_day_bounds(Timestamp::now(), &dir.server.timezone);
+    let quota_groups: Vec<&str> = dir
+        .policy
+        .groups
+        .iter()
+        .filter(|g| g.daily_quota.is_some())
+        .map(|g| g.name.as_str())
+        .collect();
+    let mut by_user = HashMap::new();
+    for user in dir.users.values() {
+        if user
+            .groups
+            .iter()
+            .any(|g| quota_groups.contains(&g.as_str()))
+        {
+            let used = store::usage_by_user_between(conn, &user.name, day.0, day.1)?;
+            if used > 0 {
+                by_user.insert(user.name.clone(), used);
+            }
+        }
+    }
+    Ok((day, by_user))
 }
 
 /// Whether a re-decided session must end, and the word for why.

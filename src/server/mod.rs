@@ -9,6 +9,7 @@ mod dedup;
 pub mod dynauth;
 pub mod enforce;
 pub mod loadgen;
+pub mod usage;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};

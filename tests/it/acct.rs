@@ -429,3 +429,68 @@ fn a_ban_whose_start_arrives_disconnects_without_a_reload() {
     let rows = wait_rows(&cfg, 1, Duration::from_secs(5));
     assert_eq!(rows[0].1, "ack");
 }
+
+#[test]
+fn a_used_up_daily_quota_disconnects_and_rejects_until_midnight() {
+    let nas = Nas::new();
+    let cfg = TestConfig::new("", "");
+    school(&cfg);
+    let main = std::fs::read_to_string(cfg.path().join("hallpass.toml")).unwrap();
+    cfg.write(
+        "hallpass.toml",
+        &main.replace(
+            "filter_id = \"students\"",
+            "filter_id = \"students\"\ndaily_quota = \"10kB\"",
+        ),
+    );
+    cfg.set_coa_port(nas.port());
+    let d = Daemon::start(&cfg);
+    let mab = |port| crate::harness::mab(d.addr, "3c-22-fb-12-34-56", port);
+    assert_eq!(mab("Wireless-802.11").code(), Some("Access-Accept"));
+    assert_eq!(
+        acct(&d, "Start", "q-1", "3c-22-fb-12-34-56", "").as_deref(),
+        Some("Accounting-Response")
+    );
+    assert_eq!(
+        acct(
+            &d,
+            "Interim-Update",
+            "q-1",
+            "3c-22-fb-12-34-56",
+            ", Acct-Input-Octets = 4000, Acct-Output-Octets = 5000"
+        )
+        .as_deref(),
+        Some("Accounting-Response")
+    );
+    assert!(
+        nas.receive(Duration::from_millis(700)).is_none(),
+        "9 kB of 10 kB: still allowed"
+    );
+    assert_eq!(mab("Wireless-802.11").code(), Some("Access-Accept"));
+    assert_eq!(
+        acct(
+            &d,
+            "Interim-Update",
+            "q-1",
+            "3c-22-fb-12-34-56",
+            ", Acct-Input-Octets = 4000, Acct-Output-Octets = 7000"
+        )
+        .as_deref(),
+        Some("Accounting-Response")
+    );
+    let (p, from) = nas
+        .receive(Duration::from_secs(3))
+        .expect("Disconnect-Request when the quota is used up");
+    nas.answer(&p, from, wire::DISCONNECT_ACK, &[]);
+    let r = mab("Wireless-802.11");
+    assert_eq!(r.code(), Some("Access-Reject"), "{}", r.stdout);
+    let msg = r.attr("Reply-Message").unwrap_or_default();
+    assert!(msg.contains("Tageskontingent"), "{msg}");
+    let rows = wait_rows(&cfg, 1, Duration::from_secs(5));
+    assert_eq!(rows[0].4, "quota");
+    // a teacher (no quota) is not affected
+    assert_eq!(
+        crate::harness::mab(d.addr, "3c-22-fb-00-00-07", "Ethernet").code(),
+        Some("Access-Accept")
+    );
+}
