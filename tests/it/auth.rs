@@ -625,3 +625,100 @@ fn a_daemon_with_a_broken_config_does_not_start() {
 
 #[allow(dead_code)]
 fn _uses(_: harness::RadReply) {}
+
+#[test]
+fn teacher_grants_and_schedules_over_the_wire() {
+    let cfg = TestConfig::new("", "");
+    school(&cfg);
+    let main = std::fs::read_to_string(cfg.path().join("hallpass.toml")).unwrap();
+    // a group that needs a teacher's grant, and one that is allowed around the clock on
+    // weekdays only... and one whose schedule never matches today
+    let berlin = jiff::tz::TimeZone::get("Europe/Berlin").unwrap();
+    let mut now = jiff::ZonedDateTime::now().with_time_zone(berlin.clone());
+    // "today" must not change under the test: start after midnight if it is close
+    let left = (now.end_of_day().unwrap().timestamp() - now.timestamp()).as_secs();
+    if left < 60 {
+        std::thread::sleep(Duration::from_secs(left as u64 + 2));
+        now = jiff::ZonedDateTime::now().with_time_zone(berlin);
+    }
+    let today = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        [now.weekday().to_monday_zero_offset() as usize];
+    let other_day = ["Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "Mon"]
+        [now.weekday().to_monday_zero_offset() as usize];
+    cfg.write(
+        "hallpass.toml",
+        &main.replace(
+            "[privacy]",
+            &format!(
+                "[[policy.group]]\nname = \"5a\"\nvlan = 25\naccess = \"grant\"\n\n\
+                 [[policy.group]]\nname = \"always-today\"\nvlan = 26\nschedule = [\"{today} 00:00-24:00\"]\n\n\
+                 [[policy.group]]\nname = \"never-today\"\nvlan = 27\nschedule = [\"{other_day} 00:00-24:00\"]\n\n[privacy]"
+            ),
+        ),
+    );
+    let users = std::fs::read_to_string(cfg.path().join("users.toml")).unwrap();
+    cfg.write(
+        "users.toml",
+        &format!(
+            "{users}\n[[user]]\nname = \"lea.fuenf\"\ngroups = [\"5a\"]\nconsent = true\n\n\
+             [[user]]\nname = \"tom.heute\"\ngroups = [\"always-today\"]\nconsent = true\n\n\
+             [[user]]\nname = \"ben.morgen\"\ngroups = [\"never-today\"]\nconsent = true\n"
+        ),
+    );
+    let devices = std::fs::read_to_string(cfg.path().join("devices.toml")).unwrap();
+    cfg.write(
+        "devices.toml",
+        &format!(
+            "{devices}\n[[device]]\nmac = \"3c:22:fb:00:05:0a\"\nowner = \"lea.fuenf\"\n\n\
+             [[device]]\nmac = \"3c:22:fb:00:05:0b\"\nowner = \"tom.heute\"\n\n\
+             [[device]]\nmac = \"3c:22:fb:00:05:0c\"\nowner = \"ben.morgen\"\n"
+        ),
+    );
+    let mut d = Daemon::start(&cfg);
+    // no grant yet
+    let r = mab(d.addr, "3c-22-fb-00-05-0a", "Wireless-802.11");
+    assert_eq!(r.code(), Some("Access-Reject"), "{}", r.stdout);
+    assert!(
+        r.attr("Reply-Message")
+            .unwrap_or_default()
+            .contains("Freigabe"),
+        "{}",
+        r.stdout
+    );
+    // schedules: in the window all day today, outside on another day
+    let r = mab(d.addr, "3c-22-fb-00-05-0b", "Wireless-802.11");
+    assert_eq!(r.code(), Some("Access-Accept"), "{}", r.stdout);
+    assert_eq!(r.attr("Tunnel-Private-Group-Id:0").as_deref(), Some("26"));
+    let timeout: u64 = r.attr("Session-Timeout").unwrap().parse().unwrap();
+    let to_midnight = (now.end_of_day().unwrap().timestamp() - now.timestamp()).as_secs() as u64;
+    assert!(
+        timeout <= to_midnight + 2,
+        "Session-Timeout {timeout} cut to the window's end ({to_midnight})"
+    );
+    assert_eq!(
+        mab(d.addr, "3c-22-fb-00-05-0c", "Wireless-802.11").code(),
+        Some("Access-Reject")
+    );
+
+    // a teacher opens Wi-Fi for 5a for the next 45 minutes
+    let from = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(60);
+    let until = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(45 * 60);
+    cfg.write(
+        "grants.toml",
+        &format!("[[grant]]\ngroup = \"5a\"\nmodules = [\"wifi\"]\nfrom = {from}\nuntil = {until}\nreason = \"Recherche\"\nby = \"erika.lehrer\"\n"),
+    );
+    assert!(d.reload().contains("config reloaded"));
+    let r = mab(d.addr, "3c-22-fb-00-05-0a", "Wireless-802.11");
+    assert_eq!(r.code(), Some("Access-Accept"), "{}", r.stdout);
+    assert_eq!(r.attr("Tunnel-Private-Group-Id:0").as_deref(), Some("25"));
+    let timeout: u64 = r.attr("Session-Timeout").unwrap().parse().unwrap();
+    assert!(
+        (45 * 60 - 5..=45 * 60).contains(&timeout),
+        "cut to the grant's end: {timeout}"
+    );
+    // the grant covers Wi-Fi only
+    assert_eq!(
+        mab(d.addr, "3c-22-fb-00-05-0a", "Ethernet").code(),
+        Some("Access-Reject")
+    );
+}
