@@ -65,6 +65,7 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
         path: state_dir.clone(),
         source,
     })?;
+    let _pid_file = PidFile::create(&state_dir);
     let db_path = store::db_path(&state_dir);
     let writer = store::spawn_writer(WriterConfig {
         retention_days: directory.privacy.retention_days,
@@ -245,6 +246,27 @@ async fn reload(
 fn notify(states: &[sd_notify::NotifyState]) {
     // Outside systemd NOTIFY_SOCKET is unset and this does nothing.
     let _ = sd_notify::notify(states);
+}
+
+// --- pid file: lets `hallpass` admin commands find the daemon to send SIGHUP after an edit.
+
+/// `<state_dir>/hallpass.pid`, written at start and removed when dropped (at stop). Not a
+/// lock: a stale file is harmless, the CLI checks /proc/PID/comm before signalling.
+pub const PID_FILE: &str = "hallpass.pid";
+struct PidFile(PathBuf);
+impl PidFile {
+    fn create(state_dir: &Path) -> PidFile {
+        let path = state_dir.join(PID_FILE);
+        if let Err(e) = std::fs::write(&path, format!("{}\n", std::process::id())) {
+            warn!(path = %path.display(), error = %e, "cannot write the pid file");
+        }
+        PidFile(path)
+    }
+}
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 /// The directory snapshot type, re-exported for the CLI.

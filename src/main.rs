@@ -41,6 +41,15 @@ fn main() -> ExitCode {
                 }
             }
         }
+        cmd @ (Command::Device { .. }
+        | Command::Ban { .. }
+        | Command::Grant { .. }
+        | Command::User { .. }
+        | Command::Why(_)
+        | Command::Sessions(_)
+        | Command::Sightings(_)
+        | Command::Log(_)
+        | Command::Audit(_)) => hallpass::cli::run(cmd),
         Command::Load(args) => match hallpass::cli::load(&args) {
             Ok(code) => code,
             Err(e) => {

@@ -33,6 +33,37 @@ pub enum Command {
     /// Send RADIUS load to a server and print requests/s, answers and latency percentiles.
     /// Only loopback targets unless --allow-remote is given.
     Load(LoadArgs),
+    /// Registered devices: add, remove, list (edits devices.toml or the file holding the entry).
+    Device {
+        #[command(subcommand)]
+        cmd: DeviceCmd,
+    },
+    /// Bans on accounts or devices: add, lift, list (edits bans.toml or the file holding it).
+    Ban {
+        #[command(subcommand)]
+        cmd: BanCmd,
+    },
+    /// Teachers' grants: add (edits grants.toml).
+    Grant {
+        #[command(subcommand)]
+        cmd: GrantCmd,
+    },
+    /// One account: show, export or erase its data, set its password.
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// Why a device or an account gets the answer it gets: the same policy as the daemon,
+    /// every rule checked, and the Reply-Message the person would see.
+    Why(WhyArgs),
+    /// Accounting sessions from the database (a person's sessions need --reason).
+    Sessions(SessionsArgs),
+    /// DHCP sightings from the database: which device was seen where.
+    Sightings(SightingsArgs),
+    /// Access decisions from the auth log (always needs --reason).
+    Log(LogArgs),
+    /// The audit log: who read or changed what, when and why.
+    Audit(AuditArgs),
     /// Write the man page or shell completions to stdout (used when packaging).
     #[command(hide = true)]
     Generate {
@@ -112,4 +143,277 @@ pub enum LoadKindArg {
     Mab,
     Pap,
     Acct,
+}
+
+/// The config directory, on every admin subcommand.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ConfigArg {
+    /// The config directory.
+    #[arg(long, short = 'c', default_value = "/etc/hallpass")]
+    pub config: PathBuf,
+}
+
+/// Options of every command that edits the config files.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EditArgs {
+    #[command(flatten)]
+    pub config: ConfigArg,
+    /// Do not ask the running daemon to reload (SIGHUP) after the edit.
+    #[arg(long)]
+    pub no_reload: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeviceCmd {
+    /// Register a device to an account.
+    Add {
+        /// The MAC address, in any common notation.
+        mac: String,
+        /// The account the device belongs to.
+        #[arg(long)]
+        owner: String,
+        /// What the device is, e.g. "iPhone".
+        #[arg(long)]
+        label: Option<String>,
+        /// The file to add it to, relative to the config directory (default devices.toml),
+        /// e.g. devices.d/7b.toml.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        edit: EditArgs,
+    },
+    /// Remove a registration (from whichever file holds it).
+    Remove {
+        mac: String,
+        #[command(flatten)]
+        edit: EditArgs,
+    },
+    /// List registered devices.
+    List {
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BanCmd {
+    /// Ban an account or a device from some modules.
+    #[command(group = clap::ArgGroup::new("target").required(true).args(["user", "mac"]))]
+    #[command(group = clap::ArgGroup::new("end").required(true).args(["until", "for_", "permanent"]))]
+    Add {
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        mac: Option<String>,
+        /// wifi, lan, or all (comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        modules: Vec<String>,
+        /// When it begins (default: now): RFC 3339, 2026-12-04 or "2026-12-04 08:00".
+        #[arg(long)]
+        from: Option<String>,
+        /// When it ends.
+        #[arg(long)]
+        until: Option<String>,
+        /// How long from --from (or now), e.g. 7d, 12h.
+        #[arg(long = "for", id = "for_", value_name = "DURATION")]
+        for_: Option<String>,
+        /// No end.
+        #[arg(long)]
+        permanent: bool,
+        /// Why (required; the person sees the ban, the school keeps the reason).
+        #[arg(long)]
+        reason: String,
+        /// Who imposed it (default: the admin running the command).
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        edit: EditArgs,
+    },
+    /// Lift bans: those of a user or device that are in force or still to come, or one by
+    /// its number in `ban list`.
+    #[command(group = clap::ArgGroup::new("which").required(true).args(["user", "mac", "index"]))]
+    Lift {
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        mac: Option<String>,
+        /// The number shown by `hallpass ban list`.
+        #[arg(long)]
+        index: Option<usize>,
+        /// Why, for the audit log.
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        edit: EditArgs,
+    },
+    /// List bans, numbered.
+    List {
+        /// Only bans in force now.
+        #[arg(long)]
+        active: bool,
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum GrantCmd {
+    /// Give a group or a user access for a while.
+    #[command(group = clap::ArgGroup::new("target").required(true).args(["group", "user"]))]
+    #[command(group = clap::ArgGroup::new("end").required(true).args(["until", "for_"]))]
+    Add {
+        #[arg(long)]
+        group: Option<String>,
+        #[arg(long)]
+        user: Option<String>,
+        /// wifi, lan, or all (comma-separated).
+        #[arg(long, value_delimiter = ',', required = true)]
+        modules: Vec<String>,
+        /// When it begins: "now", RFC 3339, 2026-12-04 or "2026-12-04 08:00".
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        until: Option<String>,
+        /// How long from --from, e.g. 45m.
+        #[arg(long = "for", id = "for_", value_name = "DURATION")]
+        for_: Option<String>,
+        #[arg(long)]
+        reason: String,
+        /// The teacher who granted it (default: the admin running the command).
+        #[arg(long)]
+        by: Option<String>,
+        #[command(flatten)]
+        edit: EditArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCmd {
+    /// The account, its devices, bans and grants (from the config files).
+    Show {
+        user: String,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Every record about the person as one JSON document (right of access, portability).
+    Export {
+        user: String,
+        /// Why the data is read (required; recorded in the audit log).
+        #[arg(long)]
+        reason: Option<String>,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Delete the runtime records of the person and their devices (right to erasure).
+    Erase {
+        user: String,
+        #[arg(long)]
+        reason: Option<String>,
+        /// Also remove their device registrations from the config files.
+        #[arg(long)]
+        registrations: bool,
+        #[command(flatten)]
+        edit: EditArgs,
+    },
+    /// Set the password for PAP logins (asked without echo, or one line from stdin).
+    Passwd {
+        user: String,
+        /// Read the password as one line from standard input.
+        #[arg(long)]
+        stdin: bool,
+        #[command(flatten)]
+        edit: EditArgs,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+#[command(group = clap::ArgGroup::new("who").required(true).args(["mac", "user"]))]
+pub struct WhyArgs {
+    /// A device, asked as a MAB request.
+    #[arg(long)]
+    pub mac: Option<String>,
+    /// An account, checked like an open session (no password).
+    #[arg(long)]
+    pub user: Option<String>,
+    /// wifi or lan (default wifi).
+    #[arg(long, default_value = "wifi")]
+    pub module: String,
+    /// The moment to decide for (default now).
+    #[arg(long)]
+    pub at: Option<String>,
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SessionsArgs {
+    /// Only open sessions.
+    #[arg(long)]
+    pub open: bool,
+    #[arg(long)]
+    pub mac: Option<String>,
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Why one person's sessions are read (required with --mac or --user; audited).
+    #[arg(long)]
+    pub reason: Option<String>,
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct SightingsArgs {
+    /// Only devices that are not registered.
+    #[arg(long)]
+    pub unregistered: bool,
+    /// Only randomized (locally administered) MACs.
+    #[arg(long)]
+    pub randomized: bool,
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+#[derive(clap::Args, Debug)]
+#[command(group = clap::ArgGroup::new("who").args(["mac", "user"]))]
+pub struct LogArgs {
+    #[arg(long)]
+    pub mac: Option<String>,
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Why the log is read (required; audited).
+    #[arg(long)]
+    pub reason: Option<String>,
+    /// Only rows at or after this time.
+    #[arg(long)]
+    pub since: Option<String>,
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub config: ConfigArg,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AuditArgs {
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub config: ConfigArg,
 }

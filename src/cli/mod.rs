@@ -1,10 +1,21 @@
-//! Admin subcommands. Reads config files and (later) the database read-only; prints for
-//! people. anyhow is allowed here, at the top.
+//! Admin subcommands: edit the config files (devices, bans, grants, passwords), explain
+//! decisions with the daemon's own policy, and read the runtime database. Prints for people
+//! (tables) or scripts (`--json`). anyhow is allowed here, at the top.
+//!
+//! The CLI opens the database read-only (WAL, while the daemon writes), with two exceptions
+//! that open a short read-write connection of their own: inserting audit rows (every read
+//! of one person's data and every admin edit is recorded) and `user erase` (the right to
+//! erasure). SQLite's busy_timeout makes them wait for the daemon's writer instead of
+//! failing. Config edits go through [`edit`]: locked, validated as a whole, atomic.
+//! Must not: decide access itself (`why` runs `policy::explain`), or print password hashes.
 
+pub mod admin;
 pub mod args;
+pub mod edit;
 pub mod generate;
+pub mod records;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
@@ -36,6 +47,11 @@ pub fn check(dir: &Path) -> ExitCode {
     match crate::config::load(dir) {
         Ok(d) => {
             println!("{}", crate::config::check_summary(&d));
+            let audit_days = crate::store::WriterConfig::new(PathBuf::new()).audit_retention_days;
+            println!(
+                "kept: auth log, sessions, DHCP sightings {} days (privacy.retention_days); audit log {audit_days} days",
+                d.privacy.retention_days
+            );
             println!("{}: configuration OK", dir.display());
             ExitCode::SUCCESS
         }
@@ -169,4 +185,184 @@ fn devices_file_macs(path: &Path) -> anyhow::Result<Vec<crate::model::MacAddr>> 
                 .with_context(|| format!("{}: bad MAC {:?}", path.display(), d.mac))
         })
         .collect()
+}
+
+/// Problems the admin can fix on the command line; most are usage errors (exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(
+        "{what} shows one person's data: give --reason \"...\" (why you read it, e.g. the school's instruction); it is recorded in the audit log"
+    )]
+    ReasonRequired { what: &'static str },
+    #[error(
+        "not a MAC address: {value:?} (expected e.g. 3c:22:fb:12:34:56, 3C-22-FB-12-34-56, 3c22fb123456 or 3c22.fb12.3456)"
+    )]
+    BadMac { value: String },
+    #[error(
+        "not a time: {value:?} (expected 2026-12-04T08:00:00+01:00, 2026-12-04, \"2026-12-04 08:00\" or now)"
+    )]
+    BadTime { value: String },
+    #[error("not a duration: {value:?} (expected e.g. 7d, 12h, 45m)")]
+    BadDuration { value: String },
+    #[error("unknown module {value:?} (expected wifi, lan or all)")]
+    BadModule { value: String },
+    #[error("the end ({until}) is not after the start ({from})")]
+    EndsBeforeStart { from: String, until: String },
+    #[error("no user {name:?} in the config")]
+    UnknownUser { name: String },
+    #[error("no device {mac} is registered")]
+    UnknownDevice { mac: crate::model::MacAddr },
+    #[error("no ban matches: {which}")]
+    NoBan { which: String },
+    #[error("the password does not follow the school's rule: {problem}")]
+    WeakPassword { problem: &'static str },
+    #[error("the two passwords differ; nothing changed")]
+    PasswordMismatch,
+    #[error("the config in {dir} is invalid; fix it first (hallpass check):\n{errors}")]
+    ConfigInvalid {
+        dir: PathBuf,
+        errors: crate::config::ConfigErrors,
+    },
+    #[error("there is no database at {path} yet (the daemon has not run)")]
+    NoDatabase { path: PathBuf },
+}
+
+impl CliError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            CliError::ReasonRequired { .. }
+            | CliError::BadMac { .. }
+            | CliError::BadTime { .. }
+            | CliError::BadDuration { .. }
+            | CliError::BadModule { .. }
+            | CliError::EndsBeforeStart { .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Runs an admin subcommand; prints its error and maps it to the exit code (2: usage).
+pub fn run(command: args::Command) -> ExitCode {
+    use args::Command as C;
+    let name = match &command {
+        C::Device { .. } => "device",
+        C::Ban { .. } => "ban",
+        C::Grant { .. } => "grant",
+        C::User { .. } => "user",
+        C::Why(_) => "why",
+        C::Sessions(_) => "sessions",
+        C::Sightings(_) => "sightings",
+        C::Log(_) => "log",
+        C::Audit(_) => "audit",
+        _ => "hallpass",
+    };
+    let result = match command {
+        C::Device { cmd } => admin::device(cmd),
+        C::Ban { cmd } => admin::ban(cmd),
+        C::Grant { cmd } => admin::grant(cmd),
+        C::User { cmd } => admin::user(cmd),
+        C::Why(a) => admin::why(&a),
+        C::Sessions(a) => records::sessions(&a),
+        C::Sightings(a) => records::sightings(&a),
+        C::Log(a) => records::log(&a),
+        C::Audit(a) => records::audit(&a),
+        C::Serve { .. } | C::Check { .. } | C::Load(_) | C::Generate { .. } => Ok(()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("hallpass {name}: {e:#}");
+            let code = e.downcast_ref::<CliError>().map_or(1, CliError::exit_code);
+            ExitCode::from(code)
+        }
+    }
+}
+
+/// Who runs the command, for the audit log: the admin behind sudo, else the login name,
+/// else the name of the process's uid.
+pub fn actor() -> String {
+    for var in ["SUDO_USER", "USER", "LOGNAME"] {
+        if let Ok(v) = std::env::var(var)
+            && !v.trim().is_empty()
+        {
+            return v;
+        }
+    }
+    use std::os::unix::fs::MetadataExt;
+    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
+        return "unknown".into();
+    };
+    std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|p| {
+            p.lines().find_map(|l| {
+                let mut f = l.split(':');
+                let name = f.next()?;
+                (f.nth(1)? == uid.to_string()).then(|| name.to_string())
+            })
+        })
+        .unwrap_or_else(|| format!("uid {uid}"))
+}
+
+/// The config directory, loaded; an invalid one is an error that lists every problem.
+pub fn load_config(dir: &Path) -> Result<crate::config::Directory, CliError> {
+    crate::config::load(dir).map_err(|errors| CliError::ConfigInvalid {
+        dir: dir.to_path_buf(),
+        errors,
+    })
+}
+
+pub fn parse_mac(s: &str) -> Result<crate::model::MacAddr, CliError> {
+    s.parse().map_err(|_| CliError::BadMac {
+        value: s.to_string(),
+    })
+}
+
+/// A point in time from the command line or a config file: `now`, RFC 3339 with an offset,
+/// or a local date-time or date (midnight) in the server's time zone.
+pub fn parse_time(
+    s: &str,
+    tz: &jiff::tz::TimeZone,
+    now: jiff::Timestamp,
+) -> Result<jiff::Timestamp, CliError> {
+    let s = s.trim();
+    if s == "now" {
+        return Ok(now);
+    }
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    let bad = || CliError::BadTime {
+        value: s.to_string(),
+    };
+    let dt = match s.replacen(' ', "T", 1).parse::<jiff::civil::DateTime>() {
+        Ok(dt) => dt,
+        Err(_) => s
+            .parse::<jiff::civil::Date>()
+            .map_err(|_| bad())?
+            .at(0, 0, 0, 0),
+    };
+    tz.to_timestamp(dt).map_err(|_| bad())
+}
+
+/// A duration like `7d`, `12h`, `45m`, `1h30m` (days are 24 hours).
+pub fn parse_duration(s: &str) -> Result<jiff::SignedDuration, CliError> {
+    let bad = || CliError::BadDuration {
+        value: s.to_string(),
+    };
+    let span: jiff::Span = s.trim().parse().map_err(|_| bad())?;
+    let secs = span
+        .total(jiff::SpanTotal::from(jiff::Unit::Second).days_are_24_hours())
+        .map_err(|_| bad())?;
+    if !(1.0..=1e10).contains(&secs) {
+        return Err(bad());
+    }
+    Ok(jiff::SignedDuration::from_secs(secs as i64))
+}
+
+/// A time for people: local time of the server's zone.
+pub fn show_time(t: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    t.to_zoned_datetime(tz.clone())
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string()
 }

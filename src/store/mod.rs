@@ -33,6 +33,9 @@ pub use records::{
 };
 pub use retention::{Expiring, delete_expired, delete_expired_audit, retention_cutoff};
 pub use schema::{DB_FILE_NAME, SCHEMA_VERSION, db_path, migrations, open_read_only};
+// For the CLI's short read-write connection (erasure and audit rows; see src/cli/mod.rs).
+pub(crate) use records::insert_audit;
+pub(crate) use schema::open_rw;
 pub use sightings::{
     DhcpMessage, MessageCounts, RogueServer, RogueServerSeen, Sighting, SightingEvent,
     SightingFilter, SightingUpdate, rogue_servers, sighting, sighting_history, sightings,

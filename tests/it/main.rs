@@ -11,6 +11,7 @@
 
 mod acct;
 mod auth;
+mod cli;
 mod dhcp_capture;
 mod harness;
 mod wire;
