@@ -596,7 +596,7 @@ fn rules<O: Observer>(
             format!(
                 "device {} is banned from {}",
                 show_mac(mac),
-                s.describe(module)
+                s.describe(module, &dir.server.timezone)
             )
         });
         let mut d = reject(Reason::DeviceBanned, module, mac, name());
@@ -635,7 +635,11 @@ fn rules<O: Observer>(
     let user_bans = dir.bans_of_user(&user.name);
     if let Some(s) = suspension(user_bans, module, now) {
         obs.step("user_ban", false, || {
-            format!("{} is banned from {}", user.name, s.describe(module))
+            format!(
+                "{} is banned from {}",
+                user.name,
+                s.describe(module, &dir.server.timezone)
+            )
         });
         let mut d = reject(Reason::Banned, module, mac, name());
         d.until = s.until;
@@ -708,7 +712,12 @@ fn rules<O: Observer>(
                             group.name, user.name
                         );
                         match next {
-                            Some(t) => format!("{base}; the next begins at {t}"),
+                            Some(t) => {
+                                format!(
+                                    "{base}; the next begins at {}",
+                                    local(t, &dir.server.timezone)
+                                )
+                            }
                             None => base,
                         }
                     });
@@ -803,7 +812,11 @@ fn schedule_rule<O: Observer>(
     match schedule_state(schedule, tz, now) {
         ScheduleState::Open { closes } => {
             obs.step("schedule", true, || {
-                format!("inside the schedule of group {} until {closes}", group.name)
+                format!(
+                    "inside the schedule of group {} until {}",
+                    group.name,
+                    local(closes, tz)
+                )
             });
             Ok(Some(closes))
         }
@@ -811,7 +824,7 @@ fn schedule_rule<O: Observer>(
             obs.step("schedule", false, || {
                 let base = format!("outside the schedule of group {}", group.name);
                 match opens {
-                    Some(t) => format!("{base}; the next window opens at {t}"),
+                    Some(t) => format!("{base}; the next window opens at {}", local(t, tz)),
                     None => format!("{base}; no window opens within 8 days"),
                 }
             });
@@ -848,17 +861,24 @@ struct Suspension {
 }
 
 impl Suspension {
-    fn describe(&self, module: Module) -> String {
+    fn describe(&self, module: Module, tz: &jiff::tz::TimeZone) -> String {
         let scope = if self.all_modules {
             "all modules".to_string()
         } else {
             module.to_string()
         };
         match self.until {
-            Some(t) => format!("{scope} until {t}"),
+            Some(t) => format!("{scope} until {}", local(t, tz)),
             None => format!("{scope} permanently"),
         }
     }
+}
+
+/// A moment as an admin reads it: local time of the server's zone, with the zone's name.
+fn local(t: Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    t.to_zoned_datetime(tz.clone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string()
 }
 
 /// The suspension in force at `now` from the bans that cover `module`, if any.
