@@ -116,19 +116,7 @@ impl Capture {
                 source,
             }
         };
-        let name = CString::new(interface)
-            .ok()
-            .filter(|n| !n.as_bytes().is_empty() && n.as_bytes().len() < libc::IFNAMSIZ)
-            .ok_or_else(|| CaptureError::BadInterfaceName {
-                interface: interface.to_string(),
-            })?;
-        // SAFETY: `name` is a valid NUL-terminated string that outlives the call.
-        let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
-        if ifindex == 0 {
-            return Err(CaptureError::NoSuchInterface {
-                interface: interface.to_string(),
-            });
-        }
+        let ifindex = interface_index(interface)?;
 
         // Protocol 0: the socket receives nothing until bind() names a protocol, so no
         // frame is queued before the filter is in place.
@@ -210,6 +198,26 @@ impl Capture {
         }
         Ok((st.tp_packets, st.tp_drops))
     }
+}
+
+/// The index of `interface` in the calling thread's network namespace. The watcher
+/// compares it with [`Capture::ifindex`] to tell an interface that went down (same index:
+/// the kernel resumes delivery when it comes up) from one that was removed.
+pub fn interface_index(interface: &str) -> Result<u32, CaptureError> {
+    let name = CString::new(interface)
+        .ok()
+        .filter(|n| !n.as_bytes().is_empty() && n.as_bytes().len() < libc::IFNAMSIZ)
+        .ok_or_else(|| CaptureError::BadInterfaceName {
+            interface: interface.to_string(),
+        })?;
+    // SAFETY: `name` is a valid NUL-terminated string that outlives the call.
+    let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    if ifindex == 0 {
+        return Err(CaptureError::NoSuchInterface {
+            interface: interface.to_string(),
+        });
+    }
+    Ok(ifindex)
 }
 
 /// bind(2) to `ifindex` for every protocol (ETH_P_ALL): incoming and outgoing frames.

@@ -34,8 +34,9 @@ pub use records::{
 pub use retention::{Expiring, delete_expired, delete_expired_audit, retention_cutoff};
 pub use schema::{DB_FILE_NAME, SCHEMA_VERSION, db_path, migrations, open_read_only};
 pub use sightings::{
-    DhcpMessage, MessageCounts, RogueServer, RogueServerSeen, Sighting, SightingEvent,
-    SightingFilter, SightingUpdate, rogue_servers, sighting, sighting_history, sightings,
+    DhcpMessage, MessageCounts, RogueServer, RogueServerSeen, SessionIp, Sighting, SightingEvent,
+    SightingFilter, SightingUpdate, rogue_servers, session_ip, sighting, sighting_history,
+    sightings,
 };
 pub use writer::{AccountingDone, EraseDone, WriterConfig, WriterHandle, spawn_writer};
 
