@@ -145,8 +145,10 @@ impl Capture {
             .map_err(|e| io_err(Step::Register)(io::Error::other(e)))?;
         // SAFETY: the Socket owns its descriptor, which stays open and the same until the
         // AsyncFd is dropped: Capture never hands out the socket mutably or replaces it.
-        let fd = unsafe { AsyncFd::register_with_interest(socket, Interest::READABLE) }
-            .map_err(|e| io_err(Step::Register)(e.into()))?;
+        let fd = unsafe {
+            AsyncFd::register_with_interest(socket, Interest::READABLE | Interest::ERROR)
+        }
+        .map_err(|e| io_err(Step::Register)(e.into()))?;
         Ok(Capture {
             fd,
             interface: interface.to_string(),
@@ -166,7 +168,9 @@ impl Capture {
     /// than `buf` is cut to fit; DHCP frames fit in 2048 bytes unless a client pads them.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            let mut ready = self.fd.readable().await?;
+            // ERROR too: the kernel reports ENETDOWN (interface down or removed) as a socket
+            // error, which epoll signals without readability.
+            let mut ready = self.fd.ready(Interest::READABLE | Interest::ERROR).await?;
             match ready.try_io(|fd| fd.get_ref().read(buf)) {
                 Ok(result) => return result,
                 Err(_would_block) => continue,

@@ -264,8 +264,8 @@ async fn capture(
             },
             _ = tick.tick() => {
                 read_stats(shared, cap);
-                // removed while down: no further error arrives on the socket
-                if down && interface_index(iface).ok() != Some(cap.ifindex()) {
+                // removed (perhaps while down): no further error arrives on the socket
+                if interface_index(iface).ok() != Some(cap.ifindex()) {
                     return Ended::Gone(std::io::Error::from_raw_os_error(libc::ENODEV));
                 }
             }
