@@ -62,7 +62,7 @@ EOF
 RUST_LOG=info ip netns exec "$srv" "$bin" serve --config "$work" 2> "$work/log" &
 daemon=$!
 i=0
-until grep -q "DHCP watcher capturing" "$work/log"; do
+until grep -q "DHCP watcher capturing" "$work/log" 2>/dev/null; do
     i=$((i + 1))
     if [ $i -gt 100 ]; then cat "$work/log" >&2; echo "the watcher did not start" >&2; exit 1; fi
     sleep 0.1
