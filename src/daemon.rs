@@ -127,6 +127,16 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
             stop_rx.clone(),
         )));
     }
+    // DHCP watcher (src/server/watcher.rs): off when [dhcp].interfaces is empty; without
+    // CAP_NET_RAW it logs one error and the rest keeps serving.
+    let watcher = server::watcher::Watcher {
+        directory: directory.clone(),
+        writer: writer.clone(),
+        counters: counters.clone(),
+        log_limit: acct_shared.log_limit.clone(),
+        db_path: db_path.clone(),
+    };
+    tasks.extend(watcher.spawn(stop_rx.clone()));
     let enforcer = Enforcer {
         directory: directory.clone(),
         writer: writer.clone(),

@@ -150,6 +150,34 @@ pub fn encapsulate(a: &FrameAddrs, payload: &[u8]) -> Vec<u8> {
     f
 }
 
+/// A BOOTP/DHCP message (op 1 = request, 2 = reply) with Ethernet `chaddr`, `yiaddr` and
+/// the given options (code, value) before the end option. For tests, benchmarks and load
+/// generators; values longer than 255 bytes are cut.
+pub fn build_payload(
+    op: u8,
+    xid: u32,
+    chaddr: MacAddr,
+    yiaddr: Ipv4Addr,
+    options: &[(u8, &[u8])],
+) -> Vec<u8> {
+    let mut p = vec![0u8; 240];
+    p[0] = op;
+    p[1] = 1; // Ethernet
+    p[2] = 6;
+    p[4..8].copy_from_slice(&xid.to_be_bytes());
+    p[16..20].copy_from_slice(&yiaddr.octets());
+    p[28..34].copy_from_slice(&chaddr.0);
+    p[236..240].copy_from_slice(&[99, 130, 83, 99]);
+    for (code, value) in options {
+        let value = value.get(..255).unwrap_or(value);
+        p.push(*code);
+        p.push(value.len() as u8);
+        p.extend_from_slice(value);
+    }
+    p.push(255);
+    p
+}
+
 fn ipv4_checksum(header: &[u8]) -> u16 {
     let mut sum: u32 = header
         .chunks(2)

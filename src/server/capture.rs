@@ -116,19 +116,7 @@ impl Capture {
                 source,
             }
         };
-        let name = CString::new(interface)
-            .ok()
-            .filter(|n| !n.as_bytes().is_empty() && n.as_bytes().len() < libc::IFNAMSIZ)
-            .ok_or_else(|| CaptureError::BadInterfaceName {
-                interface: interface.to_string(),
-            })?;
-        // SAFETY: `name` is a valid NUL-terminated string that outlives the call.
-        let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
-        if ifindex == 0 {
-            return Err(CaptureError::NoSuchInterface {
-                interface: interface.to_string(),
-            });
-        }
+        let ifindex = interface_index(interface)?;
 
         // Protocol 0: the socket receives nothing until bind() names a protocol, so no
         // frame is queued before the filter is in place.
@@ -157,8 +145,10 @@ impl Capture {
             .map_err(|e| io_err(Step::Register)(io::Error::other(e)))?;
         // SAFETY: the Socket owns its descriptor, which stays open and the same until the
         // AsyncFd is dropped: Capture never hands out the socket mutably or replaces it.
-        let fd = unsafe { AsyncFd::register_with_interest(socket, Interest::READABLE) }
-            .map_err(|e| io_err(Step::Register)(e.into()))?;
+        let fd = unsafe {
+            AsyncFd::register_with_interest(socket, Interest::READABLE | Interest::ERROR)
+        }
+        .map_err(|e| io_err(Step::Register)(e.into()))?;
         Ok(Capture {
             fd,
             interface: interface.to_string(),
@@ -178,7 +168,9 @@ impl Capture {
     /// than `buf` is cut to fit; DHCP frames fit in 2048 bytes unless a client pads them.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            let mut ready = self.fd.readable().await?;
+            // ERROR too: the kernel reports ENETDOWN (interface down or removed) as a socket
+            // error, which epoll signals without readability.
+            let mut ready = self.fd.ready(Interest::READABLE | Interest::ERROR).await?;
             match ready.try_io(|fd| fd.get_ref().read(buf)) {
                 Ok(result) => return result,
                 Err(_would_block) => continue,
@@ -210,6 +202,26 @@ impl Capture {
         }
         Ok((st.tp_packets, st.tp_drops))
     }
+}
+
+/// The index of `interface` in the calling thread's network namespace. The watcher
+/// compares it with [`Capture::ifindex`] to tell an interface that went down (same index:
+/// the kernel resumes delivery when it comes up) from one that was removed.
+pub fn interface_index(interface: &str) -> Result<u32, CaptureError> {
+    let name = CString::new(interface)
+        .ok()
+        .filter(|n| !n.as_bytes().is_empty() && n.as_bytes().len() < libc::IFNAMSIZ)
+        .ok_or_else(|| CaptureError::BadInterfaceName {
+            interface: interface.to_string(),
+        })?;
+    // SAFETY: `name` is a valid NUL-terminated string that outlives the call.
+    let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    if ifindex == 0 {
+        return Err(CaptureError::NoSuchInterface {
+            interface: interface.to_string(),
+        });
+    }
+    Ok(ifindex)
 }
 
 /// bind(2) to `ifindex` for every protocol (ETH_P_ALL): incoming and outgoing frames.

@@ -10,6 +10,7 @@ pub mod dynauth;
 pub mod enforce;
 pub mod loadgen;
 pub mod usage;
+pub mod watcher;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -59,6 +60,19 @@ pub struct Counters {
     pub disconnects_acked: AtomicU64,
     pub disconnects_naked: AtomicU64,
     pub disconnects_timed_out: AtomicU64,
+    /// DHCP watcher: frames the capture delivered (the kernel filter passes only DHCP).
+    pub dhcp_frames: AtomicU64,
+    /// DHCP watcher: frames that decoded as DHCP messages.
+    pub dhcp_parsed: AtomicU64,
+    pub dhcp_parse_errors: AtomicU64,
+    /// DHCP watcher: replies from servers not in `dhcp.trusted_servers`.
+    pub dhcp_rogue: AtomicU64,
+    /// DHCP watcher: frames the kernel passed to the socket (PACKET_STATISTICS, summed).
+    pub dhcp_kernel_packets: AtomicU64,
+    /// DHCP watcher: frames the kernel dropped because the socket's queue was full.
+    pub dhcp_kernel_drops: AtomicU64,
+    /// DHCP watcher: sightings and rogue reports the writer's full queue refused.
+    pub dhcp_rows_dropped: AtomicU64,
     decisions: [[AtomicU64; 2]; Reason::ALL.len()],
 }
 

@@ -37,8 +37,9 @@ pub use schema::{DB_FILE_NAME, SCHEMA_VERSION, db_path, migrations, open_read_on
 pub(crate) use records::insert_audit;
 pub(crate) use schema::open_rw;
 pub use sightings::{
-    DhcpMessage, MessageCounts, RogueServer, RogueServerSeen, Sighting, SightingEvent,
-    SightingFilter, SightingUpdate, rogue_servers, sighting, sighting_history, sightings,
+    DhcpMessage, MessageCounts, RogueServer, RogueServerSeen, SessionIp, Sighting, SightingEvent,
+    SightingFilter, SightingUpdate, rogue_servers, session_ip, sighting, sighting_history,
+    sightings,
 };
 pub use writer::{AccountingDone, EraseDone, WriterConfig, WriterHandle, spawn_writer};
 

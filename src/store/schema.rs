@@ -17,7 +17,7 @@ pub fn db_path(state_dir: &Path) -> PathBuf {
 }
 
 /// The schema version after all migrations (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migration 1: the authentication log. Times are unix milliseconds (UTC); MACs are printed
 /// `3c:22:fb:12:34:56`; `module` is `wifi` or `lan`. The (mac, time) and (user, time)
@@ -158,9 +158,20 @@ CREATE TABLE audit (
 CREATE INDEX audit_time ON audit (time);
 ";
 
+/// Migration 3 (additive): `sightings.randomized_alias_of`, the registered MAC whose device
+/// this randomized MAC most likely is (same host name, seen by the DHCP watcher). NULL when
+/// no such link was found.
+const M3_RANDOMIZED_ALIAS: &str = "
+ALTER TABLE sightings ADD COLUMN randomized_alias_of TEXT;
+";
+
 /// All migrations, oldest first. Append only: a released migration is never edited.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(M1_AUTH_LOG), M::up(M2_ACCOUNTING_DHCP)])
+    Migrations::new(vec![
+        M::up(M1_AUTH_LOG),
+        M::up(M2_ACCOUNTING_DHCP),
+        M::up(M3_RANDOMIZED_ALIAS),
+    ])
 }
 
 #[cfg(test)]
@@ -324,7 +335,7 @@ mod tests {
     }
 
     #[test]
-    fn a_version_1_database_migrates_to_version_2_keeping_its_rows() {
+    fn a_version_1_database_migrates_to_the_latest_keeping_its_rows() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(DB_FILE_NAME);
         {
@@ -341,7 +352,7 @@ mod tests {
         let v: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(v, 2);
+        assert_eq!(v, SCHEMA_VERSION);
         let n: i64 = conn
             .query_row("SELECT count(*) FROM auth_log", [], |r| r.get(0))
             .unwrap();

@@ -5,7 +5,7 @@
 //! is also appended to `sighting_history`, which retention bounds.
 
 use std::fmt::Write as _;
-use std::net::Ipv4Addr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -84,6 +84,9 @@ pub struct SightingUpdate {
     /// Option 82 sub-options, printed by the watcher (text if printable, else hex).
     pub relay_circuit_id: Option<String>,
     pub relay_remote_id: Option<String>,
+    /// The registered MAC this randomized MAC most likely stands in for (the watcher saw
+    /// the same host name from both); `None` keeps what is stored.
+    pub randomized_alias_of: Option<MacAddr>,
 }
 
 /// Messages seen per type.
@@ -119,6 +122,8 @@ pub struct Sighting {
     pub last_interface: Option<String>,
     pub relay_circuit_id: Option<String>,
     pub relay_remote_id: Option<String>,
+    /// See [`SightingUpdate::randomized_alias_of`].
+    pub randomized_alias_of: Option<MacAddr>,
 }
 
 /// Which sightings to read; the default reads all.
@@ -183,9 +188,9 @@ fn fingerprint(list: &[u8]) -> String {
 const UPSERT_SQL: &str = "INSERT INTO sightings
     (mac, last_ip, hostname, vendor_class, client_id, fingerprint, family, registered,
      randomized, first_seen, last_seen, discovers, offers, requests, acks, naks, declines,
-     releases, informs, last_interface, relay_circuit_id, relay_remote_id)
+     releases, informs, last_interface, relay_circuit_id, relay_remote_id, randomized_alias_of)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-            ?18, ?19, ?20, ?21)
+            ?18, ?19, ?20, ?21, ?22)
     ON CONFLICT (mac) DO UPDATE SET
         last_ip = CASE WHEN excluded.last_seen >= last_seen
             THEN COALESCE(excluded.last_ip, last_ip) ELSE COALESCE(last_ip, excluded.last_ip) END,
@@ -217,6 +222,7 @@ const UPSERT_SQL: &str = "INSERT INTO sightings
             THEN COALESCE(excluded.relay_circuit_id, relay_circuit_id) ELSE COALESCE(relay_circuit_id, excluded.relay_circuit_id) END,
         relay_remote_id = CASE WHEN excluded.last_seen >= last_seen
             THEN COALESCE(excluded.relay_remote_id, relay_remote_id) ELSE COALESCE(relay_remote_id, excluded.relay_remote_id) END,
+        randomized_alias_of = COALESCE(excluded.randomized_alias_of, randomized_alias_of),
         first_seen = MIN(first_seen, excluded.first_seen),
         last_seen = MAX(last_seen, excluded.last_seen)";
 
@@ -253,6 +259,7 @@ pub(crate) fn upsert_sighting(conn: &Connection, s: &SightingUpdate) -> rusqlite
         s.interface.as_deref().filter(|i| !i.is_empty()),
         non_empty(&s.relay_circuit_id),
         non_empty(&s.relay_remote_id),
+        s.randomized_alias_of.map(|m| m.to_string()),
     ])?;
     let mut hist = conn.prepare_cached(
         "INSERT INTO sighting_history (mac, time, ip, hostname, message_type)
@@ -295,7 +302,7 @@ pub(crate) fn upsert_rogue(conn: &Connection, r: &RogueServerSeen) -> rusqlite::
 const SELECT_SIGHTING: &str = "SELECT rowid, mac, last_ip, hostname, vendor_class, client_id,
     fingerprint, family, registered, randomized, first_seen, last_seen, discovers, offers,
     requests, acks, naks, declines, releases, informs, last_interface, relay_circuit_id,
-    relay_remote_id FROM sightings";
+    relay_remote_id, randomized_alias_of FROM sightings";
 
 /// What is known about one MAC, if it was ever seen.
 pub fn sighting(conn: &Connection, mac: MacAddr) -> Result<Option<Sighting>, StoreError> {
@@ -327,6 +334,60 @@ pub fn sightings(conn: &Connection, filter: &SightingFilter) -> Result<Vec<Sight
         out.push(sighting_from_row(row)?);
     }
     Ok(out)
+}
+
+/// Where [`session_ip`] found a device's address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionIp {
+    /// Framed-IP-Address of the device's newest open accounting session.
+    Framed(IpAddr),
+    /// The newest address the DHCP watcher saw for the MAC (the session has none, e.g. a
+    /// switch doing MAB that never learns the address).
+    Dhcp(Ipv4Addr),
+}
+
+impl SessionIp {
+    pub fn ip(self) -> IpAddr {
+        match self {
+            SessionIp::Framed(ip) => ip,
+            SessionIp::Dhcp(ip) => IpAddr::V4(ip),
+        }
+    }
+}
+
+/// The address of a device on the network, for its accounting sessions: the
+/// Framed-IP-Address of its newest open session if the NAS sent one, else the last
+/// address its DHCP sightings show. Joined at query time, so the stored session stays what
+/// the NAS reported and a later DHCP lease is picked up without rewriting rows.
+pub fn session_ip(conn: &Connection, mac: MacAddr) -> Result<Option<SessionIp>, StoreError> {
+    let mac = mac.to_string();
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, framed_ip FROM sessions
+         WHERE mac = ?1 AND stopped IS NULL AND framed_ip IS NOT NULL
+         ORDER BY started DESC, id DESC LIMIT 1",
+    )?;
+    let mut rows = stmt.query([&mac])?;
+    if let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let ip: String = row.get(1)?;
+        return ip
+            .parse()
+            .map(|ip| Some(SessionIp::Framed(ip)))
+            .map_err(|_| StoreError::BadRow {
+                id,
+                column: "framed_ip",
+                value: ip,
+            });
+    }
+    let mut stmt = conn.prepare_cached("SELECT rowid, last_ip FROM sightings WHERE mac = ?1")?;
+    let mut rows = stmt.query([&mac])?;
+    match rows.next()? {
+        Some(row) => {
+            let id: i64 = row.get(0)?;
+            Ok(opt_ipv4(row, 1, id, "last_ip")?.map(SessionIp::Dhcp))
+        }
+        None => Ok(None),
+    }
 }
 
 /// One DHCP message of a MAC's history, as read back.
@@ -462,6 +523,14 @@ fn sighting_from_row(row: &Row<'_>) -> Result<Sighting, StoreError> {
         last_interface: row.get(20)?,
         relay_circuit_id: row.get(21)?,
         relay_remote_id: row.get(22)?,
+        randomized_alias_of: match row.get::<_, Option<String>>(23)? {
+            None => None,
+            Some(m) => Some(m.parse().map_err(|_| StoreError::BadRow {
+                id,
+                column: "randomized_alias_of",
+                value: m.clone(),
+            })?),
+        },
     })
 }
 
@@ -487,6 +556,7 @@ pub(crate) mod tests {
             interface: Some("eth1".into()),
             relay_circuit_id: None,
             relay_remote_id: None,
+            randomized_alias_of: None,
         }
     }
 
@@ -546,6 +616,7 @@ pub(crate) mod tests {
                 last_interface: Some("eth2".into()),
                 relay_circuit_id: Some("eth0:vlan20".into()),
                 relay_remote_id: Some("sw-3".into()),
+                randomized_alias_of: None,
             }
         );
         let hist = sighting_history(&conn, d.mac, 10).unwrap();
@@ -729,5 +800,71 @@ pub(crate) mod tests {
         );
         assert_eq!(got[1].server_ip, "10.9.9.9".parse::<Ipv4Addr>().unwrap());
         assert_eq!((got[1].offers, got[1].acks), (1, 0));
+    }
+
+    #[test]
+    fn session_ip_prefers_framed_ip_then_the_dhcp_sighting() {
+        let (_dir, conn) = db();
+        let mac: MacAddr = "3c:22:fb:12:34:56".parse().unwrap();
+        assert_eq!(session_ip(&conn, mac).unwrap(), None);
+        let open = |sid: &str, framed: Option<&str>, started: i64| {
+            conn.execute(
+                "INSERT INTO sessions (client, acct_session_id, mac, framed_ip, started,
+                    last_update) VALUES ('wlc', ?1, ?2, ?3, ?4, ?4)",
+                rusqlite::params![sid, mac.to_string(), framed, started],
+            )
+            .unwrap();
+        };
+        open("S1", None, 1000);
+        assert_eq!(session_ip(&conn, mac).unwrap(), None, "no address anywhere");
+        let mut ack = seen(&mac.to_string(), "2026-11-27T07:00:00Z", DhcpMessage::Ack);
+        ack.ip = Some("10.20.0.7".parse().unwrap());
+        upsert_sighting(&conn, &ack).unwrap();
+        let got = session_ip(&conn, mac).unwrap().unwrap();
+        assert_eq!(got, SessionIp::Dhcp("10.20.0.7".parse().unwrap()));
+        assert_eq!(got.ip(), "10.20.0.7".parse::<IpAddr>().unwrap());
+        open("S2", Some("10.20.0.9"), 2000);
+        assert_eq!(
+            session_ip(&conn, mac).unwrap(),
+            Some(SessionIp::Framed("10.20.0.9".parse().unwrap()))
+        );
+        // a closed session's address is history, not where the device is now
+        conn.execute(
+            "UPDATE sessions SET stopped = 3000, closed_by = 'stop' WHERE acct_session_id = 'S2'",
+            [],
+        )
+        .unwrap();
+        assert_eq!(
+            session_ip(&conn, mac).unwrap(),
+            Some(SessionIp::Dhcp("10.20.0.7".parse().unwrap()))
+        );
+    }
+
+    #[test]
+    fn randomized_alias_is_kept_once_found() {
+        let (_dir, conn) = db();
+        let private = "0a:11:22:33:44:55";
+        let registered: MacAddr = "3c:22:fb:12:34:56".parse().unwrap();
+        let mut d = seen(private, "2026-11-27T07:00:00Z", DhcpMessage::Discover);
+        d.randomized_alias_of = Some(registered);
+        upsert_sighting(&conn, &d).unwrap();
+        // a later message without the link does not erase it
+        let r = seen(private, "2026-11-27T07:00:01Z", DhcpMessage::Request);
+        upsert_sighting(&conn, &r).unwrap();
+        let got = sighting(&conn, d.mac).unwrap().unwrap();
+        assert_eq!(got.randomized_alias_of, Some(registered));
+        let other = seen(
+            "0a:11:22:33:44:56",
+            "2026-11-27T07:00:01Z",
+            DhcpMessage::Request,
+        );
+        upsert_sighting(&conn, &other).unwrap();
+        assert_eq!(
+            sighting(&conn, other.mac)
+                .unwrap()
+                .unwrap()
+                .randomized_alias_of,
+            None
+        );
     }
 }

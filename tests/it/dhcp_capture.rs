@@ -26,13 +26,13 @@ const HOSTNAME: &str = "student-laptop-01";
 const VENDOR_CLASS: &str = "android-dhcp-13";
 
 /// Names of what one test run creates, and its cleanup.
-struct Segment {
-    srv_ns: String,
-    cli_ns: String,
-    srv_if: String,
-    cli_if: String,
-    dnsmasq: Option<Child>,
-    dir: tempfile::TempDir,
+pub(crate) struct Segment {
+    pub(crate) srv_ns: String,
+    pub(crate) cli_ns: String,
+    pub(crate) srv_if: String,
+    pub(crate) cli_if: String,
+    pub(crate) dnsmasq: Option<Child>,
+    pub(crate) dir: tempfile::TempDir,
 }
 
 impl Drop for Segment {
@@ -51,7 +51,7 @@ impl Drop for Segment {
     }
 }
 
-fn run(args: &[&str]) {
+pub(crate) fn run(args: &[&str]) {
     let out = Command::new(args[0])
         .args(&args[1..])
         .output()
@@ -63,7 +63,7 @@ fn run(args: &[&str]) {
     );
 }
 
-fn require_environment() {
+pub(crate) fn require_environment() {
     // SAFETY: geteuid has no preconditions and cannot fail.
     let euid = unsafe { libc::geteuid() };
     assert_eq!(
@@ -83,7 +83,7 @@ fn require_environment() {
 }
 
 impl Segment {
-    fn new() -> Segment {
+    pub(crate) fn new() -> Segment {
         let id = format!(
             "hp{}{}",
             std::process::id(),
@@ -100,6 +100,13 @@ impl Segment {
         assert!(seg.srv_if.len() <= 15 && seg.cli_if.len() <= 15);
         run(&["ip", "netns", "add", &seg.srv_ns]);
         run(&["ip", "netns", "add", &seg.cli_ns]);
+        seg.link();
+        seg
+    }
+
+    /// The veth pair between the namespaces, addressed and up (again, after it was removed).
+    pub(crate) fn link(&self) {
+        let seg = self;
         run(&[
             "ip",
             "link",
@@ -137,10 +144,9 @@ impl Segment {
             CLIENT_MAC,
         ]);
         run(&["ip", "-n", &seg.cli_ns, "link", "set", &seg.cli_if, "up"]);
-        seg
     }
 
-    fn start_dnsmasq(&mut self) {
+    pub(crate) fn start_dnsmasq(&mut self) {
         let leases = self.dir.path().join("leases");
         let pid = self.dir.path().join("dnsmasq.pid");
         let child = Command::new("ip")
@@ -164,7 +170,7 @@ impl Segment {
     }
 
     /// udhcpc with our own script: the stock one rewrites the host's resolv.conf.
-    fn run_udhcpc(&self) {
+    pub(crate) fn run_udhcpc(&self) {
         let script = self.dir.path().join("udhcpc.sh");
         std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -186,7 +192,7 @@ impl Segment {
 }
 
 /// Runs `f` on a thread that has entered network namespace `ns`.
-fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
     let path = Path::new("/var/run/netns").join(ns);
     std::thread::spawn(move || {
         let file = File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -229,7 +229,23 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(cfg: &TestConfig) -> Daemon {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_hallpass"))
+        Daemon::start_in(cfg, &[])
+    }
+
+    /// Starts the daemon behind a command prefix, e.g. `["ip", "netns", "exec", NS]` to run
+    /// it inside a network namespace. The prefix must exec the daemon (same process), so
+    /// that signals reach it.
+    pub fn start_in(cfg: &TestConfig, prefix: &[&str]) -> Daemon {
+        let bin = env!("CARGO_BIN_EXE_hallpass");
+        let mut cmd = match prefix.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = cmd
             .arg("serve")
             .arg("--config")
             .arg(cfg.path())

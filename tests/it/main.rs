@@ -13,5 +13,6 @@ mod acct;
 mod auth;
 mod cli;
 mod dhcp_capture;
+mod dhcp_watch;
 mod harness;
 mod wire;

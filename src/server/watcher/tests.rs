@@ -1,0 +1,251 @@
+use std::net::Ipv4Addr;
+use std::time::Duration;
+
+use super::*;
+use crate::dhcp::frame::{FrameAddrs, build_payload, encapsulate};
+use crate::store::WriterConfig;
+
+const SCHOOL: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+const ROGUE: Ipv4Addr = Ipv4Addr::new(192, 168, 178, 1);
+const PHONE: MacAddr = MacAddr([0x3c, 0x22, 0xfb, 0x12, 0x34, 0x56]);
+const PRIVATE: MacAddr = MacAddr([0x0a, 0x11, 0x22, 0x33, 0x44, 0x55]);
+
+fn directory(dir: &std::path::Path) -> Directory {
+    std::fs::write(
+        dir.join("hallpass.toml"),
+        format!(
+            r#"[server]
+timezone = "Europe/Berlin"
+state_dir = "{}"
+
+[[radius.client]]
+name = "ap"
+address = "10.0.0.0/24"
+secret = "0123456789abcdef"
+module = "wifi"
+
+[dhcp]
+interfaces = ["eth1"]
+trusted_servers = ["{SCHOOL}"]
+
+[[policy.group]]
+name = "students"
+vlan = 20
+"#,
+            dir.join("state").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("users.toml"),
+        "[[user]]\nname = \"max.muster\"\ngroups = [\"students\"]\nconsent = true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("devices.toml"),
+        format!("[[device]]\nmac = \"{PHONE}\"\nowner = \"max.muster\"\n"),
+    )
+    .unwrap();
+    crate::config::load(dir).unwrap()
+}
+
+fn client_frame(mac: MacAddr, msg: u8, hostname: &str, extra: &[(u8, &[u8])]) -> Vec<u8> {
+    let mut opts: Vec<(u8, &[u8])> = vec![(53, std::slice::from_ref(&msg))];
+    if !hostname.is_empty() {
+        opts.push((12, hostname.as_bytes()));
+    }
+    opts.extend_from_slice(extra);
+    let payload = build_payload(1, 7, mac, Ipv4Addr::UNSPECIFIED, &opts);
+    encapsulate(
+        &FrameAddrs {
+            src_mac: mac,
+            dst_mac: MacAddr([0xff; 6]),
+            src_ip: Ipv4Addr::UNSPECIFIED,
+            dst_ip: Ipv4Addr::BROADCAST,
+            src_port: 68,
+            dst_port: 67,
+            vlan: None,
+        },
+        &payload,
+    )
+}
+
+fn server_frame(server: Ipv4Addr, client: MacAddr, msg: u8, yiaddr: Ipv4Addr) -> Vec<u8> {
+    let sid = server.octets();
+    let payload = build_payload(2, 7, client, yiaddr, &[(53, &[msg]), (54, &sid)]);
+    encapsulate(
+        &FrameAddrs {
+            src_mac: MacAddr([2, 0, 0, 0, 0, 0x66]),
+            dst_mac: client,
+            src_ip: server,
+            dst_ip: yiaddr,
+            src_port: 67,
+            dst_port: 68,
+            vlan: None,
+        },
+        &payload,
+    )
+}
+
+fn update_of(frame: &[u8], dir: &Directory) -> Option<SightingUpdate> {
+    let obs = dhcp::parse_frame(frame).unwrap();
+    sighting_update(&obs, dir, &Arc::from("eth1"), Timestamp::UNIX_EPOCH)
+}
+
+#[test]
+fn a_client_message_gives_its_words_and_the_config_decides_registered() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = directory(tmp.path());
+    let prl: &[u8] = &[1, 3, 6, 15, 26, 28, 51, 58, 59, 43];
+    let relay: &[u8] = &[1, 4, b'p', b'o', b'r', b't', 2, 2, 0xde, 0xad];
+    let requested = [10, 0, 0, 77];
+    let f = client_frame(
+        PHONE,
+        3,
+        "max-phone",
+        &[
+            (55, prl),
+            (60, b"android-dhcp-13"),
+            (61, &[1, 0x3c, 0x22, 0xfb, 0x12, 0x34, 0x56]),
+            (50, &requested),
+            (82, relay),
+        ],
+    );
+    let u = update_of(&f, &dir).unwrap();
+    assert_eq!(u.mac, PHONE);
+    assert_eq!(u.message, DhcpMessage::Request);
+    assert_eq!(u.ip, Some(Ipv4Addr::new(10, 0, 0, 77)));
+    assert_eq!(u.hostname.as_deref(), Some("max-phone"));
+    assert_eq!(u.vendor_class.as_deref(), Some("android-dhcp-13"));
+    assert_eq!(
+        u.client_id.as_deref(),
+        Some(&[1, 0x3c, 0x22, 0xfb, 0x12, 0x34, 0x56][..])
+    );
+    assert_eq!(u.fingerprint.as_deref(), Some(prl));
+    assert_eq!(u.family.as_deref(), Some("android"));
+    assert!(u.registered && !u.randomized);
+    assert_eq!(u.interface.as_deref(), Some("eth1"));
+    assert_eq!(u.relay_circuit_id.as_deref(), Some("port"));
+    assert_eq!(u.relay_remote_id.as_deref(), Some("dead"));
+
+    let u = update_of(&client_frame(PRIVATE, 1, "", &[]), &dir).unwrap();
+    assert!(!u.registered && u.randomized);
+    assert_eq!((u.hostname, u.family, u.ip), (None, None, None));
+}
+
+#[test]
+fn a_server_reply_gives_the_address_but_none_of_the_clients_words() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = directory(tmp.path());
+    let ip = Ipv4Addr::new(10, 0, 0, 123);
+    let u = update_of(&server_frame(SCHOOL, PHONE, 5, ip), &dir).unwrap();
+    assert_eq!(u.mac, PHONE, "the client (chaddr), not the server");
+    assert_eq!(u.message, DhcpMessage::Ack);
+    assert_eq!(u.ip, Some(ip));
+    assert!(u.registered);
+    assert_eq!((u.hostname, u.fingerprint, u.family), (None, None, None));
+    let u = update_of(&server_frame(SCHOOL, PRIVATE, 2, ip), &dir).unwrap();
+    assert_eq!((u.message, u.ip), (DhcpMessage::Offer, Some(ip)));
+    // an unknown message type names nothing the store counts
+    assert!(update_of(&server_frame(SCHOOL, PHONE, 13, ip), &dir).is_none());
+}
+
+#[test]
+fn a_private_mac_with_the_name_of_one_registered_device_is_linked_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = directory(tmp.path());
+    let mut aliases = Aliases::default();
+    let mut private = update_of(&client_frame(PRIVATE, 1, "Max-Phone", &[]), &dir).unwrap();
+    aliases.link(&mut private, &dir);
+    assert_eq!(
+        private.randomized_alias_of, None,
+        "the name is not known yet"
+    );
+
+    let mut phone = update_of(&client_frame(PHONE, 1, "max-phone", &[]), &dir).unwrap();
+    aliases.link(&mut phone, &dir);
+    assert_eq!(phone.randomized_alias_of, None);
+    let mut private = update_of(&client_frame(PRIVATE, 1, "Max-Phone", &[]), &dir).unwrap();
+    aliases.link(&mut private, &dir);
+    assert_eq!(private.randomized_alias_of, Some(PHONE));
+    assert!(aliases.reported.contains(&PRIVATE));
+
+    // another name, or a universal (not randomized) MAC: no link
+    let mut other = update_of(&client_frame(PRIVATE, 1, "someone", &[]), &dir).unwrap();
+    aliases.link(&mut other, &dir);
+    assert_eq!(other.randomized_alias_of, None);
+    let universal = MacAddr([0x3c, 0x22, 0xfb, 0, 0, 9]);
+    let mut u = update_of(&client_frame(universal, 1, "max-phone", &[]), &dir).unwrap();
+    aliases.link(&mut u, &dir);
+    assert_eq!(u.randomized_alias_of, None);
+
+    // a name two registered devices share links nothing
+    let mut a = Aliases::default();
+    a.learn("iPhone", PHONE);
+    a.learn("iphone", MacAddr([0x3c, 0x22, 0xfb, 0, 0, 1]));
+    let mut p = update_of(&client_frame(PRIVATE, 1, "iPhone", &[]), &dir).unwrap();
+    a.link(&mut p, &dir);
+    assert_eq!(p.randomized_alias_of, None);
+}
+
+#[test]
+fn frames_become_sightings_and_rogue_reports_in_the_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = directory(tmp.path());
+    std::fs::create_dir_all(tmp.path().join("state")).unwrap();
+    let db = store::db_path(&tmp.path().join("state"));
+    let writer = store::spawn_writer(WriterConfig::new(db.clone())).unwrap();
+    let shared = Shared {
+        w: Watcher {
+            directory: Arc::new(ArcSwap::from_pointee(dir)),
+            writer: writer.clone(),
+            counters: Arc::new(Counters::default()),
+            log_limit: Arc::new(RateLimitedLog::new(Duration::from_secs(10))),
+            db_path: db.clone(),
+        },
+        aliases: Mutex::new(Aliases::default()),
+        no_permission_logged: AtomicBool::new(false),
+    };
+    let iface: Arc<str> = Arc::from("eth1");
+    let t0 = Timestamp::from_second(1_800_000_000).unwrap();
+    let good = Ipv4Addr::new(10, 0, 0, 50);
+    shared.handle_frame(&iface, &client_frame(PHONE, 1, "max-phone", &[]), t0);
+    shared.handle_frame(
+        &iface,
+        &server_frame(ROGUE, PHONE, 2, Ipv4Addr::new(192, 168, 178, 20)),
+        t0,
+    );
+    shared.handle_frame(&iface, &server_frame(SCHOOL, PHONE, 5, good), t0);
+    shared.handle_frame(&iface, b"\xff\xff not a frame", t0);
+    writer.flush().unwrap();
+
+    let c = WatcherCounts::read(&shared.w.counters);
+    assert_eq!((c.frames, c.parsed, c.parse_errors, c.rogue), (4, 3, 1, 1));
+    let conn = store::open_read_only(&db).unwrap();
+    let s = store::sighting(&conn, PHONE).unwrap().unwrap();
+    assert_eq!(
+        s.last_ip,
+        Some(good),
+        "the rogue's offer is not the device's address"
+    );
+    assert_eq!(s.hostname.as_deref(), Some("max-phone"));
+    assert_eq!((s.counts.discover, s.counts.offer, s.counts.ack), (1, 0, 1));
+    let rogues = store::rogue_servers(&conn).unwrap();
+    assert_eq!(rogues.len(), 1);
+    assert_eq!(rogues[0].server_ip, ROGUE);
+    assert_eq!(rogues[0].server_mac, MacAddr([2, 0, 0, 0, 0, 0x66]));
+    assert_eq!(rogues[0].offers, 1);
+    drop(conn);
+    drop(shared);
+    writer.shutdown().unwrap();
+}
+
+#[test]
+fn relay_ids_print_as_text_or_hex() {
+    assert_eq!(
+        relay_text(b"Gi1/0/7 vlan20").as_deref(),
+        Some("Gi1/0/7 vlan20")
+    );
+    assert_eq!(relay_text(&[0, 1, 0xab]).as_deref(), Some("0001ab"));
+    assert_eq!(relay_text(&[]), None);
+}
