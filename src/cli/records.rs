@@ -133,15 +133,24 @@ pub fn sessions(a: &SessionsArgs) -> anyhow::Result<()> {
     }
     let tz = &d.server.timezone;
     println!(
-        "{:<17}  {:<16}  {:<4}  {:<16}  {:<16}  {:>12}  {:>12}  CLIENT",
-        "MAC", "USER", "MOD", "STARTED", "STOPPED", "IN", "OUT"
+        "{:<17}  {:<16}  {:<4}  {:<15}  {:<16}  {:<16}  {:>12}  {:>12}  CLIENT",
+        "MAC", "USER", "MOD", "IP", "STARTED", "STOPPED", "IN", "OUT"
     );
     for s in &list {
+        // the NAS may not report the address: then the device's DHCP sighting tells it
+        let ip = match (s.framed_ip, s.mac) {
+            (Some(ip), _) => ip.to_string(),
+            (None, Some(mac)) if s.stopped.is_none() => {
+                store::session_ip(&conn, mac)?.map_or("-".into(), |i| format!("{} (dhcp)", i.ip()))
+            }
+            _ => "-".into(),
+        };
         println!(
-            "{:<17}  {:<16}  {:<4}  {:<16}  {:<16}  {:>12}  {:>12}  {}",
+            "{:<17}  {:<16}  {:<4}  {:<15}  {:<16}  {:<16}  {:>12}  {:>12}  {}",
             opt(s.mac),
             s.user.as_deref().unwrap_or("-"),
             s.module.map_or("-", |m| m.as_str()),
+            ip,
             show_time(s.started, tz),
             s.stopped.map_or("open".into(), |x| show_time(x, tz)),
             s.input_octets,
@@ -184,6 +193,13 @@ pub fn sightings(a: &SightingsArgs) -> anyhow::Result<()> {
             if s.randomized { "yes" } else { "no" },
             show_time(s.last_seen, tz)
         );
+        if let Some(alias) = s.randomized_alias_of {
+            println!(
+                "{:<17}  ^ same hostname as registered device {alias}: this phone now uses a \
+                 private address; register the new one or switch it off for the school network",
+                ""
+            );
+        }
     }
     Ok(())
 }
@@ -204,6 +220,7 @@ fn sighting_json(s: &store::Sighting) -> Value {
         "last_interface": s.last_interface,
         "relay_circuit_id": s.relay_circuit_id,
         "relay_remote_id": s.relay_remote_id,
+        "randomized_alias_of": s.randomized_alias_of.map(|m| m.to_string()),
     })
 }
 
