@@ -295,6 +295,8 @@ impl Daemon {
             .and_then(|s| s.split_whitespace().next())
             .expect("bound address in log");
         d.addr = addr.parse().expect("socket address");
+        // everything started, signal handlers included
+        d.wait_for_log("hallpass ready", 0, Duration::from_secs(20));
         d
     }
 
