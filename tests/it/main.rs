@@ -12,5 +12,6 @@
 mod acct;
 mod auth;
 mod dhcp_capture;
+mod faults;
 mod harness;
 mod wire;
