@@ -554,7 +554,13 @@ fn a_flood_from_strangers_and_forgers_does_not_hurt_a_legitimate_nas() {
         assert_clean("legitimate NAS under flood", &report, limit);
     } else {
         eprintln!("machine too busy (quiet p99 {quiet_p99:?}): latency under flood not judged");
-        assert_eq!(report.bad_replies, 0);
+        // a reply later than the timeout meets a reused identifier and counts as "bad" in
+        // the load generator: never more of those than timeouts
+        assert!(
+            report.bad_replies <= report.timeouts,
+            "{}",
+            report.to_text()
+        );
         assert_eq!(report.rejects, 0);
         assert!(
             report.answered() * 10 >= report.sent * 9,
