@@ -1094,7 +1094,21 @@ fn a_read_only_disk_keeps_auth_answering_and_accounting_waits_for_the_repair() {
         fsck.status.code().is_some_and(|c| c <= 1),
         "e2fsck: {fsck:?}"
     );
-    mount(&state);
+    // The loop device of the broken mount is released asynchronously; a mount that still
+    // finds it gets the old, read-only file system back. Mount until writable.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        mount(&state);
+        if std::fs::write(state.join("probe"), "x").is_ok() {
+            break;
+        }
+        run("umount", &[state.to_str().unwrap()]);
+        assert!(
+            Instant::now() < deadline,
+            "the repaired disk stays read-only"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     let _guard = Mounted(state.clone());
     let d = Daemon::start(&cfg);
     let reply =
