@@ -59,11 +59,12 @@ pub fn run(config_dir: &Path) -> Result<(), DaemonError> {
 
 async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     let started = Instant::now();
-    // Installed first: a SIGTERM or SIGHUP during start-up must not kill the process with
-    // the default action (it is handled once the loop below runs).
+    // Handlers first: a SIGTERM (or SIGHUP, SIGUSR1) that arrives while the listeners start
+    // must not end the process by the default action, without closing the database.
     let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
+    let mut usr1 = signal(SignalKind::user_defined1()).map_err(DaemonError::Signal)?;
     let directory = config::load(config_dir)?;
     let state_dir = directory.server.state_dir.clone();
     std::fs::create_dir_all(&state_dir).map_err(|source| DaemonError::StateDir {
@@ -178,6 +179,7 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
             }
             _ = term.recv() => break,
             _ = int.recv() => break,
+            _ = usr1.recv() => log_counters(&counters, &writer),
             _ = watchdog_tick.tick() => {
                 if watchdog.is_some() {
                     notify(&[sd_notify::NotifyState::Watchdog]);
@@ -279,6 +281,37 @@ impl Drop for PidFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
+}
+
+// ---- SIGUSR1: counter dump -------------------------------------------------------------
+// Until the metrics endpoint is merged this is how an admin (and the fault tests) reads the
+// counters: `kill -USR1 $(pidof hallpass)` logs one line with all of them.
+
+/// Logs every counter of the listeners and the writer in one info line.
+fn log_counters(c: &Counters, writer: &store::WriterHandle) {
+    let g = Counters::get;
+    info!(
+        received = g(&c.received),
+        access_requests = g(&c.access_requests),
+        status_server = g(&c.status_server),
+        accepts = g(&c.accepts),
+        rejects = g(&c.rejects),
+        malformed = g(&c.malformed),
+        unknown_client = g(&c.unknown_client),
+        unexpected_code = g(&c.unexpected_code),
+        missing_message_authenticator = g(&c.missing_message_authenticator),
+        bad_authenticator = g(&c.bad_authenticator),
+        duplicates = g(&c.duplicates),
+        dropped_busy = g(&c.dropped_busy),
+        log_rows_dropped = g(&c.log_rows_dropped),
+        acct_received = g(&c.acct_received),
+        acct_committed = g(&c.acct_committed),
+        acct_refused = g(&c.acct_refused),
+        acct_failed = g(&c.acct_failed),
+        writer_dropped = writer.dropped(),
+        writer_failed_rows = writer.failed_rows(),
+        "counters"
+    );
 }
 
 /// The directory snapshot type, re-exported for the CLI.

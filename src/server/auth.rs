@@ -169,8 +169,13 @@ fn handle_datagram(
         Ok(MessageAuthenticator::Valid) => {}
         Ok(MessageAuthenticator::Missing) => {
             // Status-Server always needs one (RFC 5997 3); Access-Request unless the client
-            // is explicitly allowed to omit it (BlastRADIUS).
-            if packet.code() == Code::StatusServer || client.require_message_authenticator {
+            // is explicitly allowed to omit it (BlastRADIUS). Even then a Proxy-State
+            // without one is dropped: attacker-chosen octets echoed into a signed reply
+            // are how the BlastRADIUS forgery works (FreeRADIUS: limit_proxy_state).
+            if packet.code() == Code::StatusServer
+                || client.require_message_authenticator
+                || packet.get(attr::PROXY_STATE).is_some()
+            {
                 c.inc(&c.missing_message_authenticator);
                 shared.log_limit.warn(
                     "missing_ma",

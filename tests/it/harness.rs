@@ -300,6 +300,11 @@ impl Daemon {
         d
     }
 
+    /// The daemon's process id (for taskset and signals in the fault tests).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Lines logged so far.
     pub fn log_lines(&self) -> Vec<String> {
         self.log.0.lock().unwrap().clone()

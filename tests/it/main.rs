@@ -14,5 +14,6 @@ mod auth;
 mod cli;
 mod dhcp_capture;
 mod dhcp_watch;
+mod faults;
 mod harness;
 mod wire;

@@ -1,0 +1,139 @@
+//! The bodies of the fuzz targets, shared by the cargo-fuzz binaries (fuzz_targets/) and by
+//! the stable random-mutation loops in tests/it/faults.rs (`fuzz_*`, ignored by default).
+//! Each must return normally for every input; a panic is a bug.
+
+#![allow(dead_code)] // each target uses one body
+
+use std::path::{Path, PathBuf};
+
+use hallpass::radius::{self, Packet, PacketBuilder};
+
+pub const SECRET: &[u8] = b"fuzzing-secret-0123456789";
+
+/// Decode, iterate, look at every attribute, verify with a fixed secret, print.
+pub fn radius_decode(data: &[u8]) {
+    let Ok(p) = Packet::parse(data) else {
+        return;
+    };
+    let _ = (p.code(), p.identifier(), p.authenticator(), p.count(80));
+    for a in p.attributes() {
+        let _ = radius::attribute_name(a.typ);
+        let _ = radius::tagged_u24(a.value);
+        let _ = radius::vendor_specific(a.value);
+        let _ = radius::tunnel_private_group_id(a.value);
+    }
+    let _ = radius::verify_message_authenticator(&p, SECRET, None);
+    let _ = radius::verify_message_authenticator(&p, SECRET, Some(&[7; 16]));
+    let _ = radius::verify_request_authenticator(&p, SECRET);
+    if let Some(hidden) = p.get(radius::attr::USER_PASSWORD) {
+        let _ = radius::unhide_password(hidden, SECRET, p.authenticator());
+    }
+    let _ = radius::attributes_to_text(&p);
+    let _ = format!("{p:?}");
+}
+
+/// Decode → rebuild with PacketBuilder from the parsed attributes → decode: the same packet.
+pub fn radius_round_trip(data: &[u8]) {
+    let Ok(p) = Packet::parse(data) else {
+        return;
+    };
+    let mut out = Vec::with_capacity(radius::MAX_PACKET_LEN);
+    let mut b = PacketBuilder::new(&mut out, p.code(), p.identifier());
+    for a in p.attributes() {
+        // every parsed attribute fits again: same sizes, same total
+        assert!(
+            b.attr(a.typ, a.value).is_ok(),
+            "re-encoding attribute {}",
+            a.typ
+        );
+    }
+    assert!(b.finish_access_request(p.authenticator(), SECRET).is_ok());
+    let q = Packet::parse(&out);
+    assert!(q.is_ok(), "the re-encoded packet parses: {q:?}");
+    if let Ok(q) = q {
+        assert_eq!(q.code(), p.code());
+        assert_eq!(q.identifier(), p.identifier());
+        assert_eq!(q.authenticator(), p.authenticator());
+        assert!(
+            q.attributes().eq(p.attributes()),
+            "same attributes in order"
+        );
+        assert_eq!(
+            q.bytes(),
+            p.bytes(),
+            "same octets (no Message-Authenticator was added)"
+        );
+    }
+}
+
+/// The DHCP parse path: any bytes as a captured frame and as a UDP payload.
+pub fn dhcp_parse(data: &[u8]) {
+    if let Ok(obs) = hallpass::dhcp::parse_frame(data) {
+        let _ = hallpass::dhcp::classify(&obs);
+    }
+    if let Ok(obs) = hallpass::dhcp::parse_dhcp(data) {
+        let _ = hallpass::dhcp::classify(&obs);
+        let _ = obs.fqdn.map(|f| f.name());
+    }
+}
+
+const MAIN: &str = r#"[server]
+state_dir = "/nonexistent/hallpass-fuzz"
+timezone = "Europe/Berlin"
+
+[radius]
+auth_listen = ["127.0.0.1:0"]
+
+[[radius.client]]
+name = "nas"
+address = "127.0.0.1/32"
+secret = "fuzzing-secret-0123456789"
+module = "wifi"
+
+[[policy.group]]
+name = "students"
+vlan = 20
+"#;
+
+/// The first octet picks the file the rest becomes (hallpass.toml, users, devices, bans,
+/// grants); `config::load` reads the directory. Errors are fine, panics are not; every error
+/// must print.
+pub fn config_load(data: &[u8], dir: &Path) {
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let names = [
+        "hallpass.toml",
+        "users.toml",
+        "devices.toml",
+        "bans.toml",
+        "grants.toml",
+    ];
+    let name = names[usize::from(which) % names.len()];
+    for n in names {
+        let _ = std::fs::remove_file(dir.join(n));
+    }
+    if name != "hallpass.toml" && std::fs::write(dir.join("hallpass.toml"), MAIN).is_err() {
+        return;
+    }
+    if std::fs::write(dir.join(name), rest).is_err() {
+        return;
+    }
+    match hallpass::config::load(dir) {
+        Ok(d) => {
+            let _ = (d.users.len(), d.devices.len());
+        }
+        Err(errors) => {
+            for e in &errors.0 {
+                let _ = e.to_string();
+            }
+        }
+    }
+}
+
+/// A directory of its own for the config target (one per process).
+pub fn scratch_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("hallpass-fuzz-config-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}

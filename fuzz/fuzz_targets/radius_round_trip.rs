@@ -1,0 +1,11 @@
+//! See fuzz/bodies.rs: radius_round_trip.
+#![no_main]
+
+#[path = "../bodies.rs"]
+mod bodies;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    bodies::radius_round_trip(data);
+});

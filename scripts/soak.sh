@@ -1,0 +1,65 @@
+#!/bin/sh
+# Soak test (not part of scripts/test.sh): measures the maximum MAB rate of a release build,
+# then runs half of it for SOAK_SECONDS (default 600). Passes when resident memory grows by
+# less than 5 % (first sample after 60 s vs the last) and the daemon logs no WARN or ERROR.
+# Usage: scripts/soak.sh [SECONDS]
+set -eu
+cd "$(dirname "$0")/.."
+secs="${1:-${SOAK_SECONDS:-600}}"
+cargo build --release --locked --bin hallpass
+bin="$PWD/target/release/hallpass"
+dir="$(mktemp -d)"
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"; }
+trap cleanup EXIT INT TERM
+
+secret="soak-secret-0123456789"
+cat >"$dir/hallpass.toml" <<TOML
+[server]
+state_dir = "$dir/state"
+timezone = "Europe/Berlin"
+[radius]
+auth_listen = ["127.0.0.1:0"]
+acct_listen = ["127.0.0.1:0"]
+[[radius.client]]
+name = "soak"
+address = "127.0.0.1/32"
+secret = "$secret"
+module = "wifi"
+[[policy.group]]
+name = "students"
+vlan = 20
+TOML
+# 1000 users with one device each: the MACs `hallpass load --macs 1000` generates
+awk 'BEGIN { for (i = 0; i < 1000; i++) printf "[[user]]\nname = \"u%d\"\ngroups = [\"students\"]\nconsent = true\n", i }' >"$dir/users.toml"
+awk 'BEGIN { for (i = 0; i < 1000; i++) printf "[[device]]\nmac = \"3c:22:00:00:%02x:%02x\"\nowner = \"u%d\"\n", int(i / 256), i % 256, i }' >"$dir/devices.toml"
+
+RUST_LOG=info "$bin" serve --config "$dir" 2>"$dir/log" &
+pid=$!
+for _ in $(seq 50); do grep -q "auth listener bound" "$dir/log" && break; sleep 0.1; done
+addr=$(sed -n 's/.*auth listener bound addr=\([^ ]*\).*/\1/p' "$dir/log" | head -1)
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"; }
+
+echo "== maximum rate (closed loop, 10 s)"
+"$bin" load --target "$addr" --secret "$secret" --macs 1000 -c 64 -d 10s | tee "$dir/max"
+max=$(sed -n 's/.* \([0-9]*\) requests\/s.*/\1/p' "$dir/max")
+half=$((max / 2))
+echo "== soak at $half requests/s for $secs s"
+"$bin" load --target "$addr" --secret "$secret" --macs 1000 -r "$half" -d "${secs}s" >"$dir/soak" &
+load=$!
+sleep 60
+first=$(rss)
+echo "rss after 60 s: $first kB"
+wait "$load"
+last=$(rss)
+cat "$dir/soak"
+echo "rss at the end: $last kB"
+problems=$(grep -c -E ' (WARN|ERROR) ' "$dir/log" || true)
+echo "warnings/errors logged: $problems"
+grep -E ' (WARN|ERROR) ' "$dir/log" | head -5 || true
+limit=$((first + first / 20))
+if [ "$last" -ge "$limit" ] || [ "$problems" -ne 0 ] || grep -q 'timeouts [1-9]' "$dir/soak"; then
+    echo "SOAK FAILED"
+    exit 1
+fi
+echo "SOAK OK: rss $first -> $last kB (< +5 %), no warnings, no timeouts"
