@@ -59,6 +59,7 @@ pub fn run(config_dir: &Path) -> Result<(), DaemonError> {
 async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     let started = Instant::now();
     let directory = config::load(config_dir)?;
+    server::release_free_memory();
     let state_dir = directory.server.state_dir.clone();
     std::fs::create_dir_all(&state_dir).map_err(|source| DaemonError::StateDir {
         path: state_dir.clone(),
@@ -73,10 +74,10 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     let auth_addrs = directory.radius.auth_listen.clone();
     let mut sockets = Vec::new();
     for addr in &auth_addrs {
-        let socket = server::bind_udp(*addr)?;
+        let socket = server::bind_udp_blocking(*addr)?;
         let local = socket.local_addr().unwrap_or(*addr);
         info!(addr = %local, "auth listener bound");
-        sockets.push(Arc::new(socket));
+        sockets.push(socket);
     }
     let acct_addrs = directory.radius.acct_listen.clone();
     let mut acct_sockets = Vec::new();
@@ -220,6 +221,7 @@ async fn reload(
                 reload_ms = started.elapsed().as_millis() as u64,
                 "config reloaded"
             );
+            server::release_free_memory();
             notify(&[sd_notify::NotifyState::Ready]);
             return true;
         }
