@@ -194,6 +194,10 @@ writer_us() {
     cat /proc/"$1"/task/*/stat 2>/dev/null |
         awk -v t="$TICK" '$2 == "(hallpass-writer)" { s += $14 + $15 } END { print s * 1000000 / t }'
 }
+# datagrams the kernel dropped on the server's socket (its receive queue was full)
+socket_drops() {
+    awk -v port="$(printf ':%04X' "$1")" '$2 ~ port"$" { d += $NF } END { print d + 0 }' /proc/net/udp
+}
 rss_mb() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 
 # Waits until the server at port $1 answers an Access-Request; sets START_MS to the ms since
@@ -348,6 +352,7 @@ while [ "$done_reloads" -lt "$RELOADS" ] && kill -0 "$LOAD_PID" 2>/dev/null; do
 done
 wait "$LOAD_PID" || true
 reload_load=$(cat "$WORK/reload-load.json")
+reload_drops=$(socket_drops "$HP_PORT")
 stop_server
 start_freeradius "$MID"
 half_fr=$(measure "$FR_PORT" -r $((MID_FR_RATE / 2)) -d "${DURATION}s" --macs "$MID")
@@ -369,5 +374,6 @@ $(printf '%s\n' "${ROWS[@]}")
 Open loop at half of each server's maximum ($(label_for "$MID")): hallpass $(fmt '.rate|floor' "$half_hp")/s p99 $(fmt .p99_us "$half_hp") µs \
 (timeouts $(fmt .timeouts "$half_hp")); FreeRADIUS $(fmt '.rate|floor' "$half_fr")/s p99 $(fmt .p99_us "$half_fr") µs (timeouts $(fmt .timeouts "$half_fr")).
 $done_reloads hallpass reloads (SIGHUP) during $(fmt .seconds "$reload_load") s of load at $(fmt '.rate|floor' "$reload_load")/s: \
-answered $(fmt .answered "$reload_load") of $(fmt .sent "$reload_load"), timeouts $(fmt .timeouts "$reload_load").
+answered $(fmt .answered "$reload_load") of $(fmt .sent "$reload_load"), timeouts $(fmt .timeouts "$reload_load")
+(dropped by the kernel on hallpass's full socket queue since its start: $reload_drops).
 EOF
