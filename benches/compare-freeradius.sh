@@ -340,7 +340,7 @@ start_hallpass "$MID"
 half_hp=$(measure "$HP_PORT" -r $((MID_HP_RATE / 2)) -d "${DURATION}s" --macs "$MID")
 # 100 reloads while an open-loop load runs: every request must be answered.
 reload_ms=$(hallpass_reload "$MID")
-span=$(((RELOADS * (reload_ms + 30)) / 1000 + 2))
+span=$(((RELOADS * (reload_ms * 3 / 2 + 50)) / 1000 + 5))
 [ "$span" -le 240 ] || span=240
 taskset -c "$LOAD_CPU" "$HALLPASS" load --target "127.0.0.1:$HP_PORT" --secret-file "$WORK/secret" \
     --timeout 1 --json -r $((MID_HP_RATE / 4)) -d "${span}s" --macs "$MID" >"$WORK/reload-load.json" || true &
