@@ -66,6 +66,7 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let mut usr1 = signal(SignalKind::user_defined1()).map_err(DaemonError::Signal)?;
     let directory = config::load(config_dir)?;
+    server::release_free_memory();
     let state_dir = directory.server.state_dir.clone();
     std::fs::create_dir_all(&state_dir).map_err(|source| DaemonError::StateDir {
         path: state_dir.clone(),
@@ -81,10 +82,10 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     let auth_addrs = directory.radius.auth_listen.clone();
     let mut sockets = Vec::new();
     for addr in &auth_addrs {
-        let socket = server::bind_udp(*addr)?;
+        let socket = server::bind_udp_blocking(*addr)?;
         let local = socket.local_addr().unwrap_or(*addr);
         info!(addr = %local, "auth listener bound");
-        sockets.push(Arc::new(socket));
+        sockets.push(socket);
     }
     let acct_addrs = directory.radius.acct_listen.clone();
     let mut acct_sockets = Vec::new();
@@ -239,6 +240,7 @@ async fn reload(
                 reload_ms = started.elapsed().as_millis() as u64,
                 "config reloaded"
             );
+            server::release_free_memory();
             notify(&[sd_notify::NotifyState::Ready]);
             return true;
         }

@@ -1,15 +1,16 @@
-//! The RADIUS authentication listener: one task per bound UDP socket. It owns the socket
+//! The RADIUS authentication listener: one receive thread per bound UDP socket. It owns the socket
 //! work of an Access-Request — client lookup, Message-Authenticator check, duplicate
 //! detection, handing the facts to the pure policy, encoding and signing the reply, and
 //! handing a log row to the writer. It never waits on the disk.
 
+use std::net::UdpSocket;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use jiff::Timestamp;
-use tokio::net::UdpSocket;
 use tokio::sync::{Semaphore, watch};
 use tracing::debug;
 
@@ -20,6 +21,7 @@ use crate::radius::{self, Code, MessageAuthenticator, Packet, PacketBuilder, att
 use crate::store::{AuthLogRow, WriterHandle};
 
 use super::dedup::{DedupCache, DedupKey, Lookup};
+use super::mmsg::{RecvBatch, SendBatch};
 use super::usage::UsageBook;
 use super::{Counters, RateLimitedLog};
 
@@ -41,66 +43,110 @@ pub struct AuthShared {
     pub usage: Arc<UsageBook>,
 }
 
-/// Serves one socket until `stop` turns true.
+/// How often a blocked receive wakes up to see whether the daemon is stopping.
+const STOP_POLL: Duration = Duration::from_millis(100);
+
+/// Serves one socket until `stop` turns true. The receive loop runs on a dedicated thread,
+/// in batches (recvmmsg/sendmmsg): under load one system call carries many requests, and
+/// no request waits for a task wake-up.
 pub async fn serve_socket(
-    socket: Arc<UdpSocket>,
+    socket: UdpSocket,
     shared: Arc<AuthShared>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let stopping = Arc::new(AtomicBool::new(false));
+    let runtime = tokio::runtime::Handle::current();
+    let flag = stopping.clone();
+    let receiver = std::thread::Builder::new()
+        .name("hallpass-auth".into())
+        .spawn(move || receive_loop(Arc::new(socket), &shared, &flag, &runtime));
+    let receiver = match receiver {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the auth receive thread");
+            return;
+        }
+    };
+    while !*stop.borrow_and_update() {
+        if stop.changed().await.is_err() {
+            break;
+        }
+    }
+    stopping.store(true, Ordering::Relaxed);
+    let _ = tokio::task::spawn_blocking(move || receiver.join()).await;
+}
+
+fn receive_loop(
+    socket: Arc<UdpSocket>,
+    shared: &Arc<AuthShared>,
+    stopping: &AtomicBool,
+    runtime: &tokio::runtime::Handle,
+) {
+    if let Err(e) = socket.set_read_timeout(Some(STOP_POLL)) {
+        tracing::error!(error = %e, "auth socket: cannot set a read timeout");
+        return;
+    }
     let dedup = Arc::new(DedupCache::new(DEDUP_WINDOW, DEDUP_CAPACITY));
-    let mut buf = vec![0u8; radius::MAX_PACKET_LEN + 1];
-    let mut reply = Vec::with_capacity(radius::MAX_PACKET_LEN);
-    loop {
-        let received = tokio::select! {
-            r = socket.recv_from(&mut buf) => r,
-            _ = stop.changed() => break,
-        };
-        let (len, src) = match received {
-            Ok(x) => x,
+    let mut received = RecvBatch::new(radius::MAX_PACKET_LEN + 1);
+    let mut replies = SendBatch::default();
+    while !stopping.load(Ordering::Relaxed) {
+        let n = match received.recv(&socket) {
+            Ok(n) => n,
             Err(e) => {
-                // ICMP errors from earlier sends surface here on some systems; keep serving.
-                debug!(error = %e, "auth socket receive error");
+                // Timeouts (to look at `stopping`), and ICMP errors from earlier sends on
+                // some systems: keep serving.
+                if !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock
+                        | std::io::ErrorKind::TimedOut
+                        | std::io::ErrorKind::Interrupted
+                ) {
+                    debug!(error = %e, "auth socket receive error");
+                }
                 continue;
             }
         };
-        shared.counters.inc(&shared.counters.received);
-        let Some(datagram) = buf.get(..len) else {
-            continue;
-        };
-        match handle_datagram(datagram, src, &shared, &dedup, &mut reply) {
-            Handled::Reply => {
-                if let Err(e) = socket.send_to(&reply, src).await {
-                    debug!(error = %e, peer = %src, "auth reply not sent");
-                }
-            }
-            Handled::Dropped => {}
-            Handled::Pap(job) => {
-                let Ok(permit) = shared.pap_permits.clone().try_acquire_owned() else {
-                    shared.counters.inc(&shared.counters.dropped_busy);
-                    dedup.forget(&job.key);
-                    continue;
-                };
-                let socket = socket.clone();
-                let shared = shared.clone();
-                let dedup = dedup.clone();
-                // argon2 runs on the blocking pool; the permit bounds how many at once.
-                let task = tokio::task::spawn_blocking(move || {
-                    let _permit = permit;
-                    let mut out = Vec::with_capacity(512);
-                    let ok = finish_pap(&job, &shared, &mut out);
-                    (job, ok.then_some(out))
-                });
-                tokio::spawn(async move {
-                    if let Ok((job, Some(out))) = task.await {
-                        dedup.complete(job.key, out.clone());
-                        if let Err(e) = socket.send_to(&out, job.src).await {
-                            debug!(error = %e, peer = %job.src, "auth reply not sent");
-                        }
-                    }
-                });
+        for i in 0..n {
+            let Some((datagram, src)) = received.get(i) else {
+                continue;
+            };
+            shared.counters.inc(&shared.counters.received);
+            match handle_datagram(datagram, src, shared, &dedup, replies.next_buf()) {
+                Handled::Reply => replies.push(src),
+                Handled::Dropped => {}
+                Handled::Pap(job) => start_pap(*job, &socket, shared, &dedup, runtime),
             }
         }
+        replies.send(&socket);
     }
+}
+
+/// Hands a PAP request to the blocking pool, or drops it (the NAS retries) when as many as
+/// allowed are already running.
+fn start_pap(
+    job: PapJob,
+    socket: &Arc<UdpSocket>,
+    shared: &Arc<AuthShared>,
+    dedup: &Arc<DedupCache>,
+    runtime: &tokio::runtime::Handle,
+) {
+    let Ok(permit) = shared.pap_permits.clone().try_acquire_owned() else {
+        shared.counters.inc(&shared.counters.dropped_busy);
+        dedup.forget(&job.key);
+        return;
+    };
+    let (socket, shared, dedup) = (socket.clone(), shared.clone(), dedup.clone());
+    // argon2 runs on the blocking pool; the permit bounds how many at once.
+    runtime.spawn_blocking(move || {
+        let _permit = permit;
+        let mut out = Vec::with_capacity(512);
+        if finish_pap(&job, &shared, &mut out) {
+            if let Err(e) = socket.send_to(&out, job.src) {
+                debug!(error = %e, peer = %job.src, "auth reply not sent");
+            }
+            dedup.complete(job.key, out);
+        }
+    });
 }
 
 /// The outcome of looking at one datagram.

@@ -184,6 +184,9 @@ struct InFlight {
     authenticator: [u8; 16],
 }
 
+/// Open loop: requests sent at most between two looks at the replies.
+const OPEN_LOOP_BURST: usize = 64;
+
 /// Requests per lane: one UDP socket carries at most 256 (the identifier is one octet).
 const IDS_PER_LANE: usize = 256;
 
@@ -284,8 +287,14 @@ impl Lane {
             if sending {
                 match interval {
                     Some(iv) => {
-                        // open loop: send what is due, on whichever lane has room
-                        while Instant::now() >= next_send && opts.count.is_none_or(|c| seq < c) {
+                        // open loop: send what is due, on whichever lane has room; at most
+                        // a burst per pass, so that a generator that falls behind still reads
+                        // its replies instead of timing its own backlog
+                        let mut burst = 0;
+                        while burst < OPEN_LOOP_BURST
+                            && Instant::now() >= next_send
+                            && opts.count.is_none_or(|c| seq < c)
+                        {
                             let Some(lane) = lanes.iter_mut().find(|l| l.in_flight < IDS_PER_LANE)
                             else {
                                 break;
@@ -294,6 +303,7 @@ impl Lane {
                             seq += 1;
                             report.sent += 1;
                             next_send += iv;
+                            burst += 1;
                             progressed = true;
                         }
                     }

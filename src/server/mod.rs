@@ -9,6 +9,7 @@ mod dedup;
 pub mod dynauth;
 pub mod enforce;
 pub mod loadgen;
+mod mmsg;
 pub mod usage;
 pub mod watcher;
 
@@ -158,9 +159,34 @@ impl RateLimitedLog {
     }
 }
 
+/// Hands memory the allocator keeps but no longer uses back to the system. Loading a large
+/// config builds temporary parse trees many times the size of the snapshot; glibc would keep
+/// those pages, and the resident size would stay at the peak of the load.
+#[allow(unsafe_code)]
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only trims glibc's own heaps; it takes no pointers from us.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 /// Binds a UDP socket for tokio. IPv6 sockets are v6-only so that `0.0.0.0:1812` and
 /// `[::]:1812` can both be configured, as DESIGN.md's default does.
 pub fn bind_udp(addr: SocketAddr) -> Result<tokio::net::UdpSocket, ServerError> {
+    let socket = bind_socket(addr)?;
+    let err = |source| ServerError::Bind { addr, source };
+    socket.set_nonblocking(true).map_err(err)?;
+    tokio::net::UdpSocket::from_std(socket.into()).map_err(err)
+}
+
+/// Binds a blocking UDP socket for a dedicated receive thread (the auth listener), like
+/// [`bind_udp`].
+pub fn bind_udp_blocking(addr: SocketAddr) -> Result<std::net::UdpSocket, ServerError> {
+    Ok(bind_socket(addr)?.into())
+}
+
+fn bind_socket(addr: SocketAddr) -> Result<Socket, ServerError> {
     let err = |source| ServerError::Bind { addr, source };
     let domain = if addr.is_ipv4() {
         Domain::IPV4
@@ -173,7 +199,6 @@ pub fn bind_udp(addr: SocketAddr) -> Result<tokio::net::UdpSocket, ServerError> 
     }
     // A burst of requests from many access points at once must not overflow the queue.
     let _ = socket.set_recv_buffer_size(4 << 20);
-    socket.set_nonblocking(true).map_err(err)?;
     socket.bind(&addr.into()).map_err(err)?;
-    tokio::net::UdpSocket::from_std(socket.into()).map_err(err)
+    Ok(socket)
 }
