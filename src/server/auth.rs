@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use jiff::Timestamp;
@@ -80,14 +80,15 @@ pub async fn serve_socket(
                 let socket = socket.clone();
                 let shared = shared.clone();
                 let dedup = dedup.clone();
-                // argon2 runs on the blocking pool; the permit bounds how many at once.
+                // argon2 runs on the blocking pool; the permit bounds how many at once. It is
+                // held until the reply is sent: a graceful stop waits for all permits.
                 let task = tokio::task::spawn_blocking(move || {
-                    let _permit = permit;
                     let mut out = Vec::with_capacity(512);
                     let ok = finish_pap(&job, &shared, &mut out);
                     (job, ok.then_some(out))
                 });
                 tokio::spawn(async move {
+                    let _permit = permit;
                     if let Ok((job, Some(out))) = task.await {
                         dedup.complete(job.key, out.clone());
                         if let Err(e) = socket.send_to(&out, job.src).await {
@@ -149,6 +150,7 @@ fn handle_datagram(
         );
         return Handled::Dropped;
     };
+    c.per_client.inc(&client.name, |p| &p.requests);
     match packet.code() {
         Code::AccessRequest | Code::StatusServer => {}
         other => {
@@ -169,6 +171,8 @@ fn handle_datagram(
             // is explicitly allowed to omit it (BlastRADIUS).
             if packet.code() == Code::StatusServer || client.require_message_authenticator {
                 c.inc(&c.missing_message_authenticator);
+                c.per_client
+                    .inc(&client.name, |p| &p.missing_message_authenticator);
                 shared.log_limit.warn(
                     "missing_ma",
                     src.ip(),
@@ -182,6 +186,7 @@ fn handle_datagram(
         }
         Err(e) => {
             c.inc(&c.bad_authenticator);
+            c.per_client.inc(&client.name, |p| &p.bad_authenticator);
             shared.log_limit.warn(
                 "bad_ma",
                 src.ip(),
@@ -249,8 +254,10 @@ fn handle_datagram(
     }
 
     let now = Timestamp::now();
+    let started = Instant::now();
     match respond(&packet, None, &directory, client, now, reply) {
         Ok(decision) => {
+            c.auth_latency_mab.observe(started.elapsed());
             dedup.complete(key, reply.clone());
             record(shared, client, src.ip(), &decision, now);
             Handled::Reply
@@ -276,6 +283,7 @@ fn finish_pap(job: &PapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bool {
     // between must apply.
     let directory = shared.directory.load();
     let now = Timestamp::now();
+    let started = Instant::now();
     match respond(
         &packet,
         Some(&job.password),
@@ -285,6 +293,7 @@ fn finish_pap(job: &PapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bool {
         out,
     ) {
         Ok(decision) => {
+            shared.counters.auth_latency_pap.observe(started.elapsed());
             record(shared, &job.client, job.src.ip(), &decision, now);
             true
         }

@@ -13,4 +13,5 @@ mod acct;
 mod auth;
 mod dhcp_capture;
 mod harness;
+mod metrics;
 mod wire;
