@@ -59,6 +59,11 @@ pub fn run(config_dir: &Path) -> Result<(), DaemonError> {
 
 async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     let started = Instant::now();
+    // First of all: a SIGTERM during the start must mean a graceful stop, not the default
+    // action (an exit by signal).
+    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
+    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let directory = config::load(config_dir)?;
     let state_dir = directory.server.state_dir.clone();
     std::fs::create_dir_all(&state_dir).map_err(|source| DaemonError::StateDir {
@@ -167,9 +172,6 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     }
     notify(&[sd_notify::NotifyState::Ready]);
 
-    let mut hup = signal(SignalKind::hangup()).map_err(DaemonError::Signal)?;
-    let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
-    let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let watchdog = sd_notify::watchdog_enabled().map(|d| d / 2);
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
     loop {
