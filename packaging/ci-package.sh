@@ -99,7 +99,7 @@ if installed; then
     want_stat /var/lib/hallpass hallpass:hallpass 750
     want_stat /etc/hallpass root:hallpass 750
     want_stat /etc/hallpass/secrets root:hallpass 750
-    for f in hallpass.toml users.toml devices.toml devices.d/7b.toml bans.toml; do
+    for f in hallpass.toml users.toml devices.toml devices.d/7b.toml bans.toml grants.toml; do
         want_stat "/etc/hallpass/$f" root:hallpass 640
     done
     for f in /usr/bin/hallpass /lib/systemd/system/hallpass.service \
