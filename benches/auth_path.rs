@@ -73,6 +73,7 @@ fn directory() -> Directory {
             state_dir: ".".into(),
             timezone: jiff::tz::TimeZone::get("Europe/Berlin").unwrap(),
             language: Language::De,
+            metrics_listen: None,
         },
         radius: RadiusSettings {
             auth_listen: vec![],

@@ -99,7 +99,7 @@ if installed; then
     want_stat /var/lib/hallpass hallpass:hallpass 750
     want_stat /etc/hallpass root:hallpass 750
     want_stat /etc/hallpass/secrets root:hallpass 750
-    for f in hallpass.toml users.toml devices.toml devices.d/7b.toml bans.toml; do
+    for f in hallpass.toml users.toml devices.toml devices.d/7b.toml bans.toml grants.toml; do
         want_stat "/etc/hallpass/$f" root:hallpass 640
     done
     for f in /usr/bin/hallpass /lib/systemd/system/hallpass.service \
@@ -126,12 +126,33 @@ if installed; then
     fi
 
     # --- config check, as the daemon's user (like ExecReload= does) -------------------
+    # As shipped, the config listens on every address with the example secret: check must
+    # refuse it (so must the daemon), pointing at the secret. With a secret of the admin's
+    # own, it passes.
     step "hallpass check /etc/hallpass"
+    check_out=$(runuser -u hallpass -- /usr/bin/hallpass check /etc/hallpass 2>&1)
+    check_rc=$?
+    echo "$check_out"
+    secret_line=$(grep -n '^secret = "hallpass-example-secret"$' /etc/hallpass/hallpass.toml | cut -d: -f1)
+    if [ "$check_rc" -ne 1 ]; then
+        record "check: example secret" FAIL "exit $check_rc, want 1"
+    elif ! echo "$check_out" | grep -q "hallpass.toml:${secret_line:-?}:10: .*example secret"; then
+        record "check: example secret" FAIL "no error at hallpass.toml:${secret_line:-?}:10"
+    elif echo "$check_out" | grep -q 'hallpass-example-secret'; then
+        record "check: example secret" FAIL "the secret itself is printed"
+    else
+        record "check: example secret" ok "refused at hallpass.toml:$secret_line:10"
+    fi
+    cp -p /etc/hallpass/hallpass.toml /tmp/hallpass.toml.shipped
+    sed -i "s|^secret = \"hallpass-example-secret\"$|secret = \"$(head -c 18 /dev/urandom | base64)\"|" /etc/hallpass/hallpass.toml
     if runuser -u hallpass -- /usr/bin/hallpass check /etc/hallpass; then
-        record "hallpass check" ok "as user hallpass"
+        record "hallpass check" ok "as user hallpass, own secret"
     else
         record "hallpass check" FAIL "exit $?"
     fi
+    # Back to the shipped file, so that remove and purge see the conffile unchanged.
+    cp -p /tmp/hallpass.toml.shipped /etc/hallpass/hallpass.toml
+    rm -f /tmp/hallpass.toml.shipped
 
     # --- unit verification ------------------------------------------------------------
     # --man=no: Documentation=man:hallpass(1) is checked by the files step instead (the

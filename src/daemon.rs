@@ -16,6 +16,7 @@ use crate::server::acct::{self, AcctShared};
 use crate::server::auth::{AuthShared, serve_socket};
 use crate::server::dynauth::{DynAuthClient, DynAuthError};
 use crate::server::enforce::Enforcer;
+use crate::server::metrics::{self, Exporter};
 use crate::server::usage::UsageBook;
 use crate::server::{self, Counters, RateLimitedLog, ServerError};
 use crate::store::{self, StoreError, WriterConfig};
@@ -96,8 +97,19 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
         acct_sockets.push(Arc::new(socket));
     }
     let dynauth = DynAuthClient::open().await?;
+    let metrics_listener = match directory.server.metrics_listen {
+        Some(addr) => {
+            let listener = metrics::bind(addr)?;
+            let local = listener.local_addr().unwrap_or(addr);
+            info!(addr = %local, "metrics listener bound");
+            Some(listener)
+        }
+        None => None,
+    };
+    let metrics_addr = directory.server.metrics_listen;
 
     let counters = Arc::new(Counters::default());
+    counters.config_applied(jiff::Timestamp::now());
     let log_limit = Arc::new(RateLimitedLog::new(Duration::from_secs(10)));
     let directory = Arc::new(ArcSwap::from_pointee(directory));
     let usage = Arc::new(UsageBook::default());
@@ -144,6 +156,14 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
         db_path: db_path.clone(),
     };
     tasks.extend(watcher.spawn(stop_rx.clone()));
+    if let Some(listener) = metrics_listener {
+        let exporter = Arc::new(Exporter::new(counters.clone(), writer.clone()));
+        tasks.push(tokio::spawn(metrics::serve(
+            listener,
+            exporter,
+            stop_rx.clone(),
+        )));
+    }
     let enforcer = Enforcer {
         directory: directory.clone(),
         writer: writer.clone(),
@@ -174,7 +194,7 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     loop {
         tokio::select! {
             _ = hup.recv() => {
-                if reload(config_dir, &shared, &auth_addrs, &acct_addrs).await {
+                if reload(config_dir, &shared, &auth_addrs, &acct_addrs, metrics_addr).await {
                     reloaded_tx.send_modify(|n| *n += 1);
                 }
             }
@@ -219,6 +239,7 @@ async fn reload(
     shared: &AuthShared,
     auth_addrs: &[std::net::SocketAddr],
     acct_addrs: &[std::net::SocketAddr],
+    metrics_addr: Option<std::net::SocketAddr>,
 ) -> bool {
     let started = Instant::now();
     if let Ok(now) = sd_notify::NotifyState::monotonic_usec_now() {
@@ -228,12 +249,21 @@ async fn reload(
     let loaded = tokio::task::spawn_blocking(move || config::load(&dir)).await;
     match loaded {
         Ok(Ok(new)) => {
-            if new.radius.auth_listen != auth_addrs || new.radius.acct_listen != acct_addrs {
+            if new.radius.auth_listen != auth_addrs
+                || new.radius.acct_listen != acct_addrs
+                || new.server.metrics_listen != metrics_addr
+            {
                 warn!("listen addresses changed: the new ones take effect after a restart");
             }
             shared.writer.set_retention_days(new.privacy.retention_days);
             let (users, devices) = (new.users.len(), new.devices.len());
+            let counters = &shared.counters;
+            counters
+                .per_client
+                .retain(|name| new.radius.clients.iter().any(|c| c.name == name));
             shared.directory.store(Arc::new(new));
+            counters.inc(&counters.reloads);
+            counters.config_applied(jiff::Timestamp::now());
             info!(
                 users,
                 devices,
@@ -245,6 +275,7 @@ async fn reload(
             return true;
         }
         Ok(Err(errors)) => {
+            shared.counters.inc(&shared.counters.reload_failures);
             for e in &errors.0 {
                 error!("{e}");
             }
@@ -253,7 +284,10 @@ async fn reload(
                 "reload failed: the last good config stays in force"
             );
         }
-        Err(e) => error!(error = %e, "reload failed: the last good config stays in force"),
+        Err(e) => {
+            shared.counters.inc(&shared.counters.reload_failures);
+            error!(error = %e, "reload failed: the last good config stays in force");
+        }
     }
     notify(&[sd_notify::NotifyState::Ready]);
     false

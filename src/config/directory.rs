@@ -50,6 +50,8 @@ pub struct ServerSettings {
     pub state_dir: PathBuf,
     pub timezone: TimeZone,
     pub language: Language,
+    /// Where the Prometheus metrics endpoint listens; `None` (the default): no endpoint.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Clone, Debug)]

@@ -2,6 +2,7 @@
 //! for a school admin, and never contain a secret or a password.
 
 use std::fmt;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use ipnetwork::IpNetwork;
@@ -108,6 +109,10 @@ pub enum ConfigErrorKind {
     BadLanguage { value: String },
     #[error("state_dir must not be empty")]
     EmptyStateDir,
+    #[error(
+        "not a metrics listen address: {value:?} (expected an address and port, e.g. \"127.0.0.1:9812\")"
+    )]
+    BadMetricsAddress { value: String },
 
     // --- [radius] ---
     #[error("not a listen address: {value:?} (expected e.g. \"0.0.0.0:1812\" or \"[::]:1812\")")]
@@ -133,6 +138,10 @@ pub enum ConfigErrorKind {
     SecretMissing { client: String },
     #[error("the secret of client {client:?} is only {length} characters long; use at least 16")]
     SecretTooShort { client: String, length: usize },
+    #[error(
+        "client {client:?} still has the example secret of the shipped hallpass.toml, and hallpass listens on {listen}, not only on loopback: set a secret of your own (at least 16 characters, the same as on the NAS)"
+    )]
+    ExampleSecret { client: String, listen: SocketAddr },
     #[error("cannot read the secret file {path:?} of client {client:?}: {detail}")]
     SecretFileUnreadable {
         client: String,

@@ -33,6 +33,9 @@ use crate::model::{
 pub const MAIN_FILE: &str = "hallpass.toml";
 /// Minimum length of a RADIUS shared secret, in characters.
 pub const MIN_SECRET_LEN: usize = 16;
+/// The secret of the shipped example config. Everyone knows it, so a daemon that is
+/// reachable from the network must not use it (see `ConfigErrorKind::ExampleSecret`).
+pub const EXAMPLE_SECRET: &str = "hallpass-example-secret";
 
 const DEFAULT_STATE_DIR: &str = "/var/lib/hallpass";
 const DEFAULT_AUTH_LISTEN: [&str; 2] = ["0.0.0.0:1812", "[::]:1812"];
@@ -491,6 +494,7 @@ impl Main {
                 state_dir: PathBuf::from(DEFAULT_STATE_DIR),
                 timezone: TimeZone::try_system().unwrap_or(TimeZone::UTC),
                 language: Language::De,
+                metrics_listen: None,
             },
             radius: RadiusSettings {
                 auth_listen: default_listen(DEFAULT_AUTH_LISTEN),
@@ -545,6 +549,8 @@ impl Loader {
             src: &src,
             errors: &mut self.errors,
         };
+        // Clients that still have the example secret: (name, where the secret is set).
+        let mut examples: Vec<(String, usize)> = Vec::new();
         match parse_file(&src, cx.errors) {
             Some(table) => {
                 for (k, mut v) in table {
@@ -561,7 +567,8 @@ impl Loader {
                                 listen(&mut cx, w.acct_listen, &mut main.radius.acct_listen);
                             }
                             let clients = cx.entries::<WireClient>(clients, "radius.client");
-                            main.radius.clients = radius_clients(&mut cx, clients, &self.dir);
+                            main.radius.clients =
+                                radius_clients(&mut cx, clients, &self.dir, &mut examples);
                         }
                         "dhcp" => {
                             if let Some(w) = cx.section::<WireDhcp>(v) {
@@ -607,6 +614,20 @@ impl Loader {
                 }
             }
             None => main.policy_ok = false,
+        }
+        // Checked after the whole file: the listen addresses may come after the clients, and
+        // absent ones mean the defaults, which are every address.
+        let radius = &main.radius;
+        if let Some(listen) = radius
+            .auth_listen
+            .iter()
+            .chain(&radius.acct_listen)
+            .find(|a| !a.ip().is_loopback())
+        {
+            for (client, at) in examples {
+                let listen = *listen;
+                cx.err(at, K::ExampleSecret { client, listen });
+            }
         }
         self.sources.push(src);
         main
@@ -998,6 +1019,15 @@ fn server(cx: &mut Cx<'_>, w: WireServer, dir: &Path, out: &mut ServerSettings) 
             }
         }
     }
+    if let Some(a) = w.metrics_listen {
+        match a.get_ref().trim().parse::<SocketAddr>() {
+            Ok(s) => out.metrics_listen = Some(s),
+            Err(_) => {
+                let value = a.get_ref().clone();
+                cx.err(a.span().start, K::BadMetricsAddress { value });
+            }
+        }
+    }
 }
 
 fn listen(cx: &mut Cx<'_>, w: Option<Vec<Spanned<String>>>, out: &mut Vec<SocketAddr>) {
@@ -1014,7 +1044,12 @@ fn listen(cx: &mut Cx<'_>, w: Option<Vec<Spanned<String>>>, out: &mut Vec<Socket
     }
 }
 
-fn radius_clients(cx: &mut Cx<'_>, list: Vec<(usize, WireClient)>, dir: &Path) -> Vec<Client> {
+fn radius_clients(
+    cx: &mut Cx<'_>,
+    list: Vec<(usize, WireClient)>,
+    dir: &Path,
+    examples: &mut Vec<(String, usize)>,
+) -> Vec<Client> {
     let mut out: Vec<Client> = Vec::with_capacity(list.len());
     let mut seen: HashMap<IpNetwork, (String, usize)> = HashMap::new();
     for (_, w) in list {
@@ -1060,6 +1095,12 @@ fn radius_clients(cx: &mut Cx<'_>, list: Vec<(usize, WireClient)>, dir: &Path) -
             }
         };
         let secret = client_secret(cx, &w, dir);
+        if let Some(s) = &secret
+            && s.as_bytes() == EXAMPLE_SECRET.as_bytes()
+            && let Some(at) = w.secret.as_ref().or(w.secret_file.as_ref())
+        {
+            examples.push((name.clone(), at.span().start));
+        }
         if let (true, Some(network), Some(module), Some(secret)) = (ok, network, module, secret) {
             out.push(Client {
                 name,

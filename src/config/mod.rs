@@ -15,7 +15,7 @@ mod wire;
 
 pub use directory::*;
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Location};
-pub use load::{MAIN_FILE, MIN_SECRET_LEN, config_files, load};
+pub use load::{EXAMPLE_SECRET, MAIN_FILE, MIN_SECRET_LEN, config_files, load};
 pub use summary::check_summary;
 
 #[cfg(test)]

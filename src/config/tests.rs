@@ -1058,6 +1058,10 @@ fn shipped_config_is_valid() {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("state")
     );
     assert_eq!(d.radius.auth_listen, ["127.0.0.1:11812".parse().unwrap()]);
+    assert_eq!(
+        d.server.metrics_listen,
+        Some("127.0.0.1:9812".parse().unwrap())
+    );
     assert_eq!(d.radius.acct_listen, ["127.0.0.1:11813".parse().unwrap()]);
     assert!(d.users.get("lena.meyer").is_some_and(|u| !u.consent));
     assert!(d.users.get("tom.becker").is_some_and(|u| u.disabled));
@@ -1183,4 +1187,73 @@ fn invalid_user_does_not_cascade_to_devices() {
     ]);
     assert_eq!(e.len(), 2, "{}", ConfigErrors(e.clone()));
     assert!(e.iter().all(|e| e.file == Path::new("users.toml")));
+}
+
+#[test]
+fn metrics_listen_is_off_by_default_and_must_be_a_socket_address() {
+    assert_eq!(ok(&[]).server.metrics_listen, None);
+    let text = "[server]\nmetrics_listen = \"127.0.0.1:9812\"\n";
+    let d = ok(&[(MAIN_FILE, &format!("{text}{}", &MAIN[9..]))]);
+    assert_eq!(
+        d.server.metrics_listen,
+        Some("127.0.0.1:9812".parse().unwrap())
+    );
+    for bad in ["localhost:9812", "127.0.0.1", "9812", ""] {
+        let text = format!("[server]\nmetrics_listen = \"{bad}\"\n{}", &MAIN[9..]);
+        let e = errs(&[(MAIN_FILE, &text)]);
+        assert_eq!(
+            at(&e, MAIN_FILE, 2, 18),
+            ConfigErrorKind::BadMetricsAddress { value: bad.into() }
+        );
+        assert_eq!(e.len(), 1);
+    }
+}
+
+#[test]
+fn the_example_secret_is_refused_beyond_loopback() {
+    let main = |listen: &str| {
+        format!(
+            "{listen}\n[[radius.client]]\nname = \"ap\"\naddress = \"10.0.0.0/24\"\n\
+             secret = \"{EXAMPLE_SECRET}\"\nmodule = \"wifi\"\n\n\
+             [[policy.group]]\nname = \"students\"\nvlan = 20\n"
+        )
+    };
+    // Loopback only, as the shipped quick start: fine.
+    let loopback = "[radius]\nauth_listen = [\"127.0.0.1:11812\"]\nacct_listen = [\"[::1]:11813\"]";
+    ok(&[(MAIN_FILE, &main(loopback))]);
+    // The defaults listen on every address; so does one non-loopback entry.
+    for (listen, line) in [
+        ("", 5),
+        (
+            "[radius]\nauth_listen = [\"127.0.0.1:1812\"]\nacct_listen = [\"10.0.0.1:1813\"]",
+            7,
+        ),
+    ] {
+        let e = errs(&[(MAIN_FILE, &main(listen))]);
+        assert!(
+            matches!(at(&e, MAIN_FILE, line, 10), ConfigErrorKind::ExampleSecret { client, .. } if client == "ap"),
+            "{e:?}"
+        );
+        assert_eq!(e.len(), 1);
+        let shown = e[0].to_string();
+        assert!(!shown.contains(EXAMPLE_SECRET), "{shown}");
+    }
+    // The same secret from a secret file counts too.
+    let dir = tempfile::tempdir().unwrap();
+    let text = main("").replace(
+        &format!("secret = \"{EXAMPLE_SECRET}\""),
+        "secret_file = \"secrets/ap\"",
+    );
+    write(
+        dir.path(),
+        &[
+            (MAIN_FILE, &text),
+            ("secrets/ap", &format!("{EXAMPLE_SECRET}\n")),
+        ],
+    );
+    let e = load(dir.path()).unwrap_err().0;
+    assert!(matches!(
+        at(&e, MAIN_FILE, 5, 15),
+        ConfigErrorKind::ExampleSecret { .. }
+    ));
 }

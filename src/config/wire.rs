@@ -13,6 +13,7 @@ pub(super) struct WireServer {
     pub state_dir: Option<Spanned<String>>,
     pub timezone: Option<Spanned<String>>,
     pub language: Option<Spanned<String>>,
+    pub metrics_listen: Option<Spanned<String>>,
 }
 
 /// `[radius]` in hallpass.toml, without its `[[radius.client]]` entries (those are taken out

@@ -54,6 +54,7 @@ impl Dir {
                 state_dir: PathBuf::from("/var/lib/hallpass"),
                 timezone: TimeZone::UTC,
                 language: Language::De,
+                metrics_listen: None,
             },
             radius: RadiusSettings {
                 auth_listen: Vec::new(),

@@ -7,7 +7,7 @@ use std::net::UdpSocket;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use jiff::Timestamp;
@@ -198,6 +198,7 @@ fn handle_datagram(
         );
         return Handled::Dropped;
     };
+    c.per_client.inc(&client.name, |p| &p.requests);
     match packet.code() {
         Code::AccessRequest | Code::StatusServer => {}
         other => {
@@ -223,6 +224,8 @@ fn handle_datagram(
                 || packet.get(attr::PROXY_STATE).is_some()
             {
                 c.inc(&c.missing_message_authenticator);
+                c.per_client
+                    .inc(&client.name, |p| &p.missing_message_authenticator);
                 shared.log_limit.warn(
                     "missing_ma",
                     src.ip(),
@@ -236,6 +239,7 @@ fn handle_datagram(
         }
         Err(e) => {
             c.inc(&c.bad_authenticator);
+            c.per_client.inc(&client.name, |p| &p.bad_authenticator);
             shared.log_limit.warn(
                 "bad_ma",
                 src.ip(),
@@ -303,10 +307,12 @@ fn handle_datagram(
     }
 
     let now = Timestamp::now();
+    let started = Instant::now();
     let user_name = packet.get(attr::USER_NAME).unwrap_or_default();
     let facts = shared.usage.facts_for(&directory, user_name, now);
     match respond(&packet, None, &directory, client, facts, now, reply) {
         Ok(decision) => {
+            c.auth_latency_mab.observe(started.elapsed());
             dedup.complete(key, reply.clone());
             record(shared, client, src.ip(), &decision, now);
             Handled::Reply
@@ -332,6 +338,7 @@ fn finish_pap(job: &PapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bool {
     // between must apply.
     let directory = shared.directory.load();
     let now = Timestamp::now();
+    let started = Instant::now();
     let user_name = packet.get(attr::USER_NAME).unwrap_or_default();
     let facts = shared.usage.facts_for(&directory, user_name, now);
     match respond(
@@ -344,6 +351,7 @@ fn finish_pap(job: &PapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bool {
         out,
     ) {
         Ok(decision) => {
+            shared.counters.auth_latency_pap.observe(started.elapsed());
             record(shared, &job.client, job.src.ip(), &decision, now);
             true
         }

@@ -9,14 +9,15 @@ mod dedup;
 pub mod dynauth;
 pub mod enforce;
 pub mod loadgen;
+pub mod metrics;
 mod mmsg;
 pub mod usage;
 pub mod watcher;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
@@ -75,6 +76,18 @@ pub struct Counters {
     /// DHCP watcher: sightings and rogue reports the writer's full queue refused.
     pub dhcp_rows_dropped: AtomicU64,
     decisions: [[AtomicU64; 2]; Reason::ALL.len()],
+
+    // --- metrics endpoint: latency, per-client counts, reloads, DHCP ---
+    /// Time from an authenticated Access-Request to its encoded reply, without PAP.
+    pub auth_latency_mab: LatencyHistogram,
+    /// The same for PAP requests (argon2 included).
+    pub auth_latency_pap: LatencyHistogram,
+    /// Auth-port counts per configured client, by client name.
+    pub per_client: PerClient,
+    pub reloads: AtomicU64,
+    pub reload_failures: AtomicU64,
+    /// Unix time of the start or of the last reload that applied, in seconds.
+    pub last_good_config: AtomicU64,
 }
 
 impl Counters {
@@ -96,6 +109,12 @@ impl Counters {
         }
     }
 
+    /// Records that a config took effect (start or reload) at `now`.
+    pub fn config_applied(&self, now: jiff::Timestamp) {
+        let secs = u64::try_from(now.as_second()).unwrap_or(0);
+        self.last_good_config.store(secs, Ordering::Relaxed);
+    }
+
     /// Decisions so far, per reason and module.
     pub fn decisions(&self) -> Vec<(Reason, Module, u64)> {
         let mut out = Vec::new();
@@ -104,6 +123,116 @@ impl Counters {
                 out.push((*r, *m, c.load(Ordering::Relaxed)));
             }
         }
+        out
+    }
+}
+
+/// Upper bounds of the latency buckets, in microseconds: MAB answers take microseconds,
+/// PAP (argon2) tens of milliseconds.
+pub const LATENCY_BUCKETS_US: [u64; 16] = [
+    10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000,
+    500_000, 1_000_000,
+];
+
+/// A latency histogram of atomics: one relaxed add per bucket, count and sum per
+/// observation, so the hot path takes no lock.
+#[derive(Default)]
+pub struct LatencyHistogram {
+    /// Per bucket (not cumulative); the last slot is everything above the largest bound.
+    buckets: [AtomicU64; LATENCY_BUCKETS_US.len() + 1],
+    sum_ns: AtomicU64,
+}
+
+impl LatencyHistogram {
+    pub fn observe(&self, d: Duration) {
+        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        let i = LATENCY_BUCKETS_US.partition_point(|&b| b < us);
+        if let Some(b) = self.buckets.get(i) {
+            b.fetch_add(1, Ordering::Relaxed);
+        }
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        self.sum_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// (sum in seconds, count, buckets as (upper bound in seconds, observations in this
+    /// bucket alone)), the last bound +Inf. Per bucket, not cumulative: the encoder of
+    /// prometheus-client adds them up, as for its own histograms.
+    pub fn snapshot(&self) -> (f64, u64, Vec<(f64, u64)>) {
+        let bounds = LATENCY_BUCKETS_US
+            .iter()
+            .map(|&b| b as f64 / 1e6)
+            .chain([f64::INFINITY]);
+        let buckets: Vec<(f64, u64)> = bounds
+            .zip(self.buckets.iter())
+            .map(|(le, b)| (le, b.load(Ordering::Relaxed)))
+            .collect();
+        // The count is the sum of the buckets, so even a scrape that races an observation
+        // has count equal to the +Inf bucket, as Prometheus expects.
+        let count = buckets.iter().map(|b| b.1).sum();
+        let sum = self.sum_ns.load(Ordering::Relaxed) as f64 / 1e9;
+        (sum, count, buckets)
+    }
+}
+
+/// What the auth listener counts per client.
+#[derive(Default)]
+pub struct ClientCounts {
+    /// Every parsed datagram from the client's addresses, answered or not.
+    pub requests: AtomicU64,
+    pub bad_authenticator: AtomicU64,
+    pub missing_message_authenticator: AtomicU64,
+}
+
+/// Counts per configured client, by name. Only names of configured clients are ever added
+/// and `retain` drops the ones a reload removed, so the map is bounded by the config.
+#[derive(Default)]
+pub struct PerClient {
+    map: RwLock<HashMap<String, Arc<ClientCounts>>>,
+}
+
+impl PerClient {
+    /// The counts of `client`, created on first use.
+    pub fn get(&self, client: &str) -> Option<Arc<ClientCounts>> {
+        if let Ok(map) = self.map.read()
+            && let Some(c) = map.get(client)
+        {
+            return Some(c.clone());
+        }
+        let mut map = self.map.write().ok()?;
+        Some(map.entry(client.to_string()).or_default().clone())
+    }
+
+    /// Adds one to a per-client counter chosen by `which`.
+    pub fn inc(&self, client: &str, which: fn(&ClientCounts) -> &AtomicU64) {
+        if let Some(c) = self.get(client) {
+            which(&c).fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Keeps only the clients `keep` says are still configured.
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
+        if let Ok(mut map) = self.map.write() {
+            map.retain(|name, _| keep(name));
+        }
+    }
+
+    /// (client, requests, bad authenticator, missing Message-Authenticator), sorted by name.
+    pub fn snapshot(&self) -> Vec<(String, u64, u64, u64)> {
+        let Ok(map) = self.map.read() else {
+            return Vec::new();
+        };
+        let mut out: Vec<_> = map
+            .iter()
+            .map(|(name, c)| {
+                (
+                    name.clone(),
+                    c.requests.load(Ordering::Relaxed),
+                    c.bad_authenticator.load(Ordering::Relaxed),
+                    c.missing_message_authenticator.load(Ordering::Relaxed),
+                )
+            })
+            .collect();
+        out.sort();
         out
     }
 }

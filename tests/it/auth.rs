@@ -541,7 +541,10 @@ fn a_reload_applies_a_new_ban_and_a_broken_file_keeps_the_old_config() {
 
 #[test]
 fn secrets_and_passwords_never_reach_the_log() {
-    let (_cfg, d) = started();
+    let cfg = TestConfig::new("", "");
+    school(&cfg);
+    cfg.enable_metrics();
+    let d = Daemon::start(&cfg);
     let _ = pap(d.addr, "erika.lehrer", "Schule2026!");
     let _ = pap(d.addr, "erika.lehrer", "Falsch-Passwort-77");
     let _ = radclient(
@@ -550,23 +553,51 @@ fn secrets_and_passwords_never_reach_the_log() {
         "a-different-secret-000",
         "User-Name = \"x\", Message-Authenticator = 0x00\n",
     );
+    let metrics = d.scrape();
     let log = d.log_lines().join("\n");
     let status = d.stop();
     assert!(status.success());
-    for secret in [
-        SECRET,
-        "Schule2026!",
-        "Falsch-Passwort-77",
-        "a-different-secret-000",
-    ] {
-        assert!(
-            !log.contains(secret),
-            "{secret:?} appears in the log:\n{log}"
-        );
+    // `hallpass check` and `serve` on a config whose secret is too short: errors name the
+    // client and the length, never the secret.
+    let short = "kurz-Geheim-12";
+    let main = std::fs::read_to_string(cfg.path().join("hallpass.toml")).unwrap();
+    cfg.write("hallpass.toml", &main.replace(SECRET, short));
+    let mut errors = String::new();
+    for args in [&["check", "--config"][..], &["serve", "--config"][..]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hallpass"))
+            .args(args)
+            .arg(cfg.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        errors.push_str(&String::from_utf8_lossy(&out.stdout));
+        errors.push_str(&String::from_utf8_lossy(&out.stderr));
+    }
+    assert!(
+        errors.contains("only 14 characters long"),
+        "the short secret is reported: {errors}"
+    );
+    for (what, text) in [("log", &log), ("metrics", &metrics), ("errors", &errors)] {
+        for secret in [
+            SECRET,
+            "Schule2026!",
+            "Falsch-Passwort-77",
+            "a-different-secret-000",
+            short,
+        ] {
+            assert!(
+                !text.contains(secret),
+                "{secret:?} appears in the {what}:\n{text}"
+            );
+        }
     }
     assert!(
         log.contains("access decision"),
         "decisions are logged at all: {log}"
+    );
+    assert!(
+        metrics.contains("hallpass_decisions_total"),
+        "a real scrape: {metrics}"
     );
 }
 
@@ -624,6 +655,46 @@ fn a_daemon_with_a_broken_config_does_not_start() {
 }
 
 #[allow(dead_code)]
+#[test]
+fn the_example_secret_does_not_start_beyond_loopback() {
+    let cfg = TestConfig::new("", "");
+    let main = std::fs::read_to_string(cfg.path().join("hallpass.toml")).unwrap();
+    let example = "hallpass-example-secret";
+    let line = main
+        .lines()
+        .position(|l| l.starts_with("secret = "))
+        .unwrap()
+        + 1;
+    // On loopback (the quick start) the example secret is fine.
+    cfg.write("hallpass.toml", &main.replace(SECRET, example));
+    let d = Daemon::start(&cfg);
+    assert!(d.stop().success());
+    // On every address it is refused, by check and by serve alike.
+    cfg.write(
+        "hallpass.toml",
+        &main.replace(SECRET, example).replace(
+            "auth_listen = [\"127.0.0.1:0\"]",
+            "auth_listen = [\"0.0.0.0:0\"]",
+        ),
+    );
+    for cmd in ["check", "serve"] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_hallpass"))
+            .args([cmd, "--config"])
+            .arg(cfg.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{cmd}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!(
+                "hallpass.toml:{line}:10: client \"test-nas\" still has the example secret"
+            )),
+            "{cmd}: {err}"
+        );
+        assert!(!err.contains(example), "{cmd}: {err}");
+    }
+}
+
 fn _uses(_: harness::RadReply) {}
 
 #[test]

@@ -72,6 +72,25 @@ retention_days = 30
             .unwrap_or(false)
     }
 
+    /// Turns the metrics endpoint on (loopback, port 0; `Daemon::metrics` is its address).
+    pub fn enable_metrics(&self) {
+        let main = std::fs::read_to_string(self.path().join("hallpass.toml")).unwrap();
+        self.write(
+            "hallpass.toml",
+            &main.replacen(
+                "language = \"de\"",
+                "language = \"de\"\nmetrics_listen = \"127.0.0.1:0\"",
+                1,
+            ),
+        );
+    }
+
+    fn metrics_enabled(&self) -> bool {
+        std::fs::read_to_string(self.dir.path().join("hallpass.toml"))
+            .map(|s| s.contains("metrics_listen = \"127.0.0.1:0\""))
+            .unwrap_or(false)
+    }
+
     /// Sets the Disconnect/CoA port of the test client.
     pub fn set_coa_port(&self, port: u16) {
         let main = std::fs::read_to_string(self.path().join("hallpass.toml")).unwrap();
@@ -224,6 +243,8 @@ pub struct Daemon {
     pub addr: SocketAddr,
     /// The accounting port.
     pub acct: SocketAddr,
+    /// The metrics endpoint, when the config enables it.
+    pub metrics: Option<SocketAddr>,
     log: Arc<(Mutex<Vec<String>>, Condvar)>,
 }
 
@@ -275,6 +296,7 @@ impl Daemon {
             child,
             addr: "127.0.0.1:0".parse().unwrap(),
             acct: "127.0.0.1:0".parse().unwrap(),
+            metrics: None,
             log,
         };
         let bound = |line: String| -> SocketAddr {
@@ -287,6 +309,13 @@ impl Daemon {
         };
         if cfg.acct_enabled() {
             d.acct = bound(d.wait_for_log("accounting listener bound", 0, Duration::from_secs(20)));
+        }
+        if cfg.metrics_enabled() {
+            d.metrics = Some(bound(d.wait_for_log(
+                "metrics listener bound",
+                0,
+                Duration::from_secs(20),
+            )));
         }
         let line = d.wait_for_log("auth listener bound", 0, Duration::from_secs(20));
         let addr = line
@@ -373,6 +402,18 @@ impl Daemon {
         }
     }
 
+    /// The body of `GET /metrics`; fails unless the answer is 200 with the Prometheus type.
+    pub fn scrape(&self) -> String {
+        let addr = self.metrics.expect("metrics enabled in the config");
+        let (head, body) = http(addr, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        assert!(
+            head.contains("Content-Type: text/plain; version=0.0.4"),
+            "{head}"
+        );
+        body
+    }
+
     /// SIGKILL, as a power cut or the OOM killer would.
     pub fn kill9(mut self) {
         let _ = self.child.kill();
@@ -380,8 +421,13 @@ impl Daemon {
     }
 
     /// SIGTERM and wait for a clean exit.
-    pub fn stop(mut self) -> std::process::ExitStatus {
+    pub fn stop(self) -> std::process::ExitStatus {
         self.signal("TERM");
+        self.stop_wait()
+    }
+
+    /// Waits for the exit after a SIGTERM that was already sent.
+    pub fn stop_wait(mut self) -> std::process::ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(s) = self.child.try_wait().unwrap() {
@@ -515,4 +561,30 @@ pub fn pap(addr: SocketAddr, user: &str, password: &str) -> RadReply {
              NAS-Port-Type = Wireless-802.11, Message-Authenticator = 0x00\n"
         ),
     )
+}
+
+/// Sends `request` as is and reads until the server closes: (status line and headers, body).
+pub fn http(addr: SocketAddr, request: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    match text.split_once("\r\n\r\n") {
+        Some((h, b)) => (h.to_string(), b.to_string()),
+        None => (text, String::new()),
+    }
+}
+
+/// Prometheus text → (series with labels, value), e.g. `requests_total{type="access"}`.
+pub fn parse_metrics(body: &str) -> std::collections::HashMap<String, f64> {
+    body.lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .filter_map(|l| {
+            let (k, v) = l.rsplit_once(' ')?;
+            Some((k.to_string(), v.parse().ok()?))
+        })
+        .collect()
 }

@@ -16,4 +16,5 @@ mod dhcp_capture;
 mod dhcp_watch;
 mod faults;
 mod harness;
+mod metrics;
 mod wire;
