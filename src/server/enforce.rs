@@ -30,6 +30,8 @@ use super::usage::UsageBook;
 const MAX_SLEEP: Duration = Duration::from_secs(30);
 /// Disconnect-Requests in flight at once.
 const PARALLEL_DISCONNECTS: usize = 64;
+/// Disconnect-Requests waiting to be sent; beyond this the session is checked again later.
+const DISCONNECT_QUEUE: usize = 4096;
 
 /// One open session as the enforcer tracks it.
 #[derive(Clone, Debug)]
@@ -65,11 +67,17 @@ impl Enforcer {
         mut stop: watch::Receiver<bool>,
     ) {
         let mut sessions = self.load_open_sessions().await;
-        let permits = Arc::new(Semaphore::new(PARALLEL_DISCONNECTS));
+        let (queue, jobs) = mpsc::channel(DISCONNECT_QUEUE);
+        tokio::spawn(dispatch(
+            jobs,
+            self.dynauth.clone(),
+            self.writer.clone(),
+            self.counters.clone(),
+        ));
         // Sessions the writer closed as stale are not reported here: re-read now and then.
         let mut resync = tokio::time::interval(Duration::from_secs(60));
         resync.tick().await;
-        self.check_all(&mut sessions, &permits, "start");
+        self.check_all(&mut sessions, &queue, "start");
         loop {
             let now = Timestamp::now();
             let sleep = policy::next_change(&self.directory.load(), now)
@@ -91,7 +99,7 @@ impl Enforcer {
                     // a session that starts while it is not allowed (e.g. a ban began
                     // between its Access-Accept and its Start) is checked at once
                     if let Some(key) = key_changed {
-                        self.check_one(&mut sessions, &key, &permits, "session_update");
+                        self.check_one(&mut sessions, &key, &queue, "session_update");
                     }
                     // data used counts for every session of the account (daily quota)
                     if has_quotas(&dir) && let Some(user) = user {
@@ -101,12 +109,12 @@ impl Enforcer {
                             .map(|(k, _)| k.clone())
                             .collect();
                         for key in keys {
-                            self.check_one(&mut sessions, &key, &permits, "quota");
+                            self.check_one(&mut sessions, &key, &queue, "quota");
                         }
                     }
                 }
-                _ = reloaded.changed() => self.check_all(&mut sessions, &permits, "reload"),
-                _ = tokio::time::sleep(sleep) => self.check_all(&mut sessions, &permits, "time"),
+                _ = reloaded.changed() => self.check_all(&mut sessions, &queue, "reload"),
+                _ = tokio::time::sleep(sleep) => self.check_all(&mut sessions, &queue, "time"),
                 _ = resync.tick() => {
                     let fresh = self.load_open_sessions().await;
                     merge(&mut sessions, fresh);
@@ -167,12 +175,12 @@ impl Enforcer {
     fn check_all(
         &self,
         sessions: &mut HashMap<Key, OpenSession>,
-        permits: &Arc<Semaphore>,
+        queue: &mpsc::Sender<DisconnectJob>,
         why: &'static str,
     ) {
         let keys: Vec<Key> = sessions.keys().cloned().collect();
         for key in keys {
-            self.check_one(sessions, &key, permits, why);
+            self.check_one(sessions, &key, queue, why);
         }
     }
 
@@ -180,7 +188,7 @@ impl Enforcer {
         &self,
         sessions: &mut HashMap<Key, OpenSession>,
         key: &Key,
-        permits: &Arc<Semaphore>,
+        queue: &mpsc::Sender<DisconnectJob>,
         why: &'static str,
     ) {
         let Some(session) = sessions.get_mut(key) else {
@@ -216,24 +224,59 @@ impl Enforcer {
             );
             return;
         };
-        info!(
-            client = %session.client,
-            mac = session.mac.map(|m| m.to_string()).unwrap_or_default(),
-            user = session.user.as_deref().unwrap_or(""),
-            module = %session.module,
-            reason = decision.reason.code(),
-            checked = why,
-            "session no longer allowed: sending Disconnect-Request"
-        );
-        let session = session.clone();
-        let writer = self.writer.clone();
-        let dynauth = self.dynauth.clone();
-        let counters = self.counters.clone();
-        let permits = permits.clone();
+        let job = DisconnectJob {
+            session: session.clone(),
+            target,
+            trigger,
+        };
+        match queue.try_send(job) {
+            Ok(()) => info!(
+                client = %session.client,
+                mac = session.mac.map(|m| m.to_string()).unwrap_or_default(),
+                user = session.user.as_deref().unwrap_or(""),
+                module = %session.module,
+                reason = decision.reason.code(),
+                checked = why,
+                "session no longer allowed: sending Disconnect-Request"
+            ),
+            Err(_) => {
+                // The queue is full (a NAS not answering, thousands of sessions at once):
+                // the session is checked again at the next occasion, nothing piles up.
+                session.disconnecting = false;
+                self.counters.inc(&self.counters.disconnects_deferred);
+            }
+        }
+    }
+}
+
+/// One Disconnect-Request to send.
+pub struct DisconnectJob {
+    session: OpenSession,
+    target: DisconnectTarget,
+    trigger: &'static str,
+}
+
+/// Sends queued Disconnect-Requests, at most PARALLEL_DISCONNECTS at once (each may wait
+/// 7 s for a NAS that does not answer), and records their outcomes.
+async fn dispatch(
+    mut jobs: mpsc::Receiver<DisconnectJob>,
+    dynauth: Arc<DynAuthClient>,
+    writer: WriterHandle,
+    counters: Arc<Counters>,
+) {
+    let permits = Arc::new(Semaphore::new(PARALLEL_DISCONNECTS));
+    while let Some(job) = jobs.recv().await {
+        let Ok(permit) = permits.clone().acquire_owned().await else {
+            return;
+        };
+        let (dynauth, writer, counters) = (dynauth.clone(), writer.clone(), counters.clone());
         tokio::spawn(async move {
-            let Ok(_permit) = permits.acquire_owned().await else {
-                return;
-            };
+            let _permit = permit;
+            let DisconnectJob {
+                session,
+                target,
+                trigger,
+            } = job;
             let started = Timestamp::now();
             counters.inc(&counters.disconnects_sent);
             let (result, attempts, cause) = match dynauth.disconnect(&target).await {

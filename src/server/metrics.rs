@@ -345,6 +345,7 @@ impl Collector for Scrape {
                 ([("result", "ack")], get(&c.disconnects_acked)),
                 ([("result", "nak")], get(&c.disconnects_naked)),
                 ([("result", "timeout")], get(&c.disconnects_timed_out)),
+                ([("result", "deferred")], get(&c.disconnects_deferred)),
             ],
         )?;
         Ok(())

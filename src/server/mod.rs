@@ -62,6 +62,8 @@ pub struct Counters {
     pub disconnects_acked: AtomicU64,
     pub disconnects_naked: AtomicU64,
     pub disconnects_timed_out: AtomicU64,
+    /// Disconnects not queued (queue full); the session is checked again later.
+    pub disconnects_deferred: AtomicU64,
     /// DHCP watcher: frames the capture delivered (the kernel filter passes only DHCP).
     pub dhcp_frames: AtomicU64,
     /// DHCP watcher: frames that decoded as DHCP messages.
