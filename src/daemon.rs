@@ -260,7 +260,7 @@ async fn reload(
             let counters = &shared.counters;
             counters
                 .per_client
-                .retain(|name| new.radius.clients.iter().any(|c| c.name == name));
+                .retain(|name| new.radius.clients.iter().any(|c| &*c.name == name));
             shared.directory.store(Arc::new(new));
             counters.inc(&counters.reloads);
             counters.config_applied(jiff::Timestamp::now());

@@ -36,7 +36,7 @@ impl std::fmt::Debug for Secret {
 /// One NAS or NAS subnet allowed to ask.
 #[derive(Clone, Debug)]
 pub struct Client {
-    pub name: String,
+    pub name: std::sync::Arc<str>,
     pub network: IpNetwork,
     pub secret: Secret,
     /// Module of requests without a NAS-Port-Type that tells one.

@@ -1103,7 +1103,7 @@ fn radius_clients(
         }
         if let (true, Some(network), Some(module), Some(secret)) = (ok, network, module, secret) {
             out.push(Client {
-                name,
+                name: name.into(),
                 network,
                 secret,
                 module,

@@ -152,37 +152,18 @@ fn accept_request(
     dedup: &DedupCache,
 ) -> Admit {
     let c = &shared.counters;
-    let packet = match Packet::parse(datagram) {
-        Ok(p) => p,
-        Err(e) => {
-            c.inc(&c.malformed);
-            shared.log_limit.warn(
-                "malformed",
-                src.ip(),
-                &format!("malformed RADIUS packet on the accounting port: {e}"),
-            );
-            return Admit::Drop;
-        }
-    };
     let directory = shared.directory.load();
-    let Some(client) = directory.client_for(src.ip()) else {
-        c.inc(&c.unknown_client);
-        shared.log_limit.warn(
-            "unknown_client",
-            src.ip(),
-            "accounting request from an address that is no configured client: dropped",
-        );
+    let Some((packet, client)) = super::admit(
+        datagram,
+        src,
+        &directory,
+        "accounting",
+        |code| code == Code::AccountingRequest,
+        c,
+        &shared.log_limit,
+    ) else {
         return Admit::Drop;
     };
-    if packet.code() != Code::AccountingRequest {
-        c.inc(&c.unexpected_code);
-        shared.log_limit.warn(
-            "unexpected_code",
-            src.ip(),
-            &format!("{} on the accounting port: dropped", packet.code()),
-        );
-        return Admit::Drop;
-    }
     let secret = client.secret.as_bytes();
     // RFC 2866 3: the Request Authenticator is an MD5 over the packet and the secret; a
     // Message-Authenticator, when present, must be right too.
@@ -254,7 +235,7 @@ pub fn record_from_packet(
     source: IpAddr,
     directory: &Directory,
     client_module: Module,
-    client_name: &str,
+    client_name: &Arc<str>,
     now: Timestamp,
 ) -> Result<AccountingRecord, AcctProblem> {
     use values::acct_status_type as st;
@@ -317,7 +298,7 @@ pub fn record_from_packet(
         .unwrap_or(now);
     Ok(AccountingRecord {
         status,
-        client: Arc::from(client_name),
+        client: client_name.clone(),
         acct_session_id: session_id,
         mac,
         user,

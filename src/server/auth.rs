@@ -176,41 +176,19 @@ fn handle_datagram(
     reply: &mut Vec<u8>,
 ) -> Handled {
     let c = &shared.counters;
-    let packet = match Packet::parse(datagram) {
-        Ok(p) => p,
-        Err(e) => {
-            c.inc(&c.malformed);
-            shared.log_limit.warn(
-                "malformed",
-                src.ip(),
-                &format!("malformed RADIUS packet: {e}"),
-            );
-            return Handled::Dropped;
-        }
-    };
     let directory = shared.directory.load();
-    let Some(client) = directory.client_for(src.ip()) else {
-        c.inc(&c.unknown_client);
-        shared.log_limit.warn(
-            "unknown_client",
-            src.ip(),
-            "request from an address that is no configured client: dropped",
-        );
+    let Some((packet, client)) = super::admit(
+        datagram,
+        src,
+        &directory,
+        "authentication",
+        |code| matches!(code, Code::AccessRequest | Code::StatusServer),
+        c,
+        &shared.log_limit,
+    ) else {
         return Handled::Dropped;
     };
     c.per_client.inc(&client.name, |p| &p.requests);
-    match packet.code() {
-        Code::AccessRequest | Code::StatusServer => {}
-        other => {
-            c.inc(&c.unexpected_code);
-            shared.log_limit.warn(
-                "unexpected_code",
-                src.ip(),
-                &format!("{other} on the authentication port: dropped"),
-            );
-            return Handled::Dropped;
-        }
-    }
     let secret = client.secret.as_bytes();
     match radius::verify_message_authenticator(&packet, secret, None) {
         Ok(MessageAuthenticator::Valid) => {}
@@ -408,7 +386,7 @@ fn record(shared: &AuthShared, client: &Client, ip: IpAddr, d: &Decision, now: T
     );
     let row = AuthLogRow {
         time: now,
-        client: Arc::from(client.name.as_str()),
+        client: client.name.clone(),
         client_ip: ip,
         mac: d.mac,
         user: d.user.clone(),

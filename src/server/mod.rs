@@ -302,6 +302,50 @@ pub fn release_free_memory() {
     }
 }
 
+/// The first checks every RADIUS port makes: a well-formed packet, from a configured client,
+/// with a code this port serves. Anything else is counted, logged (rate-limited) and dropped.
+pub(crate) fn admit<'p, 'd>(
+    datagram: &'p [u8],
+    src: SocketAddr,
+    directory: &'d crate::config::Directory,
+    port: &str,
+    serves: fn(crate::radius::Code) -> bool,
+    c: &Counters,
+    log: &RateLimitedLog,
+) -> Option<(crate::radius::Packet<'p>, &'d crate::config::Client)> {
+    let packet = match crate::radius::Packet::parse(datagram) {
+        Ok(p) => p,
+        Err(e) => {
+            c.inc(&c.malformed);
+            log.warn(
+                "malformed",
+                src.ip(),
+                &format!("malformed RADIUS packet on the {port} port: {e}"),
+            );
+            return None;
+        }
+    };
+    let Some(client) = directory.client_for(src.ip()) else {
+        c.inc(&c.unknown_client);
+        log.warn(
+            "unknown_client",
+            src.ip(),
+            &format!("{port} request from an address that is no configured client: dropped"),
+        );
+        return None;
+    };
+    if !serves(packet.code()) {
+        c.inc(&c.unexpected_code);
+        log.warn(
+            "unexpected_code",
+            src.ip(),
+            &format!("{} on the {port} port: dropped", packet.code()),
+        );
+        return None;
+    }
+    Some((packet, client))
+}
+
 /// Binds a UDP socket for tokio. IPv6 sockets are v6-only so that `0.0.0.0:1812` and
 /// `[::]:1812` can both be configured, as DESIGN.md's default does.
 pub fn bind_udp(addr: SocketAddr) -> Result<tokio::net::UdpSocket, ServerError> {
