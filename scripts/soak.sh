@@ -39,6 +39,14 @@ pid=$!
 for _ in $(seq 50); do grep -q "auth listener bound" "$dir/log" && break; sleep 0.1; done
 addr=$(sed -n 's/.*auth listener bound addr=\([^ ]*\).*/\1/p' "$dir/log" | head -1)
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$pid/status"; }
+# One line per 30 s: where the resident memory is (heap vs. mapped files vs. shared memory),
+# so a growth can be told apart from SQLite's mapped WAL index or the page cache.
+sample() {
+    while kill -0 "$pid" 2>/dev/null; do
+        printf '%s %s\n' "$(date +%T)" "$(awk '/^(RssAnon|RssFile|RssShmem)/ { printf "%s %s kB  ", $1, $2 }' "/proc/$pid/status")"
+        sleep 30
+    done
+}
 
 echo "== maximum rate (closed loop, 10 s)"
 "$bin" load --target "$addr" --secret "$secret" --macs 1000 -c 64 -d 10s | tee "$dir/max"
@@ -47,11 +55,18 @@ half=$((max / 2))
 echo "== soak at $half requests/s for $secs s"
 "$bin" load --target "$addr" --secret "$secret" --macs 1000 -r "$half" -d "${secs}s" >"$dir/soak" &
 load=$!
+sample >"$dir/mem" &
+sampler=$!
 sleep 60
 first=$(rss)
 echo "rss after 60 s: $first kB"
-wait "$load"
+# A load that saw timeouts exits non-zero; the verdict below reports them.
+wait "$load" || true
 last=$(rss)
+kill "$sampler" 2>/dev/null || true
+echo "== resident memory every 30 s"
+cat "$dir/mem"
+echo "== database: $(du -sh "$dir/state" | cut -f1)"
 cat "$dir/soak"
 echo "rss at the end: $last kB"
 problems=$(grep -c -E ' (WARN|ERROR) ' "$dir/log" || true)

@@ -50,6 +50,7 @@ pub enum DaemonError {
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub fn run(config_dir: &Path) -> Result<(), DaemonError> {
+    server::tune_allocator();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("hallpass")
@@ -66,7 +67,7 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let mut usr1 = signal(SignalKind::user_defined1()).map_err(DaemonError::Signal)?;
-    let directory = config::load(config_dir)?;
+    let directory = compact(config::load(config_dir)?);
     server::release_free_memory();
     let state_dir = directory.server.state_dir.clone();
     std::fs::create_dir_all(&state_dir).map_err(|source| DaemonError::StateDir {
@@ -249,6 +250,9 @@ async fn reload(
     let loaded = tokio::task::spawn_blocking(move || config::load(&dir)).await;
     match loaded {
         Ok(Ok(new)) => {
+            // Parsed on a blocking thread, copied here on the daemon's main thread: its heap
+            // holds the snapshots and little else, so one snapshot fits where the last was.
+            let new = compact(new);
             if new.radius.auth_listen != auth_addrs
                 || new.radius.acct_listen != acct_addrs
                 || new.server.metrics_listen != metrics_addr
@@ -261,7 +265,7 @@ async fn reload(
             counters
                 .per_client
                 .retain(|name| new.radius.clients.iter().any(|c| &*c.name == name));
-            shared.directory.store(Arc::new(new));
+            let old = shared.directory.swap(Arc::new(new));
             counters.inc(&counters.reloads);
             counters.config_applied(jiff::Timestamp::now());
             info!(
@@ -270,8 +274,24 @@ async fn reload(
                 reload_ms = started.elapsed().as_millis() as u64,
                 "config reloaded"
             );
-            server::release_free_memory();
             notify(&[sd_notify::NotifyState::Ready]);
+            // The old snapshot goes when the last request or enforcer pass using it is done;
+            // only then is its memory free to hand back.
+            tokio::spawn(async move {
+                let mut old = Some(old);
+                for _ in 0..500 {
+                    if old.as_ref().is_some_and(|o| Arc::strong_count(o) == 1) {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                // Freeing 100k entries takes milliseconds: not on a runtime thread.
+                let _ = tokio::task::spawn_blocking(move || {
+                    drop(old.take());
+                    server::release_free_memory();
+                })
+                .await;
+            });
             return true;
         }
         Ok(Err(errors)) => {
@@ -291,6 +311,14 @@ async fn reload(
     }
     notify(&[sd_notify::NotifyState::Ready]);
     false
+}
+
+/// A freshly loaded snapshot, copied into packed memory (see `Directory::compacted`). The
+/// parser's freed temporaries are handed back first, so the copy is carved from whole free
+/// regions instead of filling the holes they left.
+fn compact(loaded: config::Directory) -> config::Directory {
+    server::release_free_memory();
+    loaded.compacted()
 }
 
 fn notify(states: &[sd_notify::NotifyState]) {

@@ -11,7 +11,8 @@ use jiff::tz::TimeZone;
 use zeroize::Zeroizing;
 
 use crate::model::{
-    Access, Ban, Device, Grant, Language, MacAddr, Module, Schedule, User, UserName, Vlan,
+    Access, Ban, BanTarget, Device, Grant, GrantTarget, Language, MacAddr, Module, Schedule, User,
+    UserName, Vlan,
 };
 
 /// A RADIUS shared secret. Never printed: `Debug` shows only its length.
@@ -155,6 +156,106 @@ impl Directory {
             .get(name)
             .map(Vec::as_slice)
             .unwrap_or(&[])
+    }
+
+    /// The same snapshot in freshly allocated memory, the originals freed.
+    ///
+    /// Loading a large directory leaves the snapshot's small allocations (names, groups)
+    /// spread over a heap many times its size, between the parser's freed temporaries; every
+    /// page holding one stays resident (98 MB for 100k devices whose snapshot needs 38).
+    /// Copied after the temporaries are gone, the snapshot is packed into few pages, and the
+    /// allocator can hand the rest back (`server::release_free_memory`).
+    pub fn compacted(self) -> Directory {
+        let mut users: HashMap<UserName, User> = HashMap::with_capacity(self.users.len());
+        for u in self.users.values() {
+            let name: UserName = UserName::from(&*u.name);
+            users.insert(
+                name.clone(),
+                User {
+                    name,
+                    groups: u.groups.iter().map(|g| g.as_str().to_owned()).collect(),
+                    consent: u.consent,
+                    disabled: u.disabled,
+                    password_hash: u.password_hash.clone(),
+                },
+            );
+        }
+        // Owners, bans and grants share the new user's name.
+        let name_of = |n: &UserName| -> UserName {
+            users
+                .get_key_value(&**n)
+                .map(|(k, _)| k.clone())
+                .unwrap_or_else(|| UserName::from(&**n))
+        };
+        let devices = self
+            .devices
+            .values()
+            .map(|d| {
+                let device = Device {
+                    mac: d.mac,
+                    owner: name_of(&d.owner),
+                    label: d.label.clone(),
+                    registered: d.registered,
+                };
+                (d.mac, device)
+            })
+            .collect();
+        let ban = |b: &Ban| Ban {
+            target: match &b.target {
+                BanTarget::User(u) => BanTarget::User(name_of(u)),
+                BanTarget::Mac(m) => BanTarget::Mac(*m),
+            },
+            modules: b.modules,
+            from: b.from,
+            until: b.until,
+            reason: b.reason.clone(),
+            by: b.by.clone(),
+        };
+        let grant = |g: &Grant| Grant {
+            target: match &g.target {
+                GrantTarget::User(u) => GrantTarget::User(name_of(u)),
+                GrantTarget::Group(n) => GrantTarget::Group(std::sync::Arc::from(&**n)),
+            },
+            modules: g.modules,
+            from: g.from,
+            until: g.until,
+            reason: g.reason.clone(),
+            by: g.by.clone(),
+        };
+        let user_bans = self
+            .user_bans
+            .iter()
+            .map(|(k, v)| (name_of(k), v.iter().map(ban).collect()))
+            .collect();
+        let device_bans = self
+            .device_bans
+            .iter()
+            .map(|(k, v)| (*k, v.iter().map(ban).collect()))
+            .collect();
+        let user_grants = self
+            .user_grants
+            .iter()
+            .map(|(k, v)| (name_of(k), v.iter().map(grant).collect()))
+            .collect();
+        let group_grants = self
+            .group_grants
+            .iter()
+            .map(|(k, v)| (std::sync::Arc::from(&**k), v.iter().map(grant).collect()))
+            .collect();
+        Directory {
+            config_dir: self.config_dir,
+            server: self.server,
+            radius: self.radius,
+            dhcp: self.dhcp,
+            policy: self.policy,
+            privacy: self.privacy,
+            users,
+            devices,
+            user_bans,
+            device_bans,
+            user_grants,
+            group_grants,
+        }
     }
 
     /// Every grant that applies to `user`: on the user, or on any group the user is in.

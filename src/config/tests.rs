@@ -1257,3 +1257,74 @@ fn the_example_secret_is_refused_beyond_loopback() {
         ConfigErrorKind::ExampleSecret { .. }
     ));
 }
+
+/// Every entry of a snapshot, printed and sorted, so two snapshots can be compared whatever
+/// their hash maps' order.
+fn entries(d: &Directory) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    out.extend(d.users.iter().map(|(k, v)| format!("user {k}: {v:?}")));
+    out.extend(d.devices.iter().map(|(k, v)| format!("device {k}: {v:?}")));
+    out.extend(
+        d.user_bans
+            .iter()
+            .map(|(k, v)| format!("user ban {k}: {v:?}")),
+    );
+    out.extend(
+        d.device_bans
+            .iter()
+            .map(|(k, v)| format!("device ban {k}: {v:?}")),
+    );
+    out.extend(
+        d.user_grants
+            .iter()
+            .map(|(k, v)| format!("user grant {k}: {v:?}")),
+    );
+    out.extend(
+        d.group_grants
+            .iter()
+            .map(|(k, v)| format!("group grant {k}: {v:?}")),
+    );
+    out.push(format!("{:?} {:?} {:?}", d.server, d.radius, d.policy));
+    out.sort();
+    out
+}
+
+#[test]
+fn a_compacted_snapshot_holds_the_same_entries_in_new_memory() {
+    let loaded = load(&shipped()).unwrap();
+    let before = entries(&loaded);
+    let (user_ptr, owner_ptr) = {
+        let u = loaded.users.values().next().unwrap();
+        let d = loaded.devices.values().next().unwrap();
+        (u.name.as_ptr() as usize, d.owner.as_ptr() as usize)
+    };
+    let compact = loaded.compacted();
+    assert_eq!(entries(&compact), before);
+    assert!(
+        compact
+            .users
+            .values()
+            .all(|u| u.name.as_ptr() as usize != user_ptr)
+    );
+    assert!(
+        compact
+            .devices
+            .values()
+            .all(|d| d.owner.as_ptr() as usize != owner_ptr)
+    );
+    // owners, bans and grants share the user's (new) name instead of copies of it
+    for d in compact.devices.values() {
+        let (key, _) = compact.users.get_key_value(&*d.owner).unwrap();
+        assert!(std::sync::Arc::ptr_eq(key, &d.owner));
+    }
+    for (k, bans) in &compact.user_bans {
+        let (key, _) = compact.users.get_key_value(&**k).unwrap();
+        assert!(std::sync::Arc::ptr_eq(key, k));
+        for b in bans {
+            let crate::model::BanTarget::User(u) = &b.target else {
+                panic!("a user ban on {:?}", b.target)
+            };
+            assert!(std::sync::Arc::ptr_eq(key, u));
+        }
+    }
+}

@@ -111,7 +111,7 @@ pub async fn serve_socket(
                         return;
                     }
                     c.inc(&c.acct_committed);
-                    dedup.complete(key, out.clone());
+                    dedup.complete(&key, &out);
                     if let Err(e) = socket.send_to(&out, src).await {
                         debug!(error = %e, peer = %src, "accounting response not sent");
                     }
@@ -181,10 +181,11 @@ fn accept_request(
         return Admit::Drop;
     }
     let key = DedupKey::new(src, packet.identifier(), *packet.authenticator());
-    match dedup.lookup(&key) {
-        Lookup::Cached(bytes) => {
+    let mut cached = Vec::new();
+    match dedup.lookup(&key, &mut cached) {
+        Lookup::Cached => {
             c.inc(&c.duplicates);
-            return Admit::Resend(bytes);
+            return Admit::Resend(cached);
         }
         Lookup::InFlight => {
             c.inc(&c.duplicates);

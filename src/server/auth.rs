@@ -27,8 +27,11 @@ use super::{Counters, RateLimitedLog};
 
 /// How long a reply stays in the duplicate cache (RFC 5080 2.2.2 suggests a few seconds).
 pub const DEDUP_WINDOW: Duration = Duration::from_secs(5);
-/// Replies kept at most per socket; beyond this new replies are simply not cached.
-pub const DEDUP_CAPACITY: usize = 65_536;
+/// Slots of the duplicate cache per socket (a fixed table; see `dedup`): FreeRADIUS's
+/// default `max_requests`. At a school's rates it holds minutes of requests, far more than
+/// the window; at tens of thousands per second a fraction of a second, which no cache of
+/// sane size would change, and a missed duplicate is only decided again.
+pub const DEDUP_CAPACITY: usize = 16_384;
 
 /// What every auth socket task shares.
 pub struct AuthShared {
@@ -144,7 +147,7 @@ fn start_pap(
             if let Err(e) = socket.send_to(&out, job.src) {
                 debug!(error = %e, peer = %job.src, "auth reply not sent");
             }
-            dedup.complete(job.key, out);
+            dedup.complete(&job.key, &out);
         }
     });
 }
@@ -231,11 +234,9 @@ fn handle_datagram(
     }
 
     let key = DedupKey::new(src, packet.identifier(), *packet.authenticator());
-    match dedup.lookup(&key) {
-        Lookup::Cached(bytes) => {
+    match dedup.lookup(&key, reply) {
+        Lookup::Cached => {
             c.inc(&c.duplicates);
-            reply.clear();
-            reply.extend_from_slice(&bytes);
             return Handled::Reply;
         }
         Lookup::InFlight => {
@@ -251,7 +252,7 @@ fn handle_datagram(
             dedup.forget(&key);
             return Handled::Dropped;
         }
-        dedup.complete(key, reply.clone());
+        dedup.complete(&key, reply);
         return Handled::Reply;
     }
     c.inc(&c.access_requests);
@@ -291,7 +292,7 @@ fn handle_datagram(
     match respond(&packet, None, &directory, client, facts, now, reply) {
         Ok(decision) => {
             c.auth_latency_mab.observe(started.elapsed());
-            dedup.complete(key, reply.clone());
+            dedup.complete(&key, reply);
             record(shared, client, src.ip(), &decision, now);
             Handled::Reply
         }

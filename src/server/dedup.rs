@@ -1,23 +1,37 @@
 //! Duplicate detection (RFC 5080 2.2.2): a request with the same source, identifier and
 //! Request Authenticator as one seen within the window gets the cached reply without a
-//! second decision; one still being decided (PAP) is dropped, since its reply is coming.
+//! second decision; one still being decided (PAP, accounting) is dropped, since its reply is
+//! coming.
+//!
+//! The cache is a fixed table of slots chosen by a keyed hash, allocated once: no request
+//! allocates, and memory does not creep up under sustained load (a hash map with removals
+//! grew to twice its size after minutes of full load, from tombstones). When two requests
+//! fall into one slot the newer one wins; a retransmission of the older one is then decided
+//! afresh, which is safe (the same decision; an accounting record is applied idempotently).
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::hash::BuildHasher;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
 pub struct DedupKey {
-    src: SocketAddr,
+    /// The source address as IPv6 (IPv4 mapped), so every key has one size.
+    ip: [u8; 16],
+    port: u16,
     identifier: u8,
     authenticator: [u8; 16],
 }
 
 impl DedupKey {
     pub fn new(src: SocketAddr, identifier: u8, authenticator: [u8; 16]) -> DedupKey {
+        let ip = match src.ip() {
+            IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+            IpAddr::V6(v6) => v6.octets(),
+        };
         DedupKey {
-            src,
+            ip,
+            port: src.port(),
             identifier,
             authenticator,
         }
@@ -29,93 +43,127 @@ pub enum Lookup {
     New,
     /// Seen and being decided right now.
     InFlight,
-    /// Seen and answered: send this again.
-    Cached(Vec<u8>),
+    /// Seen and answered: the reply was copied into the caller's buffer; send it again.
+    Cached,
 }
 
-enum Entry {
-    InFlight(Instant),
-    Done(Instant, Vec<u8>),
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Empty,
+    InFlight,
+    Done,
 }
 
-impl Entry {
-    fn since(&self) -> Instant {
-        match self {
-            Entry::InFlight(t) | Entry::Done(t, _) => *t,
-        }
-    }
+struct Slot {
+    key: DedupKey,
+    state: State,
+    /// Milliseconds since the cache was made, when the request arrived.
+    at_ms: u64,
+    /// The reply sent; its buffer is reused by whichever request takes the slot next.
+    reply: Vec<u8>,
 }
 
 pub struct DedupCache {
-    window: Duration,
-    capacity: usize,
-    inner: Mutex<Inner>,
-}
-
-struct Inner {
-    entries: HashMap<DedupKey, Entry>,
-    last_sweep: Instant,
+    window_ms: u64,
+    epoch: Instant,
+    hasher: std::collections::hash_map::RandomState,
+    slots: Mutex<Vec<Slot>>,
 }
 
 impl DedupCache {
-    pub fn new(window: Duration, capacity: usize) -> DedupCache {
+    /// A cache remembering requests for `window`, with `slots` rounded up to a power of two.
+    pub fn new(window: Duration, slots: usize) -> DedupCache {
+        let n = slots.max(1).next_power_of_two();
+        let empty = || Slot {
+            key: DedupKey {
+                ip: [0; 16],
+                port: 0,
+                identifier: 0,
+                authenticator: [0; 16],
+            },
+            state: State::Empty,
+            at_ms: 0,
+            reply: Vec::new(),
+        };
         DedupCache {
-            window,
-            capacity,
-            inner: Mutex::new(Inner {
-                entries: HashMap::new(),
-                last_sweep: Instant::now(),
-            }),
+            window_ms: u64::try_from(window.as_millis()).unwrap_or(u64::MAX),
+            epoch: Instant::now(),
+            hasher: std::collections::hash_map::RandomState::new(),
+            slots: Mutex::new((0..n).map(|_| empty()).collect()),
         }
     }
 
-    /// Looks the key up; a new key is marked in flight.
-    pub fn lookup(&self, key: &DedupKey) -> Lookup {
-        let now = Instant::now();
-        let Ok(mut inner) = self.inner.lock() else {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn index(&self, key: &DedupKey, len: usize) -> usize {
+        // len is a power of two
+        (self.hasher.hash_one(key) as usize) & (len - 1)
+    }
+
+    /// Looks the key up; a new key takes its slot, marked in flight. On `Cached`, the
+    /// earlier reply is in `reply`.
+    pub fn lookup(&self, key: &DedupKey, reply: &mut Vec<u8>) -> Lookup {
+        let now = self.now_ms();
+        let Ok(mut slots) = self.slots.lock() else {
             return Lookup::New;
         };
-        // Sweep at most once per window so the cost stays amortized.
-        if now.duration_since(inner.last_sweep) >= self.window {
-            let window = self.window;
-            inner
-                .entries
-                .retain(|_, e| now.duration_since(e.since()) < window);
-            inner.last_sweep = now;
-        }
-        match inner.entries.get(key) {
-            Some(e) if now.duration_since(e.since()) < self.window => match e {
-                Entry::InFlight(_) => Lookup::InFlight,
-                Entry::Done(_, bytes) => Lookup::Cached(bytes.clone()),
-            },
-            _ => {
-                if inner.entries.len() < self.capacity {
-                    inner.entries.insert(*key, Entry::InFlight(now));
+        let i = self.index(key, slots.len());
+        let Some(slot) = slots.get_mut(i) else {
+            return Lookup::New;
+        };
+        let fresh = now.saturating_sub(slot.at_ms) < self.window_ms;
+        if slot.key == *key && fresh {
+            match slot.state {
+                State::InFlight => return Lookup::InFlight,
+                State::Done => {
+                    reply.clear();
+                    reply.extend_from_slice(&slot.reply);
+                    return Lookup::Cached;
                 }
-                Lookup::New
+                State::Empty => {}
             }
         }
+        slot.key = *key;
+        slot.state = State::InFlight;
+        slot.at_ms = now;
+        slot.reply.clear();
+        Lookup::New
     }
 
-    /// Stores the reply sent for `key`.
-    pub fn complete(&self, key: DedupKey, reply: Vec<u8>) {
-        if let Ok(mut inner) = self.inner.lock()
-            && let Some(e) = inner.entries.get_mut(&key)
+    /// Stores the reply sent for `key` (unless a newer request has taken its slot).
+    pub fn complete(&self, key: &DedupKey, reply: &[u8]) {
+        let Ok(mut slots) = self.slots.lock() else {
+            return;
+        };
+        let i = self.index(key, slots.len());
+        if let Some(slot) = slots.get_mut(i)
+            && slot.key == *key
+            && slot.state == State::InFlight
         {
-            *e = Entry::Done(Instant::now(), reply);
+            slot.state = State::Done;
+            slot.reply.clear();
+            slot.reply.extend_from_slice(reply);
         }
     }
 
     /// Forgets a request that got no reply, so a retransmission is decided afresh.
     pub fn forget(&self, key: &DedupKey) {
-        if let Ok(mut inner) = self.inner.lock() {
-            inner.entries.remove(key);
+        let Ok(mut slots) = self.slots.lock() else {
+            return;
+        };
+        let i = self.index(key, slots.len());
+        if let Some(slot) = slots.get_mut(i)
+            && slot.key == *key
+        {
+            slot.state = State::Empty;
         }
     }
 
     #[cfg(test)]
-    pub fn len(&self) -> usize {
-        self.inner.lock().map(|i| i.entries.len()).unwrap_or(0)
+    fn slot_count(&self) -> usize {
+        self.slots.lock().map(|s| s.len()).unwrap_or(0)
     }
 }
 
@@ -130,32 +178,66 @@ mod tests {
 
     #[test]
     fn new_inflight_cached() {
-        let c = DedupCache::new(Duration::from_secs(5), 10);
-        assert!(matches!(c.lookup(&key(1)), Lookup::New));
-        assert!(matches!(c.lookup(&key(1)), Lookup::InFlight));
-        c.complete(key(1), vec![1, 2, 3]);
-        assert!(matches!(c.lookup(&key(1)), Lookup::Cached(b) if b == vec![1, 2, 3]));
+        let c = DedupCache::new(Duration::from_secs(5), 1024);
+        let mut out = Vec::new();
+        assert!(matches!(c.lookup(&key(1), &mut out), Lookup::New));
+        assert!(matches!(c.lookup(&key(1), &mut out), Lookup::InFlight));
+        c.complete(&key(1), &[1, 2, 3]);
+        assert!(matches!(c.lookup(&key(1), &mut out), Lookup::Cached));
+        assert_eq!(out, vec![1, 2, 3]);
         // another identifier from the same source is a new request
-        assert!(matches!(c.lookup(&key(2)), Lookup::New));
+        assert!(matches!(c.lookup(&key(2), &mut out), Lookup::New));
+        // the same identifier and authenticator from another port is another request too
+        let other = DedupKey::new("127.0.0.1:5001".parse().unwrap(), 1, [7; 16]);
+        assert!(matches!(c.lookup(&other, &mut out), Lookup::New));
+        // IPv4 and its IPv6-mapped form are one source
+        let mapped = DedupKey::new("[::ffff:127.0.0.1]:5000".parse().unwrap(), 1, [7; 16]);
+        assert_eq!(mapped, key(1));
     }
 
     #[test]
     fn forget_and_expiry() {
-        let c = DedupCache::new(Duration::from_millis(20), 10);
-        assert!(matches!(c.lookup(&key(1)), Lookup::New));
+        let c = DedupCache::new(Duration::from_millis(20), 1024);
+        let mut out = Vec::new();
+        assert!(matches!(c.lookup(&key(1), &mut out), Lookup::New));
         c.forget(&key(1));
-        assert!(matches!(c.lookup(&key(1)), Lookup::New));
-        c.complete(key(1), vec![9]);
+        assert!(matches!(c.lookup(&key(1), &mut out), Lookup::New));
+        c.complete(&key(1), &[9]);
         std::thread::sleep(Duration::from_millis(30));
-        assert!(matches!(c.lookup(&key(1)), Lookup::New));
+        assert!(matches!(c.lookup(&key(1), &mut out), Lookup::New));
     }
 
     #[test]
-    fn capacity_bounds_the_cache() {
-        let c = DedupCache::new(Duration::from_secs(5), 3);
-        for id in 0..10 {
-            assert!(matches!(c.lookup(&key(id)), Lookup::New));
+    fn a_reply_for_a_request_that_lost_its_slot_is_not_stored() {
+        // One slot: every request shares it, the newer one wins.
+        let c = DedupCache::new(Duration::from_secs(5), 1);
+        let mut out = Vec::new();
+        assert!(matches!(c.lookup(&key(1), &mut out), Lookup::New));
+        assert!(matches!(c.lookup(&key(2), &mut out), Lookup::New));
+        c.complete(&key(1), &[1]);
+        c.forget(&key(1));
+        assert!(matches!(c.lookup(&key(2), &mut out), Lookup::InFlight));
+        c.complete(&key(2), &[2]);
+        assert!(matches!(c.lookup(&key(2), &mut out), Lookup::Cached));
+        assert_eq!(out, vec![2]);
+        // the evicted request is decided afresh when it comes again
+        assert!(matches!(c.lookup(&key(1), &mut out), Lookup::New));
+    }
+
+    #[test]
+    fn the_table_never_grows() {
+        let c = DedupCache::new(Duration::from_secs(5), 1000);
+        assert_eq!(c.slot_count(), 1024);
+        let mut out = Vec::new();
+        for n in 0..100_000u32 {
+            let k = DedupKey::new("10.0.0.1:1812".parse().unwrap(), n as u8, {
+                let mut a = [0u8; 16];
+                a[..4].copy_from_slice(&n.to_be_bytes());
+                a
+            });
+            assert!(matches!(c.lookup(&k, &mut out), Lookup::New));
+            c.complete(&k, &[0; 64]);
         }
-        assert_eq!(c.len(), 3);
+        assert_eq!(c.slot_count(), 1024);
     }
 }

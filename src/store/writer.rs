@@ -90,6 +90,11 @@ pub(crate) struct Tuning {
     pub retention_chunk: usize,
     /// How often open sessions are checked for staleness.
     pub stale_interval: Duration,
+    /// How long log rows may wait for company before their transaction commits. Every
+    /// commit writes each touched B-tree page to the WAL, so committing a handful of rows
+    /// at a time costs several times more per row than committing thousands; log rows are
+    /// not promised durable, and accounting records (which are) never wait for this.
+    pub log_linger: Duration,
 }
 
 impl Default for Tuning {
@@ -101,9 +106,13 @@ impl Default for Tuning {
             retention_interval: Duration::from_secs(24 * 3600),
             retention_chunk: super::retention::CHUNK_ROWS,
             stale_interval: Duration::from_secs(60),
+            log_linger: LOG_LINGER,
         }
     }
 }
+
+/// See [`Tuning::log_linger`]: at most this much of the auth log is in memory only.
+pub const LOG_LINGER: Duration = Duration::from_millis(100);
 
 /// Called once with the outcome of an accounting record: `Ok` only after the transaction
 /// holding it has committed. It runs on the writer thread, so it must not block: send on a
@@ -440,6 +449,7 @@ pub(crate) fn spawn_writer_tuned(
         unwritable_until: None,
         lost_since_flush: 0,
         lost_in_outage: 0,
+        pending_since: None,
     };
     let thread = std::thread::Builder::new()
         .name("hallpass-writer".into())
@@ -505,6 +515,8 @@ struct Writer {
     lost_since_flush: u64,
     /// Rows lost in the current outage (logged when it ends).
     lost_in_outage: u64,
+    /// When the oldest uncommitted log row arrived (None: nothing pending).
+    pending_since: Option<Instant>,
 }
 
 /// Calls a completion; a panicking callback must not take the writer down.
@@ -533,7 +545,10 @@ impl Writer {
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 // Every handle is gone and the queue is empty: nothing more can come.
-                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.commit(&mut pending);
+                    return Ok(());
+                }
             }
             self.shared
                 .queue_depth
@@ -549,7 +564,14 @@ impl Writer {
 
     /// How long to wait for a job before there is timer work to do.
     fn idle_timeout(&self, now: Instant) -> Duration {
-        let until_stale = self.next_stale.saturating_duration_since(now);
+        let until_commit = match self.pending_since {
+            Some(t) => (t + self.tuning.log_linger).saturating_duration_since(now),
+            None => Duration::MAX,
+        };
+        let until_stale = self
+            .next_stale
+            .saturating_duration_since(now)
+            .min(until_commit);
         let until_retention = self.next_retention.saturating_duration_since(now);
         let retention = match (&self.retention_run, self.unwritable_until) {
             (None, _) => until_retention,
@@ -598,7 +620,18 @@ impl Writer {
                 }
             }
         }
-        self.commit(pending);
+        let now = Instant::now();
+        if !pending.rows.is_empty() && self.pending_since.is_none() {
+            self.pending_since = Some(now);
+        }
+        // Accounting is answered only after its commit, so it goes at once (and takes the
+        // waiting rows along); rows alone wait for company up to the linger.
+        let due = self
+            .pending_since
+            .is_some_and(|t| now.saturating_duration_since(t) >= self.tuning.log_linger);
+        if stop || due || !pending.accounting.is_empty() || pending.rows.len() >= self.batch_max {
+            self.commit(pending);
+        }
         stop
     }
 
@@ -612,6 +645,7 @@ impl Writer {
     /// Commits the pending rows and accounting records in one transaction, then answers
     /// the accounting completions.
     fn commit(&mut self, p: &mut Pending) {
+        self.pending_since = None;
         if p.is_empty() {
             return;
         }
@@ -959,6 +993,8 @@ mod tests {
             busy_timeout: Duration::from_secs(30),
             backoff_min: Duration::from_millis(200),
             backoff_max: Duration::from_secs(1),
+            // the tests below that hold the write lock count on a batch per arrival
+            log_linger: Duration::ZERO,
             ..Tuning::default()
         }
     }
@@ -1065,6 +1101,56 @@ mod tests {
         assert_eq!(w.dropped(), 0);
         assert_eq!(w.queue_depth(), 0);
         assert_eq!(count(&path), 10_000);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn log_rows_wait_for_company_but_not_longer_than_the_linger() {
+        let dir = tempfile::tempdir().unwrap();
+        let lingering = Tuning {
+            log_linger: Duration::from_secs(3600),
+            ..fast()
+        };
+        let (path, w) = start(dir.path(), 1024, 16, lingering);
+        settle(&w);
+        for _ in 0..5 {
+            assert!(w.log_auth(recent()));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        assert_eq!(count(&path), 0, "five rows alone wait for the linger");
+        // a full batch goes at once
+        for _ in 0..11 {
+            assert!(w.log_auth(recent()));
+        }
+        assert!(wait_until(|| count(&path) == 16));
+        // an accounting record does not wait, and takes the waiting rows along
+        assert!(w.log_auth(recent()));
+        let (tx, rx) = mpsc::channel();
+        w.accounting(
+            rec(AcctStatus::Start, "s-1", "2026-01-01T00:00:00Z"),
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        )
+        .unwrap();
+        rx.recv_timeout(Duration::from_secs(10)).unwrap().unwrap();
+        assert_eq!(count(&path), 17);
+        // rows still waiting when the writer is shut down are written
+        assert!(w.log_auth(recent()));
+        w.shutdown().unwrap();
+        assert_eq!(count(&path), 18);
+
+        let dir = tempfile::tempdir().unwrap();
+        let short = Tuning {
+            log_linger: Duration::from_millis(50),
+            ..fast()
+        };
+        let (path, w) = start(dir.path(), 1024, 16, short);
+        assert!(w.log_auth(recent()));
+        assert!(
+            wait_until(|| count(&path) == 1),
+            "committed after the linger, unasked"
+        );
         w.shutdown().unwrap();
     }
 

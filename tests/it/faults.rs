@@ -988,7 +988,7 @@ fn a_full_disk_drops_log_rows_stops_accounting_and_both_recover() {
     let before = counters(&mut d);
     let (lost_sid, lost_req) = first_unanswered(&d, "full", &mut acked);
     authentication_keeps_answering(&d, 20);
-    let during = counters(&mut d);
+    let during = failed_rows_counted(&mut d, &before);
     assert!(delta(&before, &during, "acct_failed") >= 1, "{during:?}");
     assert!(
         delta(&before, &during, "writer_failed_rows") >= 1,
@@ -1022,6 +1022,19 @@ fn a_full_disk_drops_log_rows_stops_accounting_and_both_recover() {
 /// makes a disk read-only in real life: an ext4 error with errors=remount-ro (triggered
 /// through sysfs on a loop device). That state cannot be remounted read-write; recovery is
 /// what an admin does: stop, fsck, mount, start — and the NAS's retries are then stored.
+/// The counters once the log rows of the answers just given have reached the disk and
+/// failed there: the writer commits log rows at most its linger (100 ms) after they come.
+fn failed_rows_counted(d: &mut Daemon, before: &HashMap<String, u64>) -> HashMap<String, u64> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let now = counters(d);
+        if delta(before, &now, "writer_failed_rows") >= 1 || Instant::now() > deadline {
+            return now;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn a_read_only_disk_keeps_auth_answering_and_accounting_waits_for_the_repair() {
     let _one_at_a_time = timed();
@@ -1075,7 +1088,7 @@ fn a_read_only_disk_keeps_auth_answering_and_accounting_waits_for_the_repair() {
     let before = counters(&mut d);
     let (lost_sid, lost_req) = first_unanswered(&d, "ro", &mut acked);
     authentication_keeps_answering(&d, 20);
-    let during = counters(&mut d);
+    let during = failed_rows_counted(&mut d, &before);
     assert!(delta(&before, &during, "acct_failed") >= 1, "{during:?}");
     assert!(
         delta(&before, &during, "writer_failed_rows") >= 1,
