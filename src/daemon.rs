@@ -67,7 +67,8 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     let mut term = signal(SignalKind::terminate()).map_err(DaemonError::Signal)?;
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let mut usr1 = signal(SignalKind::user_defined1()).map_err(DaemonError::Signal)?;
-    let directory = compact(config::load(config_dir)?);
+    // Copied into packed memory once the parser's temporaries are gone (see `compacted`).
+    let directory = config::load(config_dir)?.compacted();
     server::release_free_memory();
     let state_dir = directory.server.state_dir.clone();
     std::fs::create_dir_all(&state_dir).map_err(|source| DaemonError::StateDir {
@@ -252,7 +253,7 @@ async fn reload(
         Ok(Ok(new)) => {
             // Parsed on a blocking thread, copied here on the daemon's main thread: its heap
             // holds the snapshots and little else, so one snapshot fits where the last was.
-            let new = compact(new);
+            let new = new.compacted();
             if new.radius.auth_listen != auth_addrs
                 || new.radius.acct_listen != acct_addrs
                 || new.server.metrics_listen != metrics_addr
@@ -311,14 +312,6 @@ async fn reload(
     }
     notify(&[sd_notify::NotifyState::Ready]);
     false
-}
-
-/// A freshly loaded snapshot, copied into packed memory (see `Directory::compacted`). The
-/// parser's freed temporaries are handed back first, so the copy is carved from whole free
-/// regions instead of filling the holes they left.
-fn compact(loaded: config::Directory) -> config::Directory {
-    server::release_free_memory();
-    loaded.compacted()
 }
 
 fn notify(states: &[sd_notify::NotifyState]) {

@@ -291,16 +291,17 @@ impl RateLimitedLog {
 }
 
 /// Fixes glibc's thresholds for handing memory back. By default they adapt: freeing one
-/// large block (a parse tree of a big config) raises them up to 32 MB (mmap) and 64 MB
-/// (trim), after which the top of a thread's heap is never returned and a reload left tens
-/// of MB resident. Blocks of 256 KiB and more are mapped on their own (and unmapped when
-/// freed); a heap top of more than 1 MiB free is returned.
+/// large block (a parse tree of a big config) raises the trim threshold up to 64 MB, after
+/// which the free top of a thread's heap is never returned, and a reload of 100k devices
+/// left 75 MB resident instead of 48. A free heap top over 1 MiB is now returned; blocks
+/// under 32 MiB come from the heap (mapping each large parser buffer on its own cost a
+/// quarter of the start time in page faults).
 #[allow(unsafe_code)]
 pub fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets glibc tunables; it takes no pointers.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 * 1024 * 1024);
         libc::mallopt(libc::M_TRIM_THRESHOLD, 1024 * 1024);
     }
 }
