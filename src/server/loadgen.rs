@@ -361,6 +361,8 @@ impl Lane {
         }
         self.next_id = id.wrapping_add(1);
         let authenticator = build_request(opts, seq, id, out)?;
+        // Before the send: on loopback the reply can be on its way before send returns.
+        let sent = Instant::now();
         match self.socket.send(out) {
             Ok(_) => {}
             // the kernel queue is full: count as sent, it will time out like a lost packet
@@ -370,7 +372,7 @@ impl Lane {
         }
         if let Some(slot) = self.slots.get_mut(id as usize) {
             *slot = Some(InFlight {
-                sent: Instant::now(),
+                sent,
                 authenticator,
             });
             self.in_flight += 1;
