@@ -1328,3 +1328,105 @@ fn a_compacted_snapshot_holds_the_same_entries_in_new_memory() {
         }
     }
 }
+
+// ---------------------------------------------------------------- large list files in parts
+
+/// MAIN, with room for thousands of devices per user.
+fn many_main() -> String {
+    MAIN.replace(
+        "[[policy.group]]",
+        "[policy]\nmax_devices_per_user = 10000\n\n[[policy.group]]",
+    )
+}
+
+/// `n` devices of max.muster, 4 lines each (header, mac, owner, blank): entry i starts on
+/// line 4 i + 1.
+fn many_devices(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "[[device]]\nmac = \"3c:22:00:00:{:02x}:{:02x}\"\nowner = \"max.muster\"\n\n",
+                i / 256,
+                i % 256
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_large_list_file_loads_in_parts_with_the_file_s_line_numbers() {
+    let d = ok(&[
+        (MAIN_FILE, &many_main()),
+        ("users.toml", USERS),
+        ("devices.toml", &many_devices(2500)),
+    ]);
+    assert_eq!(d.devices.len(), 2500);
+    let last: MacAddr = "3c:22:00:00:09:c3".parse().unwrap();
+    assert_eq!(&*d.device(&last).unwrap().owner, "max.muster");
+
+    // errors in the second and third part point at their lines in the file
+    let text = many_devices(2500)
+        .replace("3c:22:00:00:04:4c", "not-a-mac") // entry 1100
+        .replace(
+            "mac = \"3c:22:00:00:08:98\"\nowner = \"max.muster\"", // entry 2200
+            "mac = \"3c:22:00:00:08:98\"\nowner = \"nobody\"",
+        );
+    let e = errs(&[
+        (MAIN_FILE, &many_main()),
+        ("users.toml", USERS),
+        ("devices.toml", &text),
+    ]);
+    assert!(matches!(
+        at(&e, "devices.toml", 4 * 1100 + 2, 7),
+        ConfigErrorKind::BadMac { .. }
+    ));
+    assert!(matches!(
+        at(&e, "devices.toml", 4 * 2200 + 3, 9),
+        ConfigErrorKind::UnknownOwner { .. }
+    ));
+    // a syntax error in a later part
+    let broken = many_devices(2500).replace("3c:22:00:00:07:d0\"", "3c:22:00:00:07:d0"); // 2000
+    let e = errs(&[
+        (MAIN_FILE, &many_main()),
+        ("users.toml", USERS),
+        ("devices.toml", &broken),
+    ]);
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert_eq!(
+        (e[0].file.as_path(), e[0].line),
+        (Path::new("devices.toml"), 4 * 2000 + 2)
+    );
+    assert!(matches!(e[0].kind, ConfigErrorKind::Syntax { .. }));
+}
+
+#[test]
+fn a_list_file_that_cannot_be_cut_safely_is_read_whole() {
+    // A nested array starting a line and a multi-line string: both read as a whole file,
+    // with the same result as a file without them.
+    let nested = many_devices(1500).replacen(
+        "owner = \"max.muster\"\n",
+        "owner = \"max.muster\"\nlabel = \"\"\"x\n[[device]]\ny\"\"\"\n",
+        1,
+    );
+    let d = ok(&[
+        (MAIN_FILE, &many_main()),
+        ("users.toml", USERS),
+        ("devices.toml", &nested),
+    ]);
+    assert_eq!(d.devices.len(), 1500);
+    let first: MacAddr = "3c:22:00:00:00:00".parse().unwrap();
+    assert_eq!(
+        d.device(&first).unwrap().label.as_deref(),
+        Some("x\n[[device]]\ny")
+    );
+    // another table among the entries: whole-file TOML rules apply (an error here)
+    let other = format!("{}[device.extra]\nx = 1\n", many_devices(1500));
+    assert!(
+        try_load(&[
+            (MAIN_FILE, &many_main()),
+            ("users.toml", USERS),
+            ("devices.toml", &other)
+        ])
+        .is_err()
+    );
+}
