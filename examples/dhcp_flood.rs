@@ -52,18 +52,7 @@ fn main() {
                     (60, b"android-dhcp-13"),
                 ],
             );
-            encapsulate(
-                &FrameAddrs {
-                    src_mac: mac,
-                    dst_mac: MacAddr([0xff; 6]),
-                    src_ip: Ipv4Addr::UNSPECIFIED,
-                    dst_ip: Ipv4Addr::BROADCAST,
-                    src_port: 68,
-                    dst_port: 67,
-                    vlan: None,
-                },
-                &payload,
-            )
+            encapsulate(&FrameAddrs::from_client(mac), &payload)
         })
         .collect();
 

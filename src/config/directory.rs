@@ -169,16 +169,8 @@ impl Directory {
         let mut users: HashMap<UserName, User> = HashMap::with_capacity(self.users.len());
         for u in self.users.values() {
             let name: UserName = UserName::from(&*u.name);
-            users.insert(
-                name.clone(),
-                User {
-                    name,
-                    groups: u.groups.iter().map(|g| g.as_str().to_owned()).collect(),
-                    consent: u.consent,
-                    disabled: u.disabled,
-                    password_hash: u.password_hash.clone(),
-                },
-            );
+            // Cloning a String or Vec allocates afresh, which is the point; Arcs are renewed.
+            users.insert(name.clone(), User { name, ..u.clone() });
         }
         // Owners, bans and grants share the new user's name.
         let name_of = |n: &UserName| -> UserName {
@@ -191,36 +183,24 @@ impl Directory {
             .devices
             .values()
             .map(|d| {
-                let device = Device {
-                    mac: d.mac,
-                    owner: name_of(&d.owner),
-                    label: d.label.clone(),
-                    registered: d.registered,
-                };
-                (d.mac, device)
+                let owner = name_of(&d.owner);
+                (d.mac, Device { owner, ..d.clone() })
             })
             .collect();
-        let ban = |b: &Ban| Ban {
-            target: match &b.target {
-                BanTarget::User(u) => BanTarget::User(name_of(u)),
-                BanTarget::Mac(m) => BanTarget::Mac(*m),
-            },
-            modules: b.modules,
-            from: b.from,
-            until: b.until,
-            reason: b.reason.clone(),
-            by: b.by.clone(),
+        let ban = |b: &Ban| {
+            let mut b = b.clone();
+            if let BanTarget::User(u) = &mut b.target {
+                *u = name_of(u);
+            }
+            b
         };
-        let grant = |g: &Grant| Grant {
-            target: match &g.target {
-                GrantTarget::User(u) => GrantTarget::User(name_of(u)),
-                GrantTarget::Group(n) => GrantTarget::Group(std::sync::Arc::from(&**n)),
-            },
-            modules: g.modules,
-            from: g.from,
-            until: g.until,
-            reason: g.reason.clone(),
-            by: g.by.clone(),
+        let grant = |g: &Grant| {
+            let mut g = g.clone();
+            match &mut g.target {
+                GrantTarget::User(u) => *u = name_of(u),
+                GrantTarget::Group(n) => *n = std::sync::Arc::from(&**n),
+            }
+            g
         };
         let user_bans = self
             .user_bans

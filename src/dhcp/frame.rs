@@ -119,6 +119,21 @@ pub struct FrameAddrs {
     pub vlan: Option<u16>,
 }
 
+impl FrameAddrs {
+    /// A client without an address broadcasting to the servers (DISCOVER, REQUEST).
+    pub fn from_client(src_mac: MacAddr) -> FrameAddrs {
+        FrameAddrs {
+            src_mac,
+            dst_mac: MacAddr([0xff; 6]),
+            src_ip: Ipv4Addr::UNSPECIFIED,
+            dst_ip: Ipv4Addr::BROADCAST,
+            src_port: 68,
+            dst_port: 67,
+            vlan: None,
+        }
+    }
+}
+
 /// Wraps a UDP payload into an Ethernet/IPv4/UDP frame (IPv4 header checksum set, UDP
 /// checksum 0 = none). For tests, benchmarks and fuzzing; the watcher only reads frames.
 /// Payloads that do not fit one IPv4 packet are cut to the largest that does.
@@ -207,15 +222,7 @@ mod tests {
     }
 
     fn addrs() -> FrameAddrs {
-        FrameAddrs {
-            src_mac: MacAddr([2, 0, 0, 0, 0x10, 1]),
-            dst_mac: MacAddr([0xff; 6]),
-            src_ip: Ipv4Addr::UNSPECIFIED,
-            dst_ip: Ipv4Addr::BROADCAST,
-            src_port: 68,
-            dst_port: 67,
-            vlan: None,
-        }
+        FrameAddrs::from_client(MacAddr([2, 0, 0, 0, 0x10, 1]))
     }
 
     #[test]

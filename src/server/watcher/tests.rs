@@ -56,18 +56,7 @@ fn client_frame(mac: MacAddr, msg: u8, hostname: &str, extra: &[(u8, &[u8])]) ->
     }
     opts.extend_from_slice(extra);
     let payload = build_payload(1, 7, mac, Ipv4Addr::UNSPECIFIED, &opts);
-    encapsulate(
-        &FrameAddrs {
-            src_mac: mac,
-            dst_mac: MacAddr([0xff; 6]),
-            src_ip: Ipv4Addr::UNSPECIFIED,
-            dst_ip: Ipv4Addr::BROADCAST,
-            src_port: 68,
-            dst_port: 67,
-            vlan: None,
-        },
-        &payload,
-    )
+    encapsulate(&FrameAddrs::from_client(mac), &payload)
 }
 
 fn server_frame(server: Ipv4Addr, client: MacAddr, msg: u8, yiaddr: Ipv4Addr) -> Vec<u8> {
