@@ -4,20 +4,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
 use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hallpass::config::{
-    Client, DhcpSettings, Directory, PolicyGroup, PolicySettings, PrivacySettings, RadiusSettings,
-    Secret, ServerSettings,
+    Client, DhcpSettings, Directory, Map, PolicyGroup, PolicySettings, PrivacySettings,
+    RadiusSettings, ServerSettings,
 };
 use hallpass::model::{Ban, BanTarget, Device, Language, MacAddr, Module, ModuleSet, User, Vlan};
-use hallpass::radius::{self, Code, Packet, PacketBuilder, attr};
+use hallpass::radius::{self, Code, Packet, PacketBuilder, SharedSecret, attr};
 use hallpass::server::auth::respond;
 
-const SECRET: &[u8] = b"bench-secret-0123456789";
+const SECRET_BYTES: &[u8] = b"bench-secret-0123456789";
+static SECRET: std::sync::LazyLock<SharedSecret> =
+    std::sync::LazyLock::new(|| SharedSecret::new(SECRET_BYTES.to_vec()));
 const DEVICES: u32 = 100_000;
 
 fn mac(i: u32) -> MacAddr {
@@ -26,9 +27,9 @@ fn mac(i: u32) -> MacAddr {
 }
 
 fn directory() -> Directory {
-    let mut users = HashMap::new();
-    let mut devices = HashMap::new();
-    let mut user_bans: HashMap<Arc<str>, Vec<Ban>> = HashMap::new();
+    let mut users = Map::default();
+    let mut devices = Map::default();
+    let mut user_bans: Map<Arc<str>, Vec<Ban>> = Map::default();
     for i in 0..DEVICES / 2 {
         let name: Arc<str> = Arc::from(format!("student.{i:06}"));
         users.insert(
@@ -108,9 +109,9 @@ fn directory() -> Directory {
         users,
         devices,
         user_bans,
-        device_bans: HashMap::new(),
-        user_grants: HashMap::new(),
-        group_grants: HashMap::new(),
+        device_bans: Map::default(),
+        user_grants: Map::default(),
+        group_grants: Map::default(),
     }
 }
 
@@ -118,7 +119,7 @@ fn client() -> Client {
     Client {
         name: "bench-nas".into(),
         network: "127.0.0.1/32".parse().unwrap(),
-        secret: Secret::new(SECRET.to_vec()),
+        secret: SECRET.clone(),
         module: Module::Wifi,
         require_message_authenticator: true,
         coa_port: 3799,
@@ -134,7 +135,7 @@ fn requests(n: u32) -> Vec<Vec<u8>> {
             let name = m.to_string().replace(':', "-");
             let auth: [u8; 16] = rand::random();
             let mut hidden = Vec::new();
-            radius::hide_password(name.as_bytes(), SECRET, &auth, &mut hidden).unwrap();
+            radius::hide_password(name.as_bytes(), &SECRET, &auth, &mut hidden).unwrap();
             let mut out = Vec::new();
             let mut b = PacketBuilder::new(&mut out, Code::AccessRequest, i as u8);
             b.message_authenticator();
@@ -145,7 +146,7 @@ fn requests(n: u32) -> Vec<Vec<u8>> {
             b.attr_u32(attr::NAS_PORT_TYPE, 19).unwrap();
             b.attr(attr::CALLED_STATION_ID, b"00-11-22-33-44-55:Schule")
                 .unwrap();
-            b.finish_access_request(&auth, SECRET).unwrap();
+            b.finish_access_request(&auth, &SECRET).unwrap();
             out
         })
         .collect()
@@ -165,7 +166,7 @@ fn bench(c: &mut Criterion) {
             let bytes = &reqs[i % reqs.len()];
             i += 1;
             let p = Packet::parse(black_box(bytes)).unwrap();
-            let ma = radius::verify_message_authenticator(&p, SECRET, None).unwrap();
+            let ma = radius::verify_message_authenticator(&p, &SECRET, None).unwrap();
             assert_eq!(ma, radius::MessageAuthenticator::Valid);
             let d = respond(&p, None, &dir, &client, Default::default(), now, &mut out).unwrap();
             black_box((d, out.len()))

@@ -6,9 +6,11 @@
 
 use std::path::{Path, PathBuf};
 
-use hallpass::radius::{self, Packet, PacketBuilder};
+use hallpass::radius::{self, Packet, PacketBuilder, SharedSecret};
 
-pub const SECRET: &[u8] = b"fuzzing-secret-0123456789";
+pub const SECRET_BYTES: &[u8] = b"fuzzing-secret-0123456789";
+pub static SECRET: std::sync::LazyLock<SharedSecret> =
+    std::sync::LazyLock::new(|| SharedSecret::new(SECRET_BYTES.to_vec()));
 
 /// Decode, iterate, look at every attribute, verify with a fixed secret, print.
 pub fn radius_decode(data: &[u8]) {
@@ -22,11 +24,11 @@ pub fn radius_decode(data: &[u8]) {
         let _ = radius::vendor_specific(a.value);
         let _ = radius::tunnel_private_group_id(a.value);
     }
-    let _ = radius::verify_message_authenticator(&p, SECRET, None);
-    let _ = radius::verify_message_authenticator(&p, SECRET, Some(&[7; 16]));
-    let _ = radius::verify_request_authenticator(&p, SECRET);
+    let _ = radius::verify_message_authenticator(&p, &SECRET, None);
+    let _ = radius::verify_message_authenticator(&p, &SECRET, Some(&[7; 16]));
+    let _ = radius::verify_request_authenticator(&p, &SECRET);
     if let Some(hidden) = p.get(radius::attr::USER_PASSWORD) {
-        let _ = radius::unhide_password(hidden, SECRET, p.authenticator());
+        let _ = radius::unhide_password(hidden, &SECRET, p.authenticator());
     }
     let _ = radius::attributes_to_text(&p);
     let _ = format!("{p:?}");
@@ -47,7 +49,7 @@ pub fn radius_round_trip(data: &[u8]) {
             a.typ
         );
     }
-    assert!(b.finish_access_request(p.authenticator(), SECRET).is_ok());
+    assert!(b.finish_access_request(p.authenticator(), &SECRET).is_ok());
     let q = Packet::parse(&out);
     assert!(q.is_ok(), "the re-encoded packet parses: {q:?}");
     if let Ok(q) = q {

@@ -121,7 +121,7 @@ pub fn load(args: &args::LoadArgs) -> anyhow::Result<ExitCode> {
     };
     let opts = LoadOptions {
         target: args.target,
-        secret,
+        secret: crate::radius::SharedSecret::new(secret),
         kind,
         concurrency: args.concurrency,
         rate: args.rate,

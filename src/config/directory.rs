@@ -2,37 +2,24 @@
 //! Built only by the loader after every check passed; immutable afterwards and shared as
 //! `Arc<Directory>` (a reload swaps the whole snapshot).
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use ipnetwork::IpNetwork;
 use jiff::tz::TimeZone;
-use zeroize::Zeroizing;
 
 use crate::model::{
     Access, Ban, BanTarget, Device, Grant, GrantTarget, Language, MacAddr, Module, Schedule, User,
     UserName, Vlan,
 };
 
-/// A RADIUS shared secret. Never printed: `Debug` shows only its length.
-#[derive(Clone)]
-pub struct Secret(pub Zeroizing<Vec<u8>>);
+/// The hash maps of the snapshot. Their keys come from the config files, never from the
+/// network, so a fast hasher is safe here (lookups with a key from a request only probe);
+/// seeded per process all the same.
+pub type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
-impl Secret {
-    pub fn new(bytes: Vec<u8>) -> Secret {
-        Secret(Zeroizing::new(bytes))
-    }
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Secret(<{} bytes>)", self.0.len())
-    }
-}
+/// A RADIUS shared secret (with its HMAC key schedule; see [`SharedSecret`]).
+pub type Secret = crate::radius::SharedSecret;
 
 /// One NAS or NAS subnet allowed to ask.
 #[derive(Clone, Debug)]
@@ -108,16 +95,16 @@ pub struct Directory {
     pub dhcp: DhcpSettings,
     pub policy: PolicySettings,
     pub privacy: PrivacySettings,
-    pub users: HashMap<UserName, User>,
-    pub devices: HashMap<MacAddr, Device>,
+    pub users: Map<UserName, User>,
+    pub devices: Map<MacAddr, Device>,
     /// Bans by the user they are on.
-    pub user_bans: HashMap<UserName, Vec<Ban>>,
+    pub user_bans: Map<UserName, Vec<Ban>>,
     /// Bans by the device they are on.
-    pub device_bans: HashMap<MacAddr, Vec<Ban>>,
+    pub device_bans: Map<MacAddr, Vec<Ban>>,
     /// Teacher grants by the user they are for.
-    pub user_grants: HashMap<UserName, Vec<Grant>>,
+    pub user_grants: Map<UserName, Vec<Grant>>,
     /// Teacher grants by the group they are for.
-    pub group_grants: HashMap<std::sync::Arc<str>, Vec<Grant>>,
+    pub group_grants: Map<std::sync::Arc<str>, Vec<Grant>>,
 }
 
 impl Directory {
@@ -166,7 +153,8 @@ impl Directory {
     /// Copied after the temporaries are gone, the snapshot is packed into few pages, and the
     /// allocator can hand the rest back (`server::release_free_memory`).
     pub fn compacted(self) -> Directory {
-        let mut users: HashMap<UserName, User> = HashMap::with_capacity(self.users.len());
+        let mut users: Map<UserName, User> =
+            Map::with_capacity_and_hasher(self.users.len(), Default::default());
         for u in self.users.values() {
             let name: UserName = UserName::from(&*u.name);
             // Cloning a String or Vec allocates afresh, which is the point; Arcs are renewed.

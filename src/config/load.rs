@@ -3,7 +3,6 @@
 //! file does not hide the problems of the other files.
 
 use std::cell::OnceCell;
-use std::collections::HashMap;
 use std::collections::hash_map::Entry as MapEntry;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Component, Path, PathBuf};
@@ -19,8 +18,8 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 use toml::value::Datetime;
 
 use super::directory::{
-    Client, DhcpSettings, Directory, PolicyGroup, PolicySettings, PrivacySettings, RadiusSettings,
-    Secret, ServerSettings,
+    Client, DhcpSettings, Directory, Map, PolicyGroup, PolicySettings, PrivacySettings,
+    RadiusSettings, Secret, ServerSettings,
 };
 use super::error::{ConfigError, ConfigErrorKind as K, ConfigErrors, Location};
 use super::wire::*;
@@ -702,9 +701,11 @@ impl Loader {
         main
     }
 
-    fn users(&mut self, entries: Vec<Entry<WireUser>>) -> HashMap<UserName, User> {
-        let mut users: HashMap<UserName, User> = HashMap::with_capacity(entries.len());
-        let mut first: HashMap<UserName, (FileId, usize)> = HashMap::with_capacity(entries.len());
+    fn users(&mut self, entries: Vec<Entry<WireUser>>) -> Map<UserName, User> {
+        let mut users: Map<UserName, User> =
+            Map::with_capacity_and_hasher(entries.len(), Default::default());
+        let mut first: Map<UserName, (FileId, usize)> =
+            Map::with_capacity_and_hasher(entries.len(), Default::default());
         for Entry { file, value: w, .. } in entries {
             let name_at = w.name.span().start;
             let name = w.name.into_inner();
@@ -753,7 +754,7 @@ impl Loader {
     /// the user's entry exists but is broken. `Err(())` means: skip this entry.
     fn owner(
         &mut self,
-        users: &HashMap<UserName, User>,
+        users: &Map<UserName, User>,
         known: &dyn Fn(&str) -> bool,
         name: &Spanned<String>,
         unknown: K,
@@ -771,15 +772,18 @@ impl Loader {
     fn devices(
         &mut self,
         entries: Vec<Entry<WireDevice>>,
-        users: &HashMap<UserName, User>,
+        users: &Map<UserName, User>,
         known: &dyn Fn(&str) -> bool,
         tz: &TimeZone,
         main: &Main,
-    ) -> HashMap<MacAddr, Device> {
-        let mut devices: HashMap<MacAddr, Device> = HashMap::with_capacity(entries.len());
+    ) -> Map<MacAddr, Device> {
+        let mut devices: Map<MacAddr, Device> =
+            Map::with_capacity_and_hasher(entries.len(), Default::default());
         // Where each MAC was first registered, for the "registered twice" message.
-        let mut first: HashMap<MacAddr, (FileId, usize)> = HashMap::with_capacity(entries.len());
-        let mut per_owner: HashMap<UserName, usize> = HashMap::with_capacity(users.len());
+        let mut first: Map<MacAddr, (FileId, usize)> =
+            Map::with_capacity_and_hasher(entries.len(), Default::default());
+        let mut per_owner: Map<UserName, usize> =
+            Map::with_capacity_and_hasher(users.len(), Default::default());
         // The first device over the limit, per owner: (file, offset, mac, number).
         let mut over: Vec<(FileId, usize, MacAddr, UserName, usize)> = Vec::new();
         let max = main.policy.max_devices_per_user;
@@ -850,12 +854,12 @@ impl Loader {
     fn bans(
         &mut self,
         entries: Vec<Entry<WireBan>>,
-        users: &HashMap<UserName, User>,
+        users: &Map<UserName, User>,
         known: &dyn Fn(&str) -> bool,
         tz: &TimeZone,
-    ) -> (HashMap<UserName, Vec<Ban>>, HashMap<MacAddr, Vec<Ban>>) {
-        let mut user_bans: HashMap<UserName, Vec<Ban>> = HashMap::new();
-        let mut device_bans: HashMap<MacAddr, Vec<Ban>> = HashMap::new();
+    ) -> (Map<UserName, Vec<Ban>>, Map<MacAddr, Vec<Ban>>) {
+        let mut user_bans: Map<UserName, Vec<Ban>> = Map::default();
+        let mut device_bans: Map<MacAddr, Vec<Ban>> = Map::default();
         for Entry { file, at, value: w } in entries {
             let before = self.errors.len();
             let target = match (&w.user, &w.mac) {
@@ -951,13 +955,13 @@ impl Loader {
     fn grants(
         &mut self,
         entries: Vec<Entry<WireGrant>>,
-        users: &HashMap<UserName, User>,
+        users: &Map<UserName, User>,
         known: &dyn Fn(&str) -> bool,
         group_known: &dyn Fn(&str) -> bool,
         tz: &TimeZone,
-    ) -> (HashMap<UserName, Vec<Grant>>, HashMap<Arc<str>, Vec<Grant>>) {
-        let mut user_grants: HashMap<UserName, Vec<Grant>> = HashMap::new();
-        let mut group_grants: HashMap<Arc<str>, Vec<Grant>> = HashMap::new();
+    ) -> (Map<UserName, Vec<Grant>>, Map<Arc<str>, Vec<Grant>>) {
+        let mut user_grants: Map<UserName, Vec<Grant>> = Map::default();
+        let mut group_grants: Map<Arc<str>, Vec<Grant>> = Map::default();
         for Entry { file, at, value: w } in entries {
             let before = self.errors.len();
             let target = match (&w.user, &w.group) {
@@ -1120,7 +1124,7 @@ fn radius_clients(
     examples: &mut Vec<(String, usize)>,
 ) -> Vec<Client> {
     let mut out: Vec<Client> = Vec::with_capacity(list.len());
-    let mut seen: HashMap<IpNetwork, (String, usize)> = HashMap::new();
+    let mut seen: Map<IpNetwork, (String, usize)> = Map::default();
     for (_, w) in list {
         let name = w.name.get_ref().clone();
         let mut ok = true;
@@ -1299,7 +1303,7 @@ fn policy(cx: &mut Cx<'_>, w: WirePolicy, out: &mut PolicySettings) -> bool {
 
 fn policy_groups(cx: &mut Cx<'_>, list: Vec<(usize, WireGroup)>) -> Vec<PolicyGroup> {
     let mut out = Vec::with_capacity(list.len());
-    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut seen: Map<String, usize> = Map::default();
     for (_, w) in list {
         let name_at = w.name.span().start;
         let name = w.name.into_inner();

@@ -3,7 +3,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -12,7 +11,7 @@ use jiff::tz::TimeZone;
 
 use super::*;
 use crate::config::{
-    DhcpSettings, Directory, PolicyGroup, PolicySettings, PrivacySettings, RadiusSettings,
+    DhcpSettings, Directory, Map, PolicyGroup, PolicySettings, PrivacySettings, RadiusSettings,
     ServerSettings,
 };
 use crate::model::{Ban, BanTarget, Device, Language, MacAddr, Module, ModuleSet, User, Vlan};
@@ -69,12 +68,12 @@ impl Dir {
                 groups: Vec::new(),
             },
             privacy: PrivacySettings { retention_days: 30 },
-            users: HashMap::new(),
-            devices: HashMap::new(),
-            user_bans: HashMap::new(),
-            device_bans: HashMap::new(),
-            user_grants: HashMap::new(),
-            group_grants: HashMap::new(),
+            users: Map::default(),
+            devices: Map::default(),
+            user_bans: Map::default(),
+            device_bans: Map::default(),
+            user_grants: Map::default(),
+            group_grants: Map::default(),
         })
         .group("teachers", 30, None)
         .group("students", 20, Some("students"))

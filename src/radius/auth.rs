@@ -18,6 +18,44 @@ pub const MAX_PASSWORD_LEN: usize = 128;
 
 const ZEROS: [u8; 16] = [0; 16];
 
+/// A RADIUS shared secret, with its HMAC-MD5 key schedule done once: the key blocks XORed
+/// with the inner and outer pads (RFC 2104) are hashed when the secret is loaded, so each
+/// Message-Authenticator costs two MD5 blocks fewer. Never printed: `Debug` shows only its
+/// length. The secret is wiped on drop; the two keyed MD5 states cannot be (the `hmac`
+/// crate offers no wipe), and they live as long as the secret does.
+#[derive(Clone)]
+pub struct SharedSecret {
+    bytes: Zeroizing<Vec<u8>>,
+    /// `None` only if the HMAC crate ever refused the key; every use then reports
+    /// [`RadiusError::HmacKey`].
+    hmac: Option<Hmac<Md5>>,
+}
+
+impl SharedSecret {
+    pub fn new(bytes: Vec<u8>) -> SharedSecret {
+        let hmac = <Hmac<Md5> as Mac>::new_from_slice(&bytes).ok();
+        SharedSecret {
+            bytes: Zeroizing::new(bytes),
+            hmac,
+        }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// A fresh HMAC-MD5 keyed with the secret.
+    fn hmac(&self) -> Result<Hmac<Md5>, RadiusError> {
+        self.hmac.clone().ok_or(RadiusError::HmacKey)
+    }
+}
+
+impl std::fmt::Debug for SharedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SharedSecret(<{} bytes>)", self.bytes.len())
+    }
+}
+
 /// MD5(secret + previous block): the keystream block of RFC 2865 section 5.2.
 fn password_block(secret: &[u8], prev: &[u8]) -> [u8; 16] {
     let mut h = Md5::new();
@@ -33,7 +71,7 @@ fn password_block(secret: &[u8], prev: &[u8]) -> [u8; 16] {
 /// caller compares the result with the expected password (see [`password_matches`]).
 pub fn unhide_password(
     hidden: &[u8],
-    secret: &[u8],
+    secret: &SharedSecret,
     request_authenticator: &[u8; 16],
 ) -> Result<Zeroizing<Vec<u8>>, RadiusError> {
     let mut buf = Zeroizing::new([0u8; MAX_PASSWORD_LEN]);
@@ -46,7 +84,7 @@ pub fn unhide_password(
 /// keeping it in a `Zeroizing<[u8; 128]>`.
 pub fn unhide_password_into<'o>(
     hidden: &[u8],
-    secret: &[u8],
+    secret: &SharedSecret,
     request_authenticator: &[u8; 16],
     out: &'o mut [u8; MAX_PASSWORD_LEN],
 ) -> Result<&'o [u8], RadiusError> {
@@ -56,7 +94,7 @@ pub fn unhide_password_into<'o>(
     }
     let mut prev: &[u8] = request_authenticator;
     for (chunk, dst) in hidden.chunks_exact(16).zip(out.chunks_exact_mut(16)) {
-        let mut b = password_block(secret, prev);
+        let mut b = password_block(secret.as_bytes(), prev);
         dst.iter_mut()
             .zip(chunk.iter().zip(&b))
             .for_each(|(d, (c, k))| *d = c ^ k);
@@ -72,7 +110,7 @@ pub fn unhide_password_into<'o>(
 /// lengths). False for a malformed hidden value.
 pub fn password_matches(
     hidden: &[u8],
-    secret: &[u8],
+    secret: &SharedSecret,
     request_authenticator: &[u8; 16],
     expected: &[u8],
 ) -> bool {
@@ -114,7 +152,7 @@ pub fn verify_chap_password(chap_password: &[u8], challenge: &[u8], password: &[
 /// block); more than 128 octets is rejected.
 pub fn hide_password(
     plain: &[u8],
-    secret: &[u8],
+    secret: &SharedSecret,
     request_authenticator: &[u8; 16],
     out: &mut Vec<u8>,
 ) -> Result<(), RadiusError> {
@@ -127,7 +165,7 @@ pub fn hide_password(
     out.resize(padded, 0);
     let mut prev = *request_authenticator;
     for chunk in out.chunks_exact_mut(16) {
-        let mut b = password_block(secret, &prev);
+        let mut b = password_block(secret.as_bytes(), &prev);
         chunk.iter_mut().zip(&b).for_each(|(c, k)| *c ^= k);
         b.zeroize();
         prev.copy_from_slice(chunk);
@@ -152,9 +190,9 @@ pub(crate) fn compute_message_authenticator(
     packet: &[u8],
     auth_field: &[u8; 16],
     ma_value_at: usize,
-    secret: &[u8],
+    secret: &SharedSecret,
 ) -> Result<[u8; 16], RadiusError> {
-    let mut mac = <Hmac<Md5> as Mac>::new_from_slice(secret).map_err(|_| RadiusError::HmacKey)?;
+    let mut mac = secret.hmac()?;
     mac.update(packet.get(..4).unwrap_or_default());
     mac.update(auth_field);
     mac.update(packet.get(HEADER_LEN..ma_value_at).unwrap_or_default());
@@ -169,13 +207,13 @@ pub(crate) fn compute_message_authenticator(
 pub(crate) fn compute_authenticator(
     packet: &[u8],
     auth_field: &[u8; 16],
-    secret: &[u8],
+    secret: &SharedSecret,
 ) -> [u8; 16] {
     let mut h = Md5::new();
     h.update(packet.get(..4).unwrap_or_default());
     h.update(auth_field);
     h.update(packet.get(HEADER_LEN..).unwrap_or_default());
-    h.update(secret);
+    h.update(secret.as_bytes());
     h.finalize().into()
 }
 
@@ -197,7 +235,7 @@ pub(crate) fn compute_authenticator(
 /// (RFC 3579 section 3.2 allows one), its length is not 16, or it does not match.
 pub fn verify_message_authenticator(
     p: &Packet,
-    secret: &[u8],
+    secret: &SharedSecret,
     request_authenticator: Option<&[u8; 16]>,
 ) -> Result<MessageAuthenticator, RadiusError> {
     let mut found: Option<(usize, &[u8])> = None;
@@ -234,7 +272,7 @@ pub fn verify_message_authenticator(
 /// Verifies the computed Request Authenticator of an Accounting-Request (RFC 2866
 /// section 3), Disconnect-Request or CoA-Request (RFC 5176 section 2.3):
 /// MD5(Code + Identifier + Length + 16 zero octets + Attributes + Secret). Constant-time.
-pub fn verify_request_authenticator(p: &Packet, secret: &[u8]) -> bool {
+pub fn verify_request_authenticator(p: &Packet, secret: &SharedSecret) -> bool {
     compute_authenticator(p.bytes(), &ZEROS, secret)
         .ct_eq(p.authenticator())
         .into()
@@ -246,7 +284,7 @@ pub fn verify_request_authenticator(p: &Packet, secret: &[u8]) -> bool {
 pub fn verify_response_authenticator(
     reply: &Packet,
     request_authenticator: &[u8; 16],
-    secret: &[u8],
+    secret: &SharedSecret,
 ) -> bool {
     compute_authenticator(reply.bytes(), request_authenticator, secret)
         .ct_eq(reply.authenticator())

@@ -4,7 +4,7 @@
 //! and the Authenticator field when finished. With a buffer of sufficient capacity, building
 //! a packet does not allocate.
 
-use super::auth::{compute_authenticator, compute_message_authenticator};
+use super::auth::{SharedSecret, compute_authenticator, compute_message_authenticator};
 use super::packet::{HEADER_LEN, MAX_PACKET_LEN, MAX_VALUE_LEN};
 use super::{Code, RadiusError, attr};
 
@@ -139,7 +139,7 @@ impl<'b> PacketBuilder<'b> {
 
     /// Writes Length, then the Message-Authenticator computed with `auth_field` in the
     /// Authenticator field, which is left holding `auth_field`.
-    fn seal(&mut self, auth_field: &[u8; 16], secret: &[u8]) -> Result<(), RadiusError> {
+    fn seal(&mut self, auth_field: &[u8; 16], secret: &SharedSecret) -> Result<(), RadiusError> {
         if self.overflow {
             return Err(RadiusError::BufferFull);
         }
@@ -169,7 +169,7 @@ impl<'b> PacketBuilder<'b> {
     pub fn finish_reply(
         mut self,
         request_authenticator: &[u8; 16],
-        secret: &[u8],
+        secret: &SharedSecret,
     ) -> Result<(), RadiusError> {
         let code = Code::from_u8(self.out.first().copied().unwrap_or(0));
         let ma_field = if super::auth::reply_ma_uses_zeros(code) {
@@ -193,7 +193,7 @@ impl<'b> PacketBuilder<'b> {
     pub fn finish_access_request(
         mut self,
         authenticator: &[u8; 16],
-        secret: &[u8],
+        secret: &SharedSecret,
     ) -> Result<(), RadiusError> {
         self.seal(authenticator, secret)
     }
@@ -203,7 +203,7 @@ impl<'b> PacketBuilder<'b> {
     /// Message-Authenticator (if reserved) with 16 zero octets in the Authenticator field;
     /// then writes the Request Authenticator = MD5(Code + Identifier + Length + 16 zero
     /// octets + Attributes + Secret).
-    pub fn finish_computed_request(mut self, secret: &[u8]) -> Result<(), RadiusError> {
+    pub fn finish_computed_request(mut self, secret: &SharedSecret) -> Result<(), RadiusError> {
         let zeros = [0u8; 16];
         self.seal(&zeros, secret)?;
         let request = compute_authenticator(self.out, &zeros, secret);

@@ -37,7 +37,7 @@ mod text;
 mod tests;
 
 pub use auth::{
-    MAX_PASSWORD_LEN, MessageAuthenticator, chap_challenge, hide_password, is_reply,
+    MAX_PASSWORD_LEN, MessageAuthenticator, SharedSecret, chap_challenge, hide_password, is_reply,
     password_matches, unhide_password, unhide_password_into, verify_chap_password,
     verify_message_authenticator, verify_request_authenticator, verify_response_authenticator,
 };

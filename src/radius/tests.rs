@@ -9,7 +9,9 @@ use proptest::prelude::*;
 
 use super::*;
 
-const SECRET: &[u8] = b"xyzzy5461";
+const SECRET_BYTES: &[u8] = b"xyzzy5461";
+static SECRET: std::sync::LazyLock<SharedSecret> =
+    std::sync::LazyLock::new(|| SharedSecret::new(SECRET_BYTES.to_vec()));
 
 fn hex(s: &str) -> Vec<u8> {
     s.split_whitespace()
@@ -71,16 +73,21 @@ fn rfc2865_7_1_user_telnet() {
     assert_eq!(req.get_u32(attr::NAS_PORT), Some(3));
 
     let hidden = req.get(attr::USER_PASSWORD).unwrap();
-    let plain = unhide_password(hidden, SECRET, req.authenticator()).unwrap();
+    let plain = unhide_password(hidden, &SECRET, req.authenticator()).unwrap();
     assert_eq!(plain.as_slice(), b"arctangent");
-    let wrong = unhide_password(hidden, b"xyzzy5462", req.authenticator()).unwrap();
+    let wrong = unhide_password(
+        hidden,
+        &SharedSecret::new(b"xyzzy5462".to_vec()),
+        req.authenticator(),
+    )
+    .unwrap();
     assert_ne!(wrong.as_slice(), b"arctangent");
     // hiding it again with the same authenticator gives the RFC's octets
     let mut again = Vec::new();
-    hide_password(b"arctangent", SECRET, req.authenticator(), &mut again).unwrap();
+    hide_password(b"arctangent", &SECRET, req.authenticator(), &mut again).unwrap();
     assert_eq!(again, hidden);
     assert_eq!(
-        verify_message_authenticator(&req, SECRET, None).unwrap(),
+        verify_message_authenticator(&req, &SECRET, None).unwrap(),
         MessageAuthenticator::Missing
     );
 
@@ -99,14 +106,14 @@ fn rfc2865_7_1_user_telnet() {
     assert!(verify_response_authenticator(
         &accept,
         req.authenticator(),
-        SECRET
+        &SECRET
     ));
     assert!(!verify_response_authenticator(
         &accept,
         req.authenticator(),
-        b"xyzzy546"
+        &SharedSecret::new(b"xyzzy546".to_vec())
     ));
-    assert!(!verify_response_authenticator(&accept, &[0; 16], SECRET));
+    assert!(!verify_response_authenticator(&accept, &[0; 16], &SECRET));
 
     // encoding the same reply yields the RFC's octets exactly
     let mut out = Vec::new();
@@ -117,7 +124,7 @@ fn rfc2865_7_1_user_telnet() {
         .unwrap()
         .attr(attr::LOGIN_IP_HOST, &[192, 168, 1, 3])
         .unwrap();
-    b.finish_reply(req.authenticator(), SECRET).unwrap();
+    b.finish_reply(req.authenticator(), &SECRET).unwrap();
     assert_eq!(out, accept_bytes);
 
     assert_eq!(
@@ -169,7 +176,7 @@ fn rfc2865_7_2_framed_chap() {
     assert!(verify_response_authenticator(
         &accept,
         req.authenticator(),
-        SECRET
+        &SECRET
     ));
 
     let mut out = Vec::new();
@@ -177,7 +184,7 @@ fn rfc2865_7_2_framed_chap() {
     for a in accept.attributes() {
         b.attr(a.typ, a.value).unwrap();
     }
-    b.finish_reply(req.authenticator(), SECRET).unwrap();
+    b.finish_reply(req.authenticator(), &SECRET).unwrap();
     assert_eq!(out, accept_bytes);
 }
 
@@ -189,7 +196,7 @@ fn rfc2865_7_3_challenge_response() {
     assert_eq!(req1.get(attr::USER_NAME), Some(&b"mopsy"[..]));
     let pw = unhide_password(
         req1.get(attr::USER_PASSWORD).unwrap(),
-        SECRET,
+        &SECRET,
         req1.authenticator(),
     )
     .unwrap();
@@ -208,7 +215,7 @@ fn rfc2865_7_3_challenge_response() {
     assert!(verify_response_authenticator(
         &challenge,
         req1.authenticator(),
-        SECRET
+        &SECRET
     ));
     let mut out = Vec::new();
     let mut b = PacketBuilder::new(&mut out, Code::AccessChallenge, 2);
@@ -219,7 +226,7 @@ fn rfc2865_7_3_challenge_response() {
     .unwrap()
     .attr(attr::STATE, b"32769430")
     .unwrap();
-    b.finish_reply(req1.authenticator(), SECRET).unwrap();
+    b.finish_reply(req1.authenticator(), &SECRET).unwrap();
     assert_eq!(out, challenge_bytes);
 
     let req2_bytes = hex(RFC_7_3_REQUEST_2);
@@ -227,7 +234,7 @@ fn rfc2865_7_3_challenge_response() {
     assert_eq!(req2.identifier(), 3);
     let pw = unhide_password(
         req2.get(attr::USER_PASSWORD).unwrap(),
-        SECRET,
+        &SECRET,
         req2.authenticator(),
     )
     .unwrap();
@@ -241,11 +248,11 @@ fn rfc2865_7_3_challenge_response() {
     assert!(verify_response_authenticator(
         &reject,
         req2.authenticator(),
-        SECRET
+        &SECRET
     ));
     let mut out = Vec::new();
     PacketBuilder::new(&mut out, Code::AccessReject, 3)
-        .finish_reply(req2.authenticator(), SECRET)
+        .finish_reply(req2.authenticator(), &SECRET)
         .unwrap();
     assert_eq!(out, reject_bytes);
 }
@@ -275,7 +282,7 @@ fn access_request_with_ma(out: &mut Vec<u8>) -> [u8; 16] {
         .unwrap()
         .attr_u32(attr::NAS_PORT_TYPE, values::nas_port_type::ETHERNET)
         .unwrap();
-    b.finish_access_request(&auth, SECRET).unwrap();
+    b.finish_access_request(&auth, &SECRET).unwrap();
     auth
 }
 
@@ -287,14 +294,14 @@ fn message_authenticator_on_access_request() {
     // reserved after another attribute, still placed first (BlastRADIUS)
     let first = p.attributes().next().unwrap();
     assert_eq!(first.typ, attr::MESSAGE_AUTHENTICATOR);
-    assert_eq!(first.value, reference_ma(&out, &auth, 22, SECRET));
+    assert_eq!(first.value, reference_ma(&out, &auth, 22, SECRET_BYTES));
     assert_eq!(p.authenticator(), &auth);
     assert_eq!(
-        verify_message_authenticator(&p, SECRET, None).unwrap(),
+        verify_message_authenticator(&p, &SECRET, None).unwrap(),
         MessageAuthenticator::Valid
     );
     assert_eq!(
-        verify_message_authenticator(&p, b"other", None).unwrap_err(),
+        verify_message_authenticator(&p, &SharedSecret::new(b"other".to_vec()), None).unwrap_err(),
         RadiusError::BadMessageAuthenticator
     );
     assert!(attributes_to_text(&p).starts_with("Message-Authenticator=<hidden>, User-Name="));
@@ -308,7 +315,7 @@ fn message_authenticator_flip_any_bit() {
         let mut m = out.clone();
         m[bit / 8] ^= 1 << (bit % 8);
         if let Ok(p) = Packet::parse(&m) {
-            let r = verify_message_authenticator(&p, SECRET, None);
+            let r = verify_message_authenticator(&p, &SECRET, None);
             assert!(
                 !matches!(r, Ok(MessageAuthenticator::Valid)),
                 "bit {bit}: {r:?}"
@@ -334,18 +341,18 @@ fn message_authenticator_anywhere_in_input() {
     p.extend_from_slice(&[5, 6, 0, 0, 0, 3]);
     let len = p.len() as u16;
     p[2..4].copy_from_slice(&len.to_be_bytes());
-    let ma = reference_ma(&p, &auth, ma_at, SECRET);
+    let ma = reference_ma(&p, &auth, ma_at, SECRET_BYTES);
     p[ma_at..ma_at + 16].copy_from_slice(&ma);
     let pkt = Packet::parse(&p).unwrap();
     assert_eq!(
-        verify_message_authenticator(&pkt, SECRET, None).unwrap(),
+        verify_message_authenticator(&pkt, &SECRET, None).unwrap(),
         MessageAuthenticator::Valid
     );
     let mut bad = p.clone();
     *bad.last_mut().unwrap() ^= 1;
     let pkt = Packet::parse(&bad).unwrap();
     assert_eq!(
-        verify_message_authenticator(&pkt, SECRET, None).unwrap_err(),
+        verify_message_authenticator(&pkt, &SECRET, None).unwrap_err(),
         RadiusError::BadMessageAuthenticator
     );
 }
@@ -362,7 +369,7 @@ fn message_authenticator_duplicate_and_bad_length() {
     two[2..4].copy_from_slice(&len.to_be_bytes());
     let p = Packet::parse(&two).unwrap();
     assert_eq!(
-        verify_message_authenticator(&p, SECRET, None).unwrap_err(),
+        verify_message_authenticator(&p, &SECRET, None).unwrap_err(),
         RadiusError::DuplicateMessageAuthenticator
     );
 
@@ -376,7 +383,7 @@ fn message_authenticator_duplicate_and_bad_length() {
         p[2..4].copy_from_slice(&len.to_be_bytes());
         let pkt = Packet::parse(&p).unwrap();
         assert_eq!(
-            verify_message_authenticator(&pkt, SECRET, None).unwrap_err(),
+            verify_message_authenticator(&pkt, &SECRET, None).unwrap_err(),
             RadiusError::BadMessageAuthenticatorLength { len: n }
         );
     }
@@ -400,7 +407,7 @@ fn message_authenticator_on_replies() {
         b.message_authenticator()
             .attr_text_split(attr::REPLY_MESSAGE, b"welcome")
             .unwrap();
-        b.finish_reply(&request_auth, SECRET).unwrap();
+        b.finish_reply(&request_auth, &SECRET).unwrap();
         let p = Packet::parse(&out).unwrap();
         assert!(is_reply(code));
         assert_eq!(
@@ -415,19 +422,19 @@ fn message_authenticator_on_replies() {
         let field = if access { request_auth } else { [0; 16] };
         assert_eq!(
             p.get(attr::MESSAGE_AUTHENTICATOR).unwrap(),
-            reference_ma(&out, &field, 22, SECRET)
+            reference_ma(&out, &field, 22, SECRET_BYTES)
         );
         assert_eq!(
-            verify_message_authenticator(&p, SECRET, Some(&request_auth)).unwrap(),
+            verify_message_authenticator(&p, &SECRET, Some(&request_auth)).unwrap(),
             MessageAuthenticator::Valid,
             "{code}"
         );
         if access {
-            assert!(verify_message_authenticator(&p, SECRET, Some(&[0; 16])).is_err());
+            assert!(verify_message_authenticator(&p, &SECRET, Some(&[0; 16])).is_err());
         }
-        assert!(verify_message_authenticator(&p, SECRET, None).is_err());
-        assert!(verify_response_authenticator(&p, &request_auth, SECRET));
-        assert!(!verify_response_authenticator(&p, &[0xC5; 16], SECRET));
+        assert!(verify_message_authenticator(&p, &SECRET, None).is_err());
+        assert!(verify_response_authenticator(&p, &request_auth, &SECRET));
+        assert!(!verify_response_authenticator(&p, &[0xC5; 16], &SECRET));
     }
 }
 
@@ -446,32 +453,35 @@ fn computed_requests_accounting_disconnect_coa() {
             .unwrap()
             .attr(attr::CALLING_STATION_ID, b"3c-22-fb-12-34-56")
             .unwrap();
-        b.finish_computed_request(SECRET).unwrap();
+        b.finish_computed_request(&SECRET).unwrap();
         let p = Packet::parse(&out).unwrap();
         // MA over the packet with a zero authenticator field; then the authenticator
         // covers the packet including the MA value
         assert_eq!(
             p.get(attr::MESSAGE_AUTHENTICATOR).unwrap(),
-            reference_ma(&out, &[0; 16], 22, SECRET)
+            reference_ma(&out, &[0; 16], 22, SECRET_BYTES)
         );
         let mut h = Md5::new();
         h.update(&out[..4]);
         h.update([0u8; 16]);
         h.update(&out[20..]);
-        h.update(SECRET);
+        h.update(SECRET_BYTES);
         let expected: [u8; 16] = h.finalize().into();
         assert_eq!(p.authenticator(), &expected);
-        assert!(verify_request_authenticator(&p, SECRET));
-        assert!(!verify_request_authenticator(&p, b"wrong"));
+        assert!(verify_request_authenticator(&p, &SECRET));
+        assert!(!verify_request_authenticator(
+            &p,
+            &SharedSecret::new(b"wrong".to_vec())
+        ));
         assert_eq!(
-            verify_message_authenticator(&p, SECRET, None).unwrap(),
+            verify_message_authenticator(&p, &SECRET, None).unwrap(),
             MessageAuthenticator::Valid
         );
         let mut m = out.clone();
         m[30] ^= 0x80;
         let p = Packet::parse(&m).unwrap();
-        assert!(!verify_request_authenticator(&p, SECRET));
-        assert!(verify_message_authenticator(&p, SECRET, None).is_err());
+        assert!(!verify_request_authenticator(&p, &SECRET));
+        assert!(verify_message_authenticator(&p, &SECRET, None).is_err());
     }
 }
 
@@ -481,21 +491,21 @@ fn password_round_trips_all_lengths() {
     let mut hidden = Vec::new();
     for len in 0..=128usize {
         let plain: Vec<u8> = (0..len).map(|i| (i % 251) as u8 + 1).collect();
-        hide_password(&plain, SECRET, &ra, &mut hidden).unwrap();
+        hide_password(&plain, &SECRET, &ra, &mut hidden).unwrap();
         assert_eq!(hidden.len(), len.div_ceil(16).max(1) * 16, "len {len}");
         if len > 0 {
             assert_ne!(&hidden[..len], &plain[..]);
         }
-        let back = unhide_password(&hidden, SECRET, &ra).unwrap();
+        let back = unhide_password(&hidden, &SECRET, &ra).unwrap();
         assert_eq!(back.as_slice(), &plain[..], "len {len}");
     }
     assert_eq!(
-        hide_password(&[b'x'; 129], SECRET, &ra, &mut hidden).unwrap_err(),
+        hide_password(&[b'x'; 129], &SECRET, &ra, &mut hidden).unwrap_err(),
         RadiusError::PasswordTooLong { len: 129 }
     );
     for len in [0usize, 1, 15, 17, 31, 144] {
         assert_eq!(
-            unhide_password(&vec![1; len], SECRET, &ra).unwrap_err(),
+            unhide_password(&vec![1; len], &SECRET, &ra).unwrap_err(),
             RadiusError::BadPasswordLength { len }
         );
     }
@@ -507,14 +517,14 @@ fn password_hiding_chains_on_ciphertext() {
     let ra = [0x99; 16];
     let plain: Vec<u8> = (1..=40).collect();
     let mut hidden = Vec::new();
-    hide_password(&plain, SECRET, &ra, &mut hidden).unwrap();
+    hide_password(&plain, &SECRET, &ra, &mut hidden).unwrap();
     assert_eq!(hidden.len(), 48);
     let mut prev = ra.to_vec();
     let mut padded = plain.clone();
     padded.resize(48, 0);
     for (i, block) in padded.chunks(16).enumerate() {
         let mut h = Md5::new();
-        h.update(SECRET);
+        h.update(SECRET_BYTES);
         h.update(&prev);
         let b: [u8; 16] = h.finalize().into();
         let c: Vec<u8> = block.iter().zip(b).map(|(p, k)| p ^ k).collect();
@@ -537,7 +547,7 @@ fn tunnel_vlan_attributes_exact_bytes() {
         .unwrap()
         .attr(attr::TUNNEL_PRIVATE_GROUP_ID, b"20")
         .unwrap();
-    b.finish_reply(&[0; 16], SECRET).unwrap();
+    b.finish_reply(&[0; 16], &SECRET).unwrap();
     assert_eq!(
         &out[20..],
         &[
@@ -596,7 +606,7 @@ fn builder_limits() {
     );
     b.message_authenticator(); // no room: reported by finish
     assert_eq!(
-        b.finish_reply(&[0; 16], SECRET),
+        b.finish_reply(&[0; 16], &SECRET),
         Err(RadiusError::BufferFull)
     );
 
@@ -606,7 +616,7 @@ fn builder_limits() {
     }
     b.attr(attr::CLASS, &[7; 249]).unwrap();
     assert_eq!(b.len(), MAX_PACKET_LEN);
-    b.finish_reply(&[0; 16], SECRET).unwrap();
+    b.finish_reply(&[0; 16], &SECRET).unwrap();
     let p = Packet::parse(&out).unwrap();
     assert_eq!(p.bytes().len(), 4096);
     assert_eq!(p.count(attr::CLASS), 16);
@@ -617,7 +627,7 @@ fn builder_reuses_buffer_and_message_authenticator_once() {
     let mut out = vec![0xFF; 100];
     let mut b = PacketBuilder::new(&mut out, Code::AccessReject, 5);
     b.message_authenticator().message_authenticator();
-    b.finish_reply(&[1; 16], SECRET).unwrap();
+    b.finish_reply(&[1; 16], &SECRET).unwrap();
     assert_eq!(out.len(), 38);
     let p = Packet::parse(&out).unwrap();
     assert_eq!(p.count(attr::MESSAGE_AUTHENTICATOR), 1);
@@ -630,7 +640,7 @@ fn text_split_respects_limits_and_utf8() {
     let mut b = PacketBuilder::new(&mut out, Code::AccessReject, 1);
     b.attr_text_split(attr::REPLY_MESSAGE, &text).unwrap();
     b.attr_text_split(attr::REPLY_MESSAGE, b"").unwrap();
-    b.finish_reply(&[0; 16], SECRET).unwrap();
+    b.finish_reply(&[0; 16], &SECRET).unwrap();
     let p = Packet::parse(&out).unwrap();
     let lens: Vec<usize> = p.attributes().map(|a| a.value.len()).collect();
     assert_eq!(lens, [253, 253, 94]);
@@ -641,7 +651,7 @@ fn text_split_respects_limits_and_utf8() {
     let mut b = PacketBuilder::new(&mut out, Code::AccessReject, 1);
     b.attr_text_split(attr::REPLY_MESSAGE, s.as_bytes())
         .unwrap();
-    b.finish_reply(&[0; 16], SECRET).unwrap();
+    b.finish_reply(&[0; 16], &SECRET).unwrap();
     let p = Packet::parse(&out).unwrap();
     let mut joined = Vec::new();
     for a in p.attributes() {
@@ -690,10 +700,10 @@ fn text_never_shows_secrets() {
         .unwrap()
         .attr(attr::TUNNEL_PRIVATE_GROUP_ID, b"\x02students")
         .unwrap();
-    b.finish_access_request(&[3; 16], SECRET).unwrap();
+    b.finish_access_request(&[3; 16], &SECRET).unwrap();
     let p = Packet::parse(&out).unwrap();
     let text = attributes_to_text(&p);
-    assert!(!text.contains("SECRET"), "{text}");
+    assert!(!text.contains("&SECRET"), "{text}");
     assert!(!text.contains("0x5345"), "{text}");
     assert_eq!(
         text,
@@ -703,7 +713,7 @@ fn text_never_shows_secrets() {
          NAS-IPv6-Address=2001:db8::1, Tunnel-Private-Group-Id=2:\"students\""
     );
     let debug = format!("{p:?}");
-    assert!(!debug.contains("SECRET"), "{debug}");
+    assert!(!debug.contains("&SECRET"), "{debug}");
     assert!(debug.contains("AccessRequest"), "{debug}");
     assert!(debug.contains("User-Password=<hidden>"), "{debug}");
 }
@@ -715,7 +725,7 @@ fn build_reply(
     with_ma: bool,
     attrs: &[(u8, Vec<u8>)],
     request_auth: &[u8; 16],
-    secret: &[u8],
+    secret: &SharedSecret,
 ) -> usize {
     let mut b = PacketBuilder::new(out, Code::from_u8(code), id);
     if with_ma {
@@ -740,7 +750,7 @@ proptest! {
             let sum: usize = p.attributes().map(|a| 2 + a.value.len()).sum();
             prop_assert_eq!(sum, p.bytes().len() - HEADER_LEN);
             let _ = attributes_to_text(&p);
-            let _ = verify_message_authenticator(&p, b"s", None);
+            let _ = verify_message_authenticator(&p, &SharedSecret::new(b"s".to_vec()), None);
         }
     }
 
@@ -776,6 +786,7 @@ proptest! {
         request_auth in any::<[u8; 16]>(),
         secret in proptest::collection::vec(any::<u8>(), 1..40),
     ) {
+        let secret = SharedSecret::new(secret);
         let mut first = Vec::new();
         let accepted = build_reply(&mut first, code, id, with_ma, &attrs, &request_auth, &secret);
         let p = Packet::parse(&first).unwrap();
@@ -806,6 +817,7 @@ proptest! {
         secret in proptest::collection::vec(any::<u8>(), 1..64),
         ra in any::<[u8; 16]>(),
     ) {
+        let secret = SharedSecret::new(secret);
         let mut hidden = Vec::new();
         hide_password(&plain, &secret, &ra, &mut hidden).unwrap();
         prop_assert_eq!(hidden.len() % 16, 0);
@@ -826,14 +838,16 @@ fn rfc5997_status_server_example() {
     let p = Packet::parse(&bytes).unwrap();
     assert_eq!(p.code(), Code::StatusServer);
     assert_eq!(
-        verify_message_authenticator(&p, SECRET, None).unwrap(),
+        verify_message_authenticator(&p, &SECRET, None).unwrap(),
         MessageAuthenticator::Valid
     );
-    assert!(verify_message_authenticator(&p, b"xyzzy5460", None).is_err());
+    assert!(
+        verify_message_authenticator(&p, &SharedSecret::new(b"xyzzy5460".to_vec()), None).is_err()
+    );
     let mut out = Vec::new();
     let mut b = PacketBuilder::new(&mut out, Code::StatusServer, 0xda);
     b.message_authenticator();
-    b.finish_access_request(p.authenticator(), SECRET).unwrap();
+    b.finish_access_request(p.authenticator(), &SECRET).unwrap();
     assert_eq!(out, bytes);
 
     let accept_bytes = hex(RFC_5997_ACCEPT);
@@ -841,10 +855,10 @@ fn rfc5997_status_server_example() {
     assert!(verify_response_authenticator(
         &accept,
         p.authenticator(),
-        SECRET
+        &SECRET
     ));
     PacketBuilder::new(&mut out, Code::AccessAccept, 0xda)
-        .finish_reply(p.authenticator(), SECRET)
+        .finish_reply(p.authenticator(), &SECRET)
         .unwrap();
     assert_eq!(out, accept_bytes);
 }
@@ -855,35 +869,35 @@ fn password_helpers_without_allocation() {
     let req = Packet::parse(&req_bytes).unwrap();
     let hidden = req.get(attr::USER_PASSWORD).unwrap();
     let mut buf = zeroize::Zeroizing::new([0xFFu8; MAX_PASSWORD_LEN]);
-    let plain = unhide_password_into(hidden, SECRET, req.authenticator(), &mut buf).unwrap();
+    let plain = unhide_password_into(hidden, &SECRET, req.authenticator(), &mut buf).unwrap();
     assert_eq!(plain, b"arctangent");
     assert!(password_matches(
         hidden,
-        SECRET,
+        &SECRET,
         req.authenticator(),
         b"arctangent"
     ));
     assert!(!password_matches(
         hidden,
-        SECRET,
+        &SECRET,
         req.authenticator(),
         b"arctangenT"
     ));
     assert!(!password_matches(
         hidden,
-        SECRET,
+        &SECRET,
         req.authenticator(),
         b"arctangent\0"
     ));
     assert!(!password_matches(
         hidden,
-        b"wrong",
+        &SharedSecret::new(b"wrong".to_vec()),
         req.authenticator(),
         b"arctangent"
     ));
     assert!(!password_matches(
         &hidden[..15],
-        SECRET,
+        &SECRET,
         req.authenticator(),
         b"arctangent"
     ));
@@ -916,7 +930,7 @@ fn chap_password() {
     let mut out = Vec::new();
     let mut b = PacketBuilder::new(&mut out, Code::AccessRequest, 1);
     b.attr(attr::CHAP_CHALLENGE, &challenge).unwrap();
-    b.finish_access_request(&[9; 16], SECRET).unwrap();
+    b.finish_access_request(&[9; 16], &SECRET).unwrap();
     let p = Packet::parse(&out).unwrap();
     assert_eq!(chap_challenge(&p), challenge);
 }

@@ -15,7 +15,7 @@ use tracing::debug;
 
 use crate::config::Directory;
 use crate::model::{MacAddr, Module};
-use crate::radius::{self, Code, Packet, PacketBuilder, attr, values};
+use crate::radius::{self, Code, Packet, PacketBuilder, SharedSecret, attr, values};
 use crate::store::{AccountingRecord, AcctStatus, WriterHandle};
 
 use super::dedup::{DedupCache, DedupKey, Lookup};
@@ -106,7 +106,7 @@ pub async fn serve_socket(
                         return;
                     };
                     let mut out = Vec::with_capacity(128);
-                    if build_response(&packet, client.secret.as_bytes(), &mut out).is_err() {
+                    if build_response(&packet, &client.secret, &mut out).is_err() {
                         dedup.forget(&key);
                         return;
                     }
@@ -164,7 +164,7 @@ fn accept_request(
     ) else {
         return Admit::Drop;
     };
-    let secret = client.secret.as_bytes();
+    let secret = &client.secret;
     // RFC 2866 3: the Request Authenticator is an MD5 over the packet and the secret; a
     // Message-Authenticator, when present, must be right too.
     let ma_ok = radius::verify_message_authenticator(&packet, secret, None).is_ok();
@@ -322,7 +322,7 @@ pub fn record_from_packet(
 /// Accounting-Response: Message-Authenticator first, Proxy-State echoed (RFC 2866 4.2).
 fn build_response(
     request: &Packet,
-    secret: &[u8],
+    secret: &SharedSecret,
     out: &mut Vec<u8>,
 ) -> Result<(), radius::RadiusError> {
     let mut b = PacketBuilder::new(out, Code::AccountingResponse, request.identifier());

@@ -17,7 +17,7 @@ use tracing::debug;
 use crate::config::{Client, Directory};
 use crate::model::Module;
 use crate::policy::{self, AccessRequest, Decision, Outcome};
-use crate::radius::{self, Code, MessageAuthenticator, Packet, PacketBuilder, attr};
+use crate::radius::{self, Code, MessageAuthenticator, Packet, PacketBuilder, SharedSecret, attr};
 use crate::store::{AuthLogRow, WriterHandle};
 
 use super::dedup::{DedupCache, DedupKey, Lookup};
@@ -192,7 +192,7 @@ fn handle_datagram(
         return Handled::Dropped;
     };
     c.per_client.inc(&client.name, |p| &p.requests);
-    let secret = client.secret.as_bytes();
+    let secret = &client.secret;
     match radius::verify_message_authenticator(&packet, secret, None) {
         Ok(MessageAuthenticator::Valid) => {}
         Ok(MessageAuthenticator::Missing) => {
@@ -351,7 +351,7 @@ pub fn respond(
 ) -> Result<Decision, radius::RadiusError> {
     let request = access_request(packet, password, client.module);
     let decision = policy::decide_with(directory, &request, facts, now);
-    build_access_reply(packet, &decision, directory, client.secret.as_bytes(), out)?;
+    build_access_reply(packet, &decision, directory, &client.secret, out)?;
     Ok(decision)
 }
 
@@ -409,7 +409,7 @@ fn build_access_reply(
     request: &Packet,
     decision: &Decision,
     directory: &Directory,
-    secret: &[u8],
+    secret: &SharedSecret,
     out: &mut Vec<u8>,
 ) -> Result<(), radius::RadiusError> {
     let message = policy::reply_message(
@@ -451,7 +451,7 @@ fn build_access_reply(
 /// RFC 5997 3: a Status-Server to the auth port is answered with an Access-Accept.
 fn build_status_reply(
     request: &Packet,
-    secret: &[u8],
+    secret: &SharedSecret,
     out: &mut Vec<u8>,
 ) -> Result<(), radius::RadiusError> {
     let mut b = PacketBuilder::new(out, Code::AccessAccept, request.identifier());

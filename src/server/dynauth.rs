@@ -13,7 +13,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
-use crate::radius::{self, Code, Packet, PacketBuilder, attr};
+use crate::radius::{self, Code, Packet, PacketBuilder, SharedSecret, attr};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DynAuthError {
@@ -29,7 +29,7 @@ pub enum DynAuthError {
 #[derive(Clone, Debug)]
 pub struct DisconnectTarget {
     pub nas: SocketAddr,
-    pub secret: Vec<u8>,
+    pub secret: SharedSecret,
     pub acct_session_id: String,
     pub user_name: Option<String>,
     pub calling_station_id: Option<String>,
@@ -60,7 +60,7 @@ type Pending = Mutex<HashMap<(SocketAddr, u8), PendingRequest>>;
 
 struct PendingRequest {
     authenticator: [u8; 16],
-    secret: Vec<u8>,
+    secret: SharedSecret,
     reply: Option<oneshot::Sender<DisconnectOutcome>>,
 }
 

@@ -405,7 +405,7 @@ fn target_for(s: &OpenSession, dir: &Directory) -> Option<DisconnectTarget> {
     })?;
     Some(DisconnectTarget {
         nas: SocketAddr::new(nas_ip, client.coa_port),
-        secret: client.secret.as_bytes().to_vec(),
+        secret: client.secret.clone(),
         acct_session_id: s.acct_session_id.clone(),
         user_name: s
             .user

@@ -8,7 +8,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use crate::model::MacAddr;
-use crate::radius::{self, Code, Packet, PacketBuilder, attr};
+use crate::radius::{self, Code, Packet, PacketBuilder, SharedSecret, attr};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
@@ -42,7 +42,7 @@ pub enum LoadKind {
 #[derive(Clone, Debug)]
 pub struct LoadOptions {
     pub target: SocketAddr,
-    pub secret: Vec<u8>,
+    pub secret: SharedSecret,
     pub kind: LoadKind,
     /// Closed loop: requests in flight. Ignored with `rate`.
     pub concurrency: usize,
@@ -390,7 +390,7 @@ impl Lane {
         }
     }
 
-    fn on_reply(&mut self, bytes: &[u8], secret: &[u8], report: &mut LoadReport) {
+    fn on_reply(&mut self, bytes: &[u8], secret: &SharedSecret, report: &mut LoadReport) {
         let Ok(p) = Packet::parse(bytes) else {
             report.bad_replies += 1;
             return;
@@ -568,7 +568,7 @@ mod tests {
             target: "192.0.2.1:1812"
                 .parse()
                 .unwrap_or(SocketAddr::from(([0, 0, 0, 0], 0))),
-            secret: b"x".to_vec(),
+            secret: SharedSecret::new(b"x".to_vec()),
             kind: LoadKind::Mab {
                 macs: generated_macs(1),
             },

@@ -130,10 +130,27 @@ fn to_socket_addr(s: &libc::sockaddr_storage, len: libc::socklen_t) -> Option<So
     }
 }
 
+/// Replies of the same length to the same destination leave as one datagram train with UDP
+/// segmentation offload (`UDP_SEGMENT`, Linux 4.18+) when there are several of them: the
+/// kernel routes and builds one packet and cuts it into the separate datagrams on the way
+/// out, so a NAS that sends bursts (a WLAN controller for hundreds of access points) costs one
+/// pass through the stack per burst, not per reply. Only replies that fit an Ethernet frame
+/// are grouped (a segment may not need IP fragmentation).
+const GSO_MAX_SEGMENT: usize = 1400;
+/// The kernel's limits for one segmented send: 64 segments, and one IP datagram's payload.
+const GSO_MAX_SEGMENTS: usize = 64;
+const GSO_MAX_BYTES: usize = 60_000;
+
 /// Replies to send in one call: reusable buffers and their destinations.
 pub struct SendBatch {
     bufs: Vec<Vec<u8>>,
-    dests: Vec<SockAddr>,
+    dests: Vec<(SocketAddr, SockAddr)>,
+    /// Whether segmentation offload is tried; off for good once the kernel refuses it.
+    gso: bool,
+    /// Scratch for one send: the replies in group order, and the groups as
+    /// (first index into `order`, replies, segment length).
+    order: Vec<usize>,
+    groups: Vec<(usize, usize, usize)>,
 }
 
 impl Default for SendBatch {
@@ -141,9 +158,17 @@ impl Default for SendBatch {
         SendBatch {
             bufs: (0..BATCH).map(|_| Vec::with_capacity(512)).collect(),
             dests: Vec::with_capacity(BATCH),
+            gso: true,
+            order: Vec::with_capacity(BATCH),
+            groups: Vec::with_capacity(BATCH),
         }
     }
 }
+
+/// A control message buffer for one `UDP_SEGMENT` option, aligned for `cmsghdr`.
+#[derive(Clone, Copy)]
+#[repr(C, align(8))]
+struct SegmentCmsg([u8; 32]);
 
 impl SendBatch {
     /// The buffer the next reply is written into; [`SendBatch::push`] queues it.
@@ -157,62 +182,168 @@ impl SendBatch {
     /// Queues the buffer last handed out by [`SendBatch::next_buf`] for `dest`.
     pub fn push(&mut self, dest: SocketAddr) {
         if self.dests.len() < BATCH {
-            self.dests.push(SockAddr::from(dest));
+            self.dests.push((dest, SockAddr::from(dest)));
         }
+    }
+
+    /// Whether segmentation offload is still tried (tests).
+    #[cfg(test)]
+    fn offloading(&self) -> bool {
+        self.gso
     }
 
     /// Sends everything queued (retrying the rest after a partial send) and empties the
     /// batch. Errors of single datagrams (e.g. an unreachable NAS) skip that datagram.
     pub fn send(&mut self, socket: &UdpSocket) {
-        let mut done = 0;
-        while done < self.dests.len() {
-            let mut iovecs: Vec<libc::iovec> = self
-                .bufs
-                .iter()
-                .zip(self.dests.iter())
-                .skip(done)
-                .map(|(b, _)| libc::iovec {
-                    iov_base: b.as_ptr() as *mut libc::c_void,
-                    iov_len: b.len(),
-                })
-                .collect();
-            let mut msgs: Vec<libc::mmsghdr> = iovecs
-                .iter_mut()
-                .zip(self.dests.iter().skip(done))
-                .map(|(iov, dest)| {
-                    // SAFETY: as in RecvBatch::recv, all zeroes is a valid msghdr.
-                    let mut h: libc::mmsghdr = unsafe { MaybeUninit::zeroed().assume_init() };
-                    h.msg_hdr.msg_name = dest.as_ptr() as *mut libc::c_void;
-                    h.msg_hdr.msg_namelen = dest.len();
-                    h.msg_hdr.msg_iov = iov;
-                    h.msg_hdr.msg_iovlen = 1;
-                    h
-                })
-                .collect();
-            // SAFETY: every header points at a destination in `self.dests` and an iovec over
-            // a buffer in `self.bufs`; the kernel only reads them, and all stay alive and
-            // unchanged until the call returns.
-            let r = unsafe {
-                libc::sendmmsg(
-                    socket.as_raw_fd(),
-                    msgs.as_mut_ptr(),
-                    msgs.len() as libc::c_uint,
-                    0,
-                )
-            };
-            if r > 0 {
-                done += r as usize;
-            } else {
-                let e = io::Error::last_os_error();
-                if e.kind() == io::ErrorKind::Interrupted {
+        let mut pending: Vec<usize> = (0..self.dests.len()).collect();
+        while !pending.is_empty() {
+            self.plan(&pending);
+            let (sent, error) = self.send_planned(socket);
+            let mut skip = 0;
+            if let Some(e) = error {
+                // The group after the `sent` ones failed.
+                let &(_, count, _) = &self.groups[sent];
+                if count > 1 {
+                    // Not the datagrams' fault: send them one by one. No support at all
+                    // (old kernel, a device without checksum offload) ends the offload.
+                    if !matches!(e.raw_os_error(), Some(libc::EINVAL)) {
+                        tracing::debug!(error = %e, "UDP segmentation offload refused; sending replies one by one");
+                        self.gso = false;
+                    }
+                    let (first, count, _) = self.groups[sent];
+                    let rest: Vec<usize> = self.order[first..].to_vec();
+                    self.send_singly(socket, &rest[..count]);
+                    pending = rest[count..].to_vec();
                     continue;
                 }
-                tracing::debug!(error = %e, "auth reply not sent");
-                // The first datagram failed: skip it, send the others.
-                done += 1;
+                if e.kind() != io::ErrorKind::Interrupted {
+                    tracing::debug!(error = %e, "auth reply not sent");
+                    skip = 1;
+                }
             }
+            let resume = self
+                .groups
+                .get(sent + skip)
+                .map_or(self.order.len(), |g| g.0);
+            pending = self.order[resume..].to_vec();
         }
         self.dests.clear();
+    }
+
+    /// Sends `which` without offload, skipping datagrams that fail.
+    fn send_singly(&mut self, socket: &UdpSocket, which: &[usize]) {
+        let gso = std::mem::replace(&mut self.gso, false);
+        let mut pending = which.to_vec();
+        while !pending.is_empty() {
+            self.plan(&pending);
+            let (sent, error) = self.send_planned(socket);
+            let skip = match error {
+                Some(e) if e.kind() != io::ErrorKind::Interrupted => {
+                    tracing::debug!(error = %e, "auth reply not sent");
+                    1
+                }
+                _ => 0,
+            };
+            pending = self.order[(sent + skip).min(self.order.len())..].to_vec();
+        }
+        self.gso = gso;
+    }
+
+    /// Orders `pending` into groups: with offload, replies of one length to one destination
+    /// together (in their order of arrival), within the kernel's limits; else one each.
+    fn plan(&mut self, pending: &[usize]) {
+        self.order.clear();
+        self.groups.clear();
+        if !self.gso {
+            for (k, &i) in pending.iter().enumerate() {
+                self.order.push(i);
+                self.groups.push((k, 1, self.bufs[i].len()));
+            }
+            return;
+        }
+        let mut taken = [false; BATCH];
+        for (k, &i) in pending.iter().enumerate() {
+            if taken[k] {
+                continue;
+            }
+            let len = self.bufs[i].len();
+            let first = self.order.len();
+            self.order.push(i);
+            taken[k] = true;
+            let mut count = 1;
+            if len <= GSO_MAX_SEGMENT && len > 0 {
+                let dest = self.dests[i].0;
+                for (k2, &j) in pending.iter().enumerate().skip(k + 1) {
+                    if count == GSO_MAX_SEGMENTS || (count + 1) * len > GSO_MAX_BYTES {
+                        break;
+                    }
+                    if !taken[k2] && self.bufs[j].len() == len && self.dests[j].0 == dest {
+                        self.order.push(j);
+                        taken[k2] = true;
+                        count += 1;
+                    }
+                }
+            }
+            self.groups.push((first, count, len));
+        }
+    }
+
+    /// One `sendmmsg` of the planned groups. Returns how many groups left, and the error of
+    /// the next one if the kernel stopped at it.
+    fn send_planned(&mut self, socket: &UdpSocket) -> (usize, Option<io::Error>) {
+        let mut iovecs: Vec<libc::iovec> = self
+            .order
+            .iter()
+            .map(|&i| libc::iovec {
+                iov_base: self.bufs[i].as_ptr() as *mut libc::c_void,
+                iov_len: self.bufs[i].len(),
+            })
+            .collect();
+        let mut cmsgs = vec![SegmentCmsg([0; 32]); self.groups.len()];
+        let mut msgs: Vec<libc::mmsghdr> = Vec::with_capacity(self.groups.len());
+        for (&(first, count, len), cmsg) in self.groups.iter().zip(cmsgs.iter_mut()) {
+            let dest = &self.dests[self.order[first]].1;
+            // SAFETY: as in RecvBatch::recv, all zeroes is a valid msghdr.
+            let mut h: libc::mmsghdr = unsafe { MaybeUninit::zeroed().assume_init() };
+            h.msg_hdr.msg_name = dest.as_ptr() as *mut libc::c_void;
+            h.msg_hdr.msg_namelen = dest.len();
+            h.msg_hdr.msg_iov = iovecs[first..].as_mut_ptr();
+            h.msg_hdr.msg_iovlen = count;
+            if count > 1 {
+                h.msg_hdr.msg_control = cmsg.0.as_mut_ptr().cast();
+                // SAFETY: CMSG_SPACE only computes a size.
+                h.msg_hdr.msg_controllen =
+                    unsafe { libc::CMSG_SPACE(size_of::<u16>() as u32) } as usize;
+                // SAFETY: the control buffer is 32 bytes, aligned for cmsghdr, and
+                // CMSG_SPACE(2) (24 on 64-bit Linux) fits in it; CMSG_FIRSTHDR points at its
+                // start and CMSG_DATA inside it.
+                unsafe {
+                    let c = libc::CMSG_FIRSTHDR(&h.msg_hdr);
+                    (*c).cmsg_level = libc::SOL_UDP;
+                    (*c).cmsg_type = libc::UDP_SEGMENT;
+                    (*c).cmsg_len = libc::CMSG_LEN(size_of::<u16>() as u32) as usize;
+                    std::ptr::write_unaligned(libc::CMSG_DATA(c).cast::<u16>(), len as u16);
+                }
+            }
+            msgs.push(h);
+        }
+        // SAFETY: every header points at a destination in `self.dests`, iovecs over buffers
+        // in `self.bufs` (a group's iovecs are consecutive in `iovecs`) and, for a group, its
+        // control buffer in `cmsgs`; the kernel only reads them, and all stay alive and
+        // unchanged until the call returns.
+        let r = unsafe {
+            libc::sendmmsg(
+                socket.as_raw_fd(),
+                msgs.as_mut_ptr(),
+                msgs.len() as libc::c_uint,
+                0,
+            )
+        };
+        if r < 0 {
+            return (0, Some(io::Error::last_os_error()));
+        }
+        // A short count (the socket buffer filled up): the caller sends the rest again.
+        (r as usize, None)
     }
 }
 
@@ -262,6 +393,117 @@ mod tests {
         }
         seen.sort_unstable();
         assert_eq!(seen, vec![100, 101, 102, 103, 104]);
+    }
+
+    /// Replies to one client as a segmented send: 12 of one length, 3 of another, one too
+    /// long to group; each arrives as its own datagram, intact.
+    fn burst(server: &UdpSocket, client: &UdpSocket, tx: &mut SendBatch) {
+        let dest = client.local_addr().unwrap();
+        for i in 0..16u8 {
+            let len = match i {
+                0..12 => 40,
+                12..15 => 25,
+                _ => GSO_MAX_SEGMENT + 1,
+            };
+            let buf = tx.next_buf();
+            buf.extend((0..len).map(|k| i.wrapping_add(k as u8)));
+            tx.push(dest);
+        }
+        tx.send(server);
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 2048];
+        for _ in 0..16 {
+            let (n, from) = client.recv_from(&mut buf).unwrap();
+            assert_eq!(from, server.local_addr().unwrap());
+            let i = buf[0];
+            let expected = match i {
+                0..12 => 40,
+                12..15 => 25,
+                _ => GSO_MAX_SEGMENT + 1,
+            };
+            assert_eq!(n, expected, "datagram {i}");
+            assert!(
+                buf[..n]
+                    .iter()
+                    .enumerate()
+                    .all(|(k, &b)| b == i.wrapping_add(k as u8))
+            );
+            seen.push(i);
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, (0..16).collect::<Vec<u8>>());
+        client
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        assert!(client.recv_from(&mut buf).is_err(), "no extra datagram");
+    }
+
+    #[test]
+    fn replies_to_one_client_leave_segmented_and_arrive_one_by_one() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let mut tx = SendBatch::default();
+        burst(&server, &client, &mut tx);
+        // Linux has had UDP segmentation since 4.18; loopback takes it.
+        assert!(tx.offloading());
+    }
+
+    #[test]
+    fn a_refused_segmented_send_falls_back_to_single_datagrams() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        // Without UDP checksums the kernel refuses segmentation (EINVAL) for every send.
+        let off: libc::c_int = 1;
+        // SAFETY: a valid socket, an int option and its size.
+        let r = unsafe {
+            libc::setsockopt(
+                server.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_NO_CHECK,
+                (&off as *const libc::c_int).cast(),
+                size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(r, 0);
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        let mut tx = SendBatch::default();
+        burst(&server, &client, &mut tx);
+        burst(&server, &client, &mut tx);
+    }
+
+    #[test]
+    fn groups_keep_arrival_order_and_the_kernel_limits() {
+        let mut tx = SendBatch::default();
+        let a: SocketAddr = "192.0.2.1:1812".parse().unwrap();
+        let b: SocketAddr = "192.0.2.2:1812".parse().unwrap();
+        for (dest, len) in [(a, 20), (b, 20), (a, 20), (a, 30), (a, 20), (b, 20)] {
+            tx.next_buf().resize(len, 0);
+            tx.push(dest);
+        }
+        tx.plan(&[0, 1, 2, 3, 4, 5]);
+        assert_eq!(tx.order, vec![0, 2, 4, 1, 5, 3]);
+        assert_eq!(tx.groups, vec![(0, 3, 20), (3, 2, 20), (5, 1, 30)]);
+        tx.dests.clear();
+        // 32 replies of 1400 octets (44,800) fit one send; of 1900 (more than a segment
+        // may be) each goes alone
+        for _ in 0..BATCH {
+            tx.next_buf().resize(1400, 0);
+            tx.push(a);
+        }
+        tx.plan(&(0..BATCH).collect::<Vec<_>>());
+        assert_eq!(tx.groups, vec![(0, BATCH, 1400)]);
+        tx.dests.clear();
+        for _ in 0..BATCH {
+            tx.next_buf().resize(1900, 0);
+            tx.push(a);
+        }
+        tx.plan(&(0..BATCH).collect::<Vec<_>>());
+        assert_eq!(tx.groups.len(), BATCH);
     }
 
     #[test]

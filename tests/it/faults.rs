@@ -416,7 +416,7 @@ fn flood(
 fn mab_load(target: SocketAddr, mac: &str, rate: u32, duration: Duration) -> LoadOptions {
     LoadOptions {
         target,
-        secret: SECRET.as_bytes().to_vec(),
+        secret: hallpass::radius::SharedSecret::new(SECRET.as_bytes().to_vec()),
         kind: LoadKind::Mab {
             macs: vec![MacAddr::parse_bytes(mac.as_bytes()).unwrap()],
         },
@@ -1246,7 +1246,7 @@ fn fuzz_loop(name: &str, seeds: &[Vec<u8>], body: impl Fn(&[u8]) + std::panic::R
 }
 
 fn radius_seeds() -> Vec<Vec<u8>> {
-    let secret = fuzz_bodies::SECRET;
+    let secret = fuzz_bodies::SECRET_BYTES;
     let mut pap = mab_attrs(MAX_MAC);
     pap.push((
         wire::USER_PASSWORD,
