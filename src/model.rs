@@ -95,6 +95,29 @@ impl MacAddr {
     pub fn is_multicast(&self) -> bool {
         self.0[0] & 0x01 != 0
     }
+
+    /// The canonical text `3c:22:fb:12:34:56` without allocating or going through `fmt`
+    /// (the auth log writes one per decision).
+    pub fn colon_text(&self) -> MacText {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b':'; 17];
+        for (i, b) in self.0.iter().enumerate() {
+            out[i * 3] = HEX[usize::from(b >> 4)];
+            out[i * 3 + 1] = HEX[usize::from(b & 0x0f)];
+        }
+        MacText(out)
+    }
+}
+
+/// A MAC address as canonical text, on the stack; see [`MacAddr::colon_text`].
+#[derive(Clone, Copy)]
+pub struct MacText([u8; 17]);
+
+impl MacText {
+    pub fn as_str(&self) -> &str {
+        // Hex digits and colons only, so always UTF-8.
+        std::str::from_utf8(&self.0).unwrap_or_default()
+    }
 }
 
 impl FromStr for MacAddr {
@@ -106,12 +129,7 @@ impl FromStr for MacAddr {
 
 impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let m = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            m[0], m[1], m[2], m[3], m[4], m[5]
-        )
+        f.write_str(self.colon_text().as_str())
     }
 }
 

@@ -14,7 +14,7 @@ const MA_VALUE_AT: usize = HEADER_LEN + 2;
 /// Builds one packet into a caller-provided buffer, which is cleared first.
 ///
 /// ```
-/// # use hallpass::radius::{Code, PacketBuilder, attr, RadiusError};
+/// # use hallpass::radius::{Code, PacketBuilder, RadiusError, SharedSecret, attr};
 /// # fn main() -> Result<(), RadiusError> {
 /// let mut buf = Vec::with_capacity(4096);
 /// let request_authenticator = [7u8; 16];
@@ -23,7 +23,8 @@ const MA_VALUE_AT: usize = HEADER_LEN + 2;
 /// b.attr_tagged_u24(attr::TUNNEL_TYPE, 0, 13)?
 ///     .attr_tagged_u24(attr::TUNNEL_MEDIUM_TYPE, 0, 6)?
 ///     .attr(attr::TUNNEL_PRIVATE_GROUP_ID, b"20")?;
-/// b.finish_reply(&request_authenticator, b"secret")?;
+/// let secret = SharedSecret::new(b"secret".to_vec());
+/// b.finish_reply(&request_authenticator, &secret)?;
 /// assert_eq!(buf.len(), 20 + 18 + 6 + 6 + 4);
 /// # Ok(()) }
 /// ```

@@ -1,11 +1,12 @@
 //! The authentication log: one row per decision, written by the writer, read by the CLI.
 
+use std::io::Write as _;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use rusqlite::types::Value;
-use rusqlite::{Connection, Row};
+use rusqlite::{CachedStatement, Connection, Row};
 
 use super::StoreError;
 use crate::model::{MacAddr, Module};
@@ -60,20 +61,50 @@ pub(crate) const INSERT_SQL: &str = "INSERT INTO auth_log
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
 /// Inserts one row (inside the caller's transaction).
+#[cfg(test)]
 pub(crate) fn insert(conn: &Connection, row: &AuthLogRow) -> rusqlite::Result<()> {
-    let mut stmt = conn.prepare_cached(INSERT_SQL)?;
-    stmt.execute(rusqlite::params![
-        row.time.as_millisecond(),
-        &*row.client,
-        row.client_ip.to_string(),
-        row.mac.map(|m| m.to_string()),
-        row.user.as_deref(),
-        row.module.as_str(),
-        row.accepted,
-        row.reason,
-        row.vlan,
-    ])?;
-    Ok(())
+    Inserter::new(conn)?.insert(row)
+}
+
+/// Inserts rows with one prepared statement, formatting addresses on the stack: the writer
+/// stores one row per decision, so per-row allocations and statement-cache lookups count.
+pub(crate) struct Inserter<'c> {
+    stmt: CachedStatement<'c>,
+}
+
+impl<'c> Inserter<'c> {
+    pub(crate) fn new(conn: &'c Connection) -> rusqlite::Result<Inserter<'c>> {
+        Ok(Inserter {
+            stmt: conn.prepare_cached(INSERT_SQL)?,
+        })
+    }
+
+    pub(crate) fn insert(&mut self, row: &AuthLogRow) -> rusqlite::Result<()> {
+        let mac = row.mac.map(|m| m.colon_text());
+        let mut ip = [0u8; 48];
+        self.stmt.execute(rusqlite::params![
+            row.time.as_millisecond(),
+            &*row.client,
+            ip_text(&row.client_ip, &mut ip),
+            mac.as_ref().map(|m| m.as_str()),
+            row.user.as_deref(),
+            row.module.as_str(),
+            row.accepted,
+            row.reason,
+            row.vlan,
+        ])?;
+        Ok(())
+    }
+}
+
+/// `ip` as text in `buf` (an IPv6 address needs at most 45 octets).
+fn ip_text<'b>(ip: &IpAddr, buf: &'b mut [u8; 48]) -> &'b str {
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    let len = match write!(cursor, "{ip}") {
+        Ok(()) => cursor.position() as usize,
+        Err(_) => 0,
+    };
+    std::str::from_utf8(buf.get(..len).unwrap_or_default()).unwrap_or_default()
 }
 
 /// Reads log entries matching `filter`, newest first.

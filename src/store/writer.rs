@@ -28,7 +28,7 @@
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -170,6 +170,9 @@ struct Shared {
     accounting_refused: AtomicU64,
     sessions_closed_stale: AtomicU64,
     queue_depth: AtomicUsize,
+    /// Log rows the writer holds, waiting for their commit (with the queue: whether a
+    /// batch is full).
+    held_rows: AtomicUsize,
     retention_days: AtomicU32,
     audit_retention_days: AtomicU32,
 }
@@ -178,6 +181,11 @@ struct Shared {
 #[derive(Clone)]
 pub struct WriterHandle {
     tx: SyncSender<Job>,
+    /// Unparks the writer thread. Log rows do not wake it one by one (each wake-up would be
+    /// a context switch on a core the receive threads need); only jobs that must not wait
+    /// and a queue of [`WriterHandle::wake_depth`] jobs do.
+    waker: std::thread::Thread,
+    wake_depth: usize,
     shared: Arc<Shared>,
     thread: Arc<Mutex<Option<WriterThread>>>,
 }
@@ -293,9 +301,14 @@ impl WriterHandle {
     }
 
     fn try_send(&self, job: Job) -> Result<(), TrySendError<Job>> {
+        let urgent = !matches!(job, Job::Row(_));
         // Counted before sending so the writer's decrement never underflows.
-        self.shared.queue_depth.fetch_add(1, Ordering::Relaxed);
+        let depth = self.shared.queue_depth.fetch_add(1, Ordering::Relaxed);
         let sent = self.tx.try_send(job);
+        let held = self.shared.held_rows.load(Ordering::Relaxed);
+        if sent.is_ok() && (urgent || depth + 1 + held >= self.wake_depth) {
+            self.waker.unpark();
+        }
         if sent.is_err() {
             self.shared.queue_depth.fetch_sub(1, Ordering::Relaxed);
         }
@@ -390,6 +403,7 @@ impl WriterHandle {
             self.shared.queue_depth.fetch_sub(1, Ordering::Relaxed);
             return Err(StoreError::ShuttingDown);
         }
+        self.waker.unpark();
         done_rx.recv().map_err(|_| StoreError::ShuttingDown)?
     }
 
@@ -408,6 +422,7 @@ impl WriterHandle {
         self.shared.queue_depth.fetch_add(1, Ordering::Relaxed);
         // If this fails the thread has already ended; join tells why.
         let _ = self.tx.send(Job::Shutdown);
+        thread.thread().unpark();
         thread.join().map_err(|_| StoreError::WriterPanicked)?
     }
 }
@@ -458,6 +473,8 @@ pub(crate) fn spawn_writer_tuned(
         .map_err(StoreError::Spawn)?;
     Ok(WriterHandle {
         tx,
+        waker: thread.thread().clone(),
+        wake_depth: cfg.batch_max.max(1),
         shared,
         thread: Arc::new(Mutex::new(Some(thread))),
     })
@@ -535,21 +552,26 @@ impl Writer {
         let mut pending = Pending::default();
         loop {
             let timeout = self.idle_timeout(Instant::now());
-            match self.rx.recv_timeout(timeout) {
-                Ok(job) => {
-                    batch.push(job);
-                    while batch.len() < self.batch_max {
-                        match self.rx.try_recv() {
-                            Ok(job) => batch.push(job),
-                            Err(_) => break,
-                        }
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {}
-                // Every handle is gone and the queue is empty: nothing more can come.
-                Err(RecvTimeoutError::Disconnected) => {
+            if self.pending_since.is_some() {
+                // Rows are waiting for their commit: sleep until it is due, or until a
+                // handle wakes the thread (a job that must not wait, or a long queue).
+                std::thread::park_timeout(timeout);
+                if !self.drain(&mut batch) && batch.is_empty() {
                     self.commit(&mut pending);
                     return Ok(());
+                }
+            } else {
+                match self.rx.recv_timeout(timeout) {
+                    Ok(job) => {
+                        batch.push(job);
+                        self.drain(&mut batch);
+                    }
+                    Err(RecvTimeoutError::Timeout) => {}
+                    // Every handle is gone and the queue is empty: nothing more can come.
+                    Err(RecvTimeoutError::Disconnected) => {
+                        self.commit(&mut pending);
+                        return Ok(());
+                    }
                 }
             }
             self.shared
@@ -558,10 +580,26 @@ impl Writer {
             if self.process(&mut batch, &mut pending) {
                 return self.stop();
             }
+            self.shared
+                .held_rows
+                .store(pending.rows.len(), Ordering::Relaxed);
             let now = Instant::now();
             self.stale_step(now);
             self.retention_step(now);
         }
+    }
+
+    /// Takes queued jobs into `batch` up to its limit without waiting. False when every
+    /// handle is gone and the queue is empty.
+    fn drain(&self, batch: &mut Vec<Job>) -> bool {
+        while batch.len() < self.batch_max {
+            match self.rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(TryRecvError::Empty) => return true,
+                Err(TryRecvError::Disconnected) => return false,
+            }
+        }
+        true
     }
 
     /// How long to wait for a job before there is timer work to do.
@@ -908,9 +946,16 @@ struct WriteOutcome {
     accounting_error: Option<String>,
 }
 
-fn write_row(conn: &Connection, row: &Row) -> rusqlite::Result<()> {
+fn write_row<'c>(
+    conn: &'c Connection,
+    auth_log: &mut Option<auth_log::Inserter<'c>>,
+    row: &Row,
+) -> rusqlite::Result<()> {
     match row {
-        Row::Auth(r) => auth_log::insert(conn, r),
+        Row::Auth(r) => match auth_log {
+            Some(inserter) => inserter.insert(r),
+            None => auth_log.insert(auth_log::Inserter::new(conn)?).insert(r),
+        },
         Row::Sighting(s) => sightings::upsert_sighting(conn, s),
         Row::Rogue(r) => sightings::upsert_rogue(conn, r),
         Row::Disconnect(d) => records::insert_disconnect(conn, d),
@@ -952,6 +997,7 @@ fn write_batch(
             }
         }
     }
+    let mut auth_log = None;
     for (i, row) in rows.iter().enumerate() {
         if i % YIELD_EVERY == YIELD_EVERY - 1 && step_aside() {
             // On a shared core the writer would otherwise run a whole time slice (~3 ms)
@@ -960,7 +1006,7 @@ fn write_batch(
             // held; WAL readers are not blocked by it).
             std::thread::yield_now();
         }
-        match write_row(&tx, row) {
+        match write_row(&tx, &mut auth_log, row) {
             Ok(()) => out.written += 1,
             // A statement error keeps the transaction open unless SQLite rolled it back.
             Err(e) if is_row_error(&e) && !tx.is_autocommit() => {
@@ -972,6 +1018,7 @@ fn write_batch(
             Err(e) => return Err(e),
         }
     }
+    drop(auth_log);
     tx.commit()?;
     Ok(out)
 }
