@@ -578,6 +578,12 @@ mod tests {
         ] {
             assert_eq!(s.parse::<MacAddr>(), Ok(want), "{s}");
         }
+        assert_eq!(
+            MacAddr([0xff, 0, 0x0a, 0x10, 0x9f, 0xf0])
+                .colon_text()
+                .as_str(),
+            "ff:00:0a:10:9f:f0"
+        );
         assert_eq!(want.to_string(), "3c:22:fb:12:34:56");
     }
 

@@ -194,6 +194,9 @@ const IDS_PER_LANE: usize = 256;
 /// pass over them slower (each is one receive call), and that showed up as latency.
 const OPEN_LOOP_WINDOW: usize = IDS_PER_LANE * 4;
 
+/// Receive buffer asked for per socket (see [`run`]).
+const RECV_BUFFER: usize = 4 << 20;
+
 /// Runs the load and returns the figures.
 pub fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
     if !opts.allow_remote && !opts.target.ip().is_loopback() {
@@ -230,6 +233,11 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
         let s = UdpSocket::bind(bind)?;
         s.connect(opts.target)?;
         s.set_nonblocking(true)?;
+        // Room for a lane's whole window of replies: a server that catches up after a pause
+        // (a reload) answers hundreds at once, and the default buffer (about 200 replies)
+        // would drop some, counted here as timeouts. The kernel caps the size at
+        // net.core.rmem_max (doubled); a smaller buffer is no error.
+        let _ = socket2::SockRef::from(&s).set_recv_buffer_size(RECV_BUFFER);
         sockets.push(s);
     }
     Lane::run_all(opts, sockets, window)
