@@ -13,11 +13,12 @@ use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+mod support;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hallpass::model::{MacAddr, Module};
 use hallpass::store::{
-    AccountingDone, AccountingRecord, AccountingRejected, AcctStatus, StoreError, WriterConfig,
-    spawn_writer,
+    AccountingDone, AccountingRecord, AccountingRejected, AcctStatus, StoreError,
 };
 use jiff::Timestamp;
 
@@ -58,37 +59,13 @@ fn record(client: &Arc<str>, id: &str, status: AcctStatus, n: u64) -> Accounting
     }
 }
 
-/// CPU time (user + system) of this process so far, from /proc (Linux; None elsewhere). The
-/// machine may be shared: CPU time per record is the figure contention does not distort.
-fn process_cpu() -> Option<Duration> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // Fields after the command name (which may contain spaces) start at field 3.
-    let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: u64 = fields.get(11)?.parse().ok()?;
-    let stime: u64 = fields.get(12)?.parse().ok()?;
-    // USER_HZ is 100 on every Linux platform we run on.
-    Some(Duration::from_millis((utime + stime) * 10))
-}
-
 fn bench_accounting(c: &mut Criterion) {
-    let dir = match tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("cannot create a temp dir: {e}");
-            return;
-        }
-    };
-    let writer = match spawn_writer(WriterConfig::new(dir.path().join("bench.db"))) {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("cannot start the writer: {e}");
-            return;
-        }
+    let Some((_dir, writer)) = support::temp_writer() else {
+        return;
     };
     let client: Arc<str> = Arc::from("wlc-1");
     let mut round = 0u64;
-    let cpu_start = process_cpu();
+    let cpu_start = support::process_cpu();
 
     let mut group = c.benchmark_group("store_accounting");
     group.throughput(Throughput::Elements(RECORDS as u64));
@@ -143,7 +120,7 @@ fn bench_accounting(c: &mut Criterion) {
         writer.accounting_failed(),
         writer.accounting_refused()
     );
-    if let (Some(a), Some(b)) = (cpu_start, process_cpu())
+    if let (Some(a), Some(b)) = (cpu_start, support::process_cpu())
         && committed > 0
     {
         let per = (b - a) / u32::try_from(committed).unwrap_or(u32::MAX);

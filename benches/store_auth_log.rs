@@ -10,44 +10,18 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod support;
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hallpass::model::{MacAddr, Module};
-use hallpass::store::{AuthLogRow, WriterConfig, spawn_writer};
+use hallpass::store::AuthLogRow;
 use jiff::Timestamp;
 
 const ROWS: usize = 50_000;
 
-/// CPU time (user + system) of the writer thread so far (Linux; None elsewhere).
-fn writer_cpu() -> Option<Duration> {
-    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
-        let stat = std::fs::read_to_string(task.path().join("stat")).ok()?;
-        let (head, rest) = stat.rsplit_once(')')?;
-        if !head.ends_with("(hallpass-writer") {
-            continue;
-        }
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        let utime: u64 = fields.get(11)?.parse().ok()?;
-        let stime: u64 = fields.get(12)?.parse().ok()?;
-        // USER_HZ is 100 on every Linux platform we run on.
-        return Some(Duration::from_millis((utime + stime) * 10));
-    }
-    None
-}
-
 fn bench_auth_log(c: &mut Criterion) {
-    let dir = match tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("cannot create a temp dir: {e}");
-            return;
-        }
-    };
-    let writer = match spawn_writer(WriterConfig::new(dir.path().join("bench.db"))) {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("cannot start the writer: {e}");
-            return;
-        }
+    let Some((_dir, writer)) = support::temp_writer() else {
+        return;
     };
     let client: Arc<str> = Arc::from("wlc-1");
     let users: Vec<Arc<str>> = (0..1000).map(|i| Arc::from(format!("user{i}"))).collect();
@@ -56,7 +30,7 @@ fn bench_auth_log(c: &mut Criterion) {
     if let Err(e) = writer.flush() {
         eprintln!("flush: {e}");
     }
-    let cpu_start = writer_cpu();
+    let cpu_start = support::thread_cpu("hallpass-writer");
     let written_start = writer.written();
 
     let mut group = c.benchmark_group("store_auth_log");
@@ -102,7 +76,7 @@ fn bench_auth_log(c: &mut Criterion) {
     group.finish();
     let written = writer.written() - written_start;
     eprintln!("{written} rows written, {} dropped", writer.dropped());
-    if let (Some(a), Some(b)) = (cpu_start, writer_cpu())
+    if let (Some(a), Some(b)) = (cpu_start, support::thread_cpu("hallpass-writer"))
         && written > 0
     {
         let per = (b - a).as_secs_f64() / written as f64;
