@@ -218,6 +218,21 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn addresses_are_written_as_text_on_the_stack() {
+        let mut buf = [0u8; 48];
+        for ip in [
+            "10.0.0.2",
+            "255.255.255.255",
+            "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+            "::ffff:255.255.255.255",
+            "fe80::1",
+        ] {
+            let parsed: IpAddr = ip.parse().unwrap();
+            assert_eq!(ip_text(&parsed, &mut buf), parsed.to_string());
+        }
+    }
+
+    #[test]
     fn round_trip_all_fields() {
         let (_dir, conn) = db();
         let r = AuthLogRow {

@@ -183,7 +183,7 @@ pub struct WriterHandle {
     tx: SyncSender<Job>,
     /// Unparks the writer thread. Log rows do not wake it one by one (each wake-up would be
     /// a context switch on a core the receive threads need); only jobs that must not wait
-    /// and a queue of [`WriterHandle::wake_depth`] jobs do.
+    /// and a queue (with the rows it holds) of `wake_depth` jobs do.
     waker: std::thread::Thread,
     wake_depth: usize,
     shared: Arc<Shared>,
