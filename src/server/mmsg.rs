@@ -195,14 +195,20 @@ impl SendBatch {
     /// Sends everything queued (retrying the rest after a partial send) and empties the
     /// batch. Errors of single datagrams (e.g. an unreachable NAS) skip that datagram.
     pub fn send(&mut self, socket: &UdpSocket) {
-        let mut pending: Vec<usize> = (0..self.dests.len()).collect();
+        let all: Vec<usize> = (0..self.dests.len()).collect();
+        self.send_all(socket, all, self.gso);
+        self.dests.clear();
+    }
+
+    /// Sends the replies `pending`, grouped for offload if `offload`.
+    fn send_all(&mut self, socket: &UdpSocket, mut pending: Vec<usize>, offload: bool) {
         while !pending.is_empty() {
-            self.plan(&pending);
+            self.plan(&pending, offload && self.gso);
             let (sent, error) = self.send_planned(socket);
             let mut skip = 0;
             if let Some(e) = error {
                 // The group after the `sent` ones failed.
-                let &(_, count, _) = &self.groups[sent];
+                let (first, count, _) = self.groups[sent];
                 if count > 1 {
                     // Not the datagrams' fault: send them one by one. No support at all
                     // (old kernel, a device without checksum offload) ends the offload.
@@ -210,9 +216,8 @@ impl SendBatch {
                         tracing::debug!(error = %e, "UDP segmentation offload refused; sending replies one by one");
                         self.gso = false;
                     }
-                    let (first, count, _) = self.groups[sent];
-                    let rest: Vec<usize> = self.order[first..].to_vec();
-                    self.send_singly(socket, &rest[..count]);
+                    let rest = self.order[first..].to_vec();
+                    self.send_all(socket, rest[..count].to_vec(), false);
                     pending = rest[count..].to_vec();
                     continue;
                 }
@@ -227,34 +232,14 @@ impl SendBatch {
                 .map_or(self.order.len(), |g| g.0);
             pending = self.order[resume..].to_vec();
         }
-        self.dests.clear();
-    }
-
-    /// Sends `which` without offload, skipping datagrams that fail.
-    fn send_singly(&mut self, socket: &UdpSocket, which: &[usize]) {
-        let gso = std::mem::replace(&mut self.gso, false);
-        let mut pending = which.to_vec();
-        while !pending.is_empty() {
-            self.plan(&pending);
-            let (sent, error) = self.send_planned(socket);
-            let skip = match error {
-                Some(e) if e.kind() != io::ErrorKind::Interrupted => {
-                    tracing::debug!(error = %e, "auth reply not sent");
-                    1
-                }
-                _ => 0,
-            };
-            pending = self.order[(sent + skip).min(self.order.len())..].to_vec();
-        }
-        self.gso = gso;
     }
 
     /// Orders `pending` into groups: with offload, replies of one length to one destination
     /// together (in their order of arrival), within the kernel's limits; else one each.
-    fn plan(&mut self, pending: &[usize]) {
+    fn plan(&mut self, pending: &[usize], offload: bool) {
         self.order.clear();
         self.groups.clear();
-        if !self.gso {
+        if !offload {
             for (k, &i) in pending.iter().enumerate() {
                 self.order.push(i);
                 self.groups.push((k, 1, self.bufs[i].len()));
@@ -490,7 +475,7 @@ mod tests {
             tx.next_buf().resize(len, 0);
             tx.push(dest);
         }
-        tx.plan(&[0, 1, 2, 3, 4, 5]);
+        tx.plan(&[0, 1, 2, 3, 4, 5], true);
         assert_eq!(tx.order, vec![0, 2, 4, 1, 5, 3]);
         assert_eq!(tx.groups, vec![(0, 3, 20), (3, 2, 20), (5, 1, 30)]);
         tx.dests.clear();
@@ -500,14 +485,14 @@ mod tests {
             tx.next_buf().resize(1400, 0);
             tx.push(a);
         }
-        tx.plan(&(0..BATCH).collect::<Vec<_>>());
+        tx.plan(&(0..BATCH).collect::<Vec<_>>(), true);
         assert_eq!(tx.groups, vec![(0, BATCH, 1400)]);
         tx.dests.clear();
         for _ in 0..BATCH {
             tx.next_buf().resize(1900, 0);
             tx.push(a);
         }
-        tx.plan(&(0..BATCH).collect::<Vec<_>>());
+        tx.plan(&(0..BATCH).collect::<Vec<_>>(), true);
         assert_eq!(tx.groups.len(), BATCH);
     }
 
