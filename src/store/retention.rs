@@ -60,8 +60,9 @@ impl Expiring {
     fn delete_sql(self) -> &'static str {
         match self {
             Expiring::AuthLog => {
+                // The id orders by time: `time < ?1` is `id < ?1 << 10` (auth_log::ID_SEQ_BITS).
                 "DELETE FROM auth_log WHERE id IN
-                    (SELECT id FROM auth_log WHERE time < ?1 ORDER BY time LIMIT ?2)"
+                    (SELECT id FROM auth_log WHERE id < (?1 << 10) ORDER BY id LIMIT ?2)"
             }
             Expiring::Sessions => {
                 "DELETE FROM sessions WHERE id IN

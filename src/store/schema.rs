@@ -17,7 +17,7 @@ pub fn db_path(state_dir: &Path) -> PathBuf {
 }
 
 /// The schema version after all migrations (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Migration 1: the authentication log. Times are unix milliseconds (UTC); MACs are printed
 /// `3c:22:fb:12:34:56`; `module` is `wifi` or `lan`. The (mac, time) and (user, time)
@@ -178,6 +178,39 @@ DROP INDEX auth_log_mac;
 DROP INDEX auth_log_user;
 ";
 
+/// Migration 5: the auth log's id orders it by time (`id = time << 10 | seq`, see
+/// `auth_log::ID_SEQ_BITS`), and the time index goes: every time range and "newest first"
+/// is a walk of the table's own B-tree, and a new row no longer lands in a second one (a
+/// third of the writer's time per row). SQLite cannot change a primary key in place, so the
+/// table is copied; rows keep their order within a millisecond. The hook places the rows
+/// of a millisecond with more than 1024 (never written in practice) in the next free ids.
+const M5_AUTH_LOG_TIME_ORDERED_ID: &str = "
+ALTER TABLE auth_log RENAME TO auth_log_v4;
+CREATE TABLE auth_log (
+    id        INTEGER PRIMARY KEY CHECK (id >> 10 = time),
+    time      INTEGER NOT NULL,
+    client    TEXT NOT NULL,
+    client_ip TEXT NOT NULL,
+    mac       TEXT,
+    user      TEXT,
+    module    TEXT NOT NULL,
+    accepted  INTEGER NOT NULL CHECK (accepted IN (0, 1)),
+    reason    TEXT NOT NULL,
+    vlan      INTEGER
+) STRICT;
+INSERT INTO auth_log (id, time, client, client_ip, mac, user, module, accepted, reason, vlan)
+    SELECT (time << 10) + seq, time, client, client_ip, mac, user, module, accepted, reason, vlan
+    FROM (SELECT *, row_number() OVER (PARTITION BY time ORDER BY id) - 1 AS seq FROM auth_log_v4)
+    WHERE seq < 1024;
+";
+
+/// The rest of migration 5: the rows that did not fit their millisecond, then the old table.
+fn m5_crowded_rows(tx: &rusqlite::Transaction) -> rusqlite_migration::HookResult {
+    super::auth_log::move_crowded_rows(tx, "auth_log_v4")?;
+    tx.execute_batch("DROP TABLE auth_log_v4;")?;
+    Ok(())
+}
+
 /// All migrations, oldest first. Append only: a released migration is never edited.
 pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -185,6 +218,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(M2_ACCOUNTING_DHCP),
         M::up(M3_RANDOMIZED_ALIAS),
         M::up(M4_AUTH_LOG_TIME_INDEX_ONLY),
+        M::up_with_hook(M5_AUTH_LOG_TIME_ORDERED_ID, m5_crowded_rows),
     ])
 }
 
@@ -268,8 +302,8 @@ mod tests {
                 .unwrap();
             assert_eq!(v, SCHEMA_VERSION);
             conn.execute(
-                "INSERT INTO auth_log (time, client, client_ip, module, accepted, reason)
-                 VALUES (1, 'ap1', '10.0.0.1', 'wifi', 1, 'accepted')",
+                "INSERT INTO auth_log (id, time, client, client_ip, module, accepted, reason)
+                 VALUES (1024, 1, 'ap1', '10.0.0.1', 'wifi', 1, 'accepted')",
                 [],
             )
             .unwrap();
@@ -384,7 +418,7 @@ mod tests {
                 .unwrap();
             assert_eq!(n, 0, "{table}");
         }
-        // version 4: the auth log keeps only its time index
+        // version 5: the auth log's id orders it by time; no index besides
         let mut indexes: Vec<String> = conn
             .prepare(
                 "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'auth_log'",
@@ -395,24 +429,91 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         indexes.sort();
-        assert_eq!(indexes, ["auth_log_time"]);
+        assert!(indexes.is_empty(), "{indexes:?}");
     }
 
     #[test]
-    fn a_device_s_newest_log_entries_are_read_from_the_time_index() {
+    fn a_device_s_newest_log_entries_are_a_walk_of_the_table_by_id() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(DB_FILE_NAME);
         let conn = open_rw(&path, Duration::from_secs(1)).unwrap();
-        let plan: String = conn
+        let filter = crate::store::AuthLogFilter {
+            mac: Some("3c:22:fb:12:34:56".parse().unwrap()),
+            since: Some("2026-11-01T00:00:00Z".parse().unwrap()),
+            until: Some("2026-11-28T00:00:00Z".parse().unwrap()),
+            limit: Some(20),
+            ..Default::default()
+        };
+        let (sql, params) = super::super::auth_log::select(&filter);
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let plan: Vec<String> = stmt
+            .query_map(rusqlite::params_from_iter(params), |r| r.get(3))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        // the id range of the time window, newest first, stopping after 20 matches: no
+        // sort of all rows
+        assert_eq!(
+            plan,
+            ["SEARCH auth_log USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"],
+        );
+    }
+
+    #[test]
+    fn a_version_4_auth_log_migrates_to_time_ordered_ids_keeping_every_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE_NAME);
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrations().to_version(&mut conn, 4).unwrap();
+            let mut insert = conn
+                .prepare(
+                    "INSERT INTO auth_log (id, time, client, client_ip, mac, module, accepted,
+                        reason) VALUES (?1, ?2, 'ap', '10.0.0.1', ?3, 'wifi', 1, 'accepted')",
+                )
+                .unwrap();
+            // ids out of time order (a clock stepped back), and 1030 rows in millisecond 7
+            // followed by one in millisecond 8
+            insert.execute(rusqlite::params![1, 9, "first"]).unwrap();
+            for i in 0..1030 {
+                insert
+                    .execute(rusqlite::params![2 + i, 7, format!("m7-{i}")])
+                    .unwrap();
+            }
+            insert.execute(rusqlite::params![5000, 8, "m8"]).unwrap();
+        }
+        let conn = open_rw(&path, Duration::from_secs(1)).unwrap();
+        let rows: Vec<(i64, i64, String)> = conn
+            .prepare("SELECT id, time, mac FROM auth_log ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(rows.len(), 1032, "no row lost");
+        assert!(rows.iter().all(|(id, time, _)| id >> 10 == *time));
+        // millisecond 7 keeps its first 1024 in their order
+        for (i, (id, time, mac)) in rows.iter().take(1024).enumerate() {
+            assert_eq!(
+                (*id, *time, mac.as_str()),
+                ((7 << 10) + i as i64, 7, &*format!("m7-{i}"))
+            );
+        }
+        // then millisecond 8: its own row first, then the 6 that did not fit in 7
+        assert_eq!(rows[1024], (8 << 10, 8, "m8".to_string()));
+        for (i, (id, time, mac)) in rows[1025..1031].iter().enumerate() {
+            assert_eq!((*id, *time), ((8 << 10) + 1 + i as i64, 8));
+            assert_eq!(mac, &format!("m7-{}", 1024 + i));
+        }
+        assert_eq!(rows[1031], (9 << 10, 9, "first".to_string()));
+        let tables: i64 = conn
             .query_row(
-                "EXPLAIN QUERY PLAN SELECT id FROM auth_log WHERE mac = ?1
-                 ORDER BY time DESC, id DESC LIMIT 20",
-                ["3c:22:fb:12:34:56"],
-                |r| r.get(3),
+                "SELECT count(*) FROM sqlite_master WHERE name = 'auth_log_v4'",
+                [],
+                |r| r.get(0),
             )
             .unwrap();
-        // walking the index newest first stops after 20 matches; no sort of all rows
-        assert!(plan.contains("auth_log_time"), "{plan}");
+        assert_eq!(tables, 0, "the old table is gone");
     }
 
     #[test]

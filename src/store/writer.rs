@@ -37,7 +37,7 @@ use jiff::Timestamp;
 use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 
 use super::accounting::{self, AccountingRecord};
-use super::auth_log::{self, AuthLogRow};
+use super::auth_log::{self, AuthLogRow, LogIds};
 use super::erase::{EraseCounts, erase_user};
 use super::records::{self, AuditRecord, DisconnectRecord};
 use super::retention::{Expiring, delete_expired_chunk, retention_cutoff};
@@ -439,6 +439,7 @@ pub(crate) fn spawn_writer_tuned(
     tuning: Tuning,
 ) -> Result<WriterHandle, StoreError> {
     let conn = open_rw(&cfg.db_path, tuning.busy_timeout)?;
+    let log_ids = LogIds::load(&conn)?;
     // A zero-capacity channel would be a rendezvous: every try_send would fail.
     let (tx, rx) = mpsc::sync_channel(cfg.queue_capacity.max(1));
     let shared = Arc::new(Shared::default());
@@ -451,6 +452,7 @@ pub(crate) fn spawn_writer_tuned(
     let now = Instant::now();
     let writer = Writer {
         conn,
+        log_ids,
         sync_full: true,
         rx,
         shared: Arc::clone(&shared),
@@ -516,6 +518,9 @@ impl Pending {
 
 struct Writer {
     conn: Connection,
+    /// The next auth log ids (kept across batches: asking the database for each row would
+    /// cost what the time index cost).
+    log_ids: LogIds,
     /// `synchronous=FULL` in force (the connection opens with it).
     sync_full: bool,
     rx: Receiver<Job>,
@@ -725,7 +730,13 @@ impl Writer {
         let shared = &self.shared;
         let calm = self.queue_capacity / 8;
         let step_aside = || shared.queue_depth.load(Ordering::Relaxed) < calm;
-        match write_batch(&mut self.conn, &p.rows, &p.accounting, step_aside) {
+        match write_batch(
+            &mut self.conn,
+            &p.rows,
+            &p.accounting,
+            &mut self.log_ids,
+            step_aside,
+        ) {
             Ok(outcome) => {
                 self.shared
                     .written
@@ -949,12 +960,15 @@ struct WriteOutcome {
 fn write_row<'c>(
     conn: &'c Connection,
     auth_log: &mut Option<auth_log::Inserter<'c>>,
+    ids: &mut LogIds,
     row: &Row,
 ) -> rusqlite::Result<()> {
     match row {
         Row::Auth(r) => match auth_log {
-            Some(inserter) => inserter.insert(r),
-            None => auth_log.insert(auth_log::Inserter::new(conn)?).insert(r),
+            Some(inserter) => inserter.insert(ids, r),
+            None => auth_log
+                .insert(auth_log::Inserter::new(conn)?)
+                .insert(ids, r),
         },
         Row::Sighting(s) => sightings::upsert_sighting(conn, s),
         Row::Rogue(r) => sightings::upsert_rogue(conn, r),
@@ -971,6 +985,7 @@ fn write_batch(
     conn: &mut Connection,
     rows: &[Row],
     accounting: &[AccountingRecord],
+    ids: &mut LogIds,
     step_aside: impl Fn() -> bool,
 ) -> rusqlite::Result<WriteOutcome> {
     let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -1006,7 +1021,7 @@ fn write_batch(
             // held; WAL readers are not blocked by it).
             std::thread::yield_now();
         }
-        match write_row(&tx, &mut auth_log, row) {
+        match write_row(&tx, &mut auth_log, ids, row) {
             Ok(()) => out.written += 1,
             // A statement error keeps the transaction open unless SQLite rolled it back.
             Err(e) if is_row_error(&e) && !tx.is_autocommit() => {
