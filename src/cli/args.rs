@@ -133,6 +133,11 @@ pub struct LoadArgs {
     /// Allow a target outside loopback.
     #[arg(long)]
     pub allow_remote: bool,
+    /// Read replies one datagram at a time. By default the kernel may hand over a
+    /// server's segmented replies together (UDP GRO); on loopback their splitting would
+    /// otherwise run on the server's core and count as its CPU time.
+    #[arg(long)]
+    pub no_gro: bool,
     /// Print the figures as JSON.
     #[arg(long)]
     pub json: bool,

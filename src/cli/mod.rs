@@ -129,6 +129,7 @@ pub fn load(args: &args::LoadArgs) -> anyhow::Result<ExitCode> {
         duration: Some(duration),
         timeout: std::time::Duration::from_secs_f64(args.timeout.max(0.001)),
         allow_remote: args.allow_remote,
+        coalesced_replies: !args.no_gro,
         nas_port_type,
     };
     let report = loadgen::run(&opts)?;

@@ -427,6 +427,7 @@ fn mab_load(target: SocketAddr, mac: &str, rate: u32, duration: Duration) -> Loa
         // a NAS's usual retransmission timer; later is a failure
         timeout: Duration::from_secs(3),
         allow_remote: false,
+        coalesced_replies: true,
         nas_port_type: NAS_PORT_TYPE_WIFI,
     }
 }
