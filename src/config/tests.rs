@@ -557,7 +557,10 @@ fn defaults() {
     assert!(d.policy.unregistered_vlan.is_none());
     assert_eq!(d.privacy.retention_days, 30);
     assert!(d.dhcp.interfaces.is_empty());
-    assert!(d.users.is_empty() && d.devices.is_empty() && d.user_bans.is_empty());
+    assert_eq!(
+        (d.users().len(), d.devices().len(), d.user_bans.len()),
+        (0, 0, 0)
+    );
     assert!(d.config_dir.is_absolute());
     // No [server] timezone: the system's (or UTC); whichever, it loads.
     let d = ok(&[(MAIN_FILE, "")]);
@@ -696,7 +699,7 @@ fn list_files_only_toml_sorted() {
         ("users.d/c.toml.bak", "not toml ["),
         ("grants.d/notes.txt", "not toml ["),
     ]);
-    assert_eq!(d.users.len(), 2);
+    assert_eq!(d.users().len(), 2);
     let dir = tempfile::tempdir().unwrap();
     write(
         dir.path(),
@@ -1029,8 +1032,8 @@ fn shipped_config_is_valid() {
         Ok(d) => d,
         Err(e) => panic!("shipped config has errors:\n{e}"),
     };
-    assert_eq!(d.users.len(), 5);
-    assert_eq!(d.devices.len(), 4);
+    assert_eq!(d.users().len(), 5);
+    assert_eq!(d.devices().len(), 4);
     assert_eq!(d.user_bans.values().map(Vec::len).sum::<usize>(), 1);
     assert_eq!(d.device_bans.values().map(Vec::len).sum::<usize>(), 1);
     assert_eq!(d.grants_of_group("5a").len(), 1);
@@ -1063,11 +1066,16 @@ fn shipped_config_is_valid() {
         Some("127.0.0.1:9812".parse().unwrap())
     );
     assert_eq!(d.radius.acct_listen, ["127.0.0.1:11813".parse().unwrap()]);
-    assert!(d.users.get("lena.meyer").is_some_and(|u| !u.consent));
-    assert!(d.users.get("tom.becker").is_some_and(|u| u.disabled));
+    assert!(d.user("lena.meyer").is_some_and(|u| !u.consent));
+    assert!(d.user("tom.becker").is_some_and(|u| u.disabled));
     // The teacher's example hash is for "Schule2026!".
     use argon2::PasswordVerifier;
-    let hash = d.users["anna.schmidt"].password_hash.clone().unwrap();
+    let hash = d
+        .user("anna.schmidt")
+        .unwrap()
+        .password_hash
+        .clone()
+        .unwrap();
     let parsed = argon2::PasswordHash::new(&hash).unwrap();
     assert!(
         argon2::Argon2::default()
@@ -1138,11 +1146,11 @@ fn loads_100k_devices() {
         );
     }
     let d = ok(&[("users.toml", &users), ("devices.d/all.toml", &devices)]);
-    assert_eq!(d.devices.len(), n as usize);
-    assert_eq!(d.users.len(), users_n as usize);
+    assert_eq!(d.devices().len(), n as usize);
+    assert_eq!(d.users().len(), users_n as usize);
     // Owners share the user's name allocation.
     let dev = d.device(&mac("02:00:00:00:00:05")).unwrap();
-    let (key, _) = d.users.get_key_value("u5").unwrap();
+    let key = &d.user("u5").unwrap().name;
     assert!(std::sync::Arc::ptr_eq(&dev.owner, key));
 }
 
@@ -1262,8 +1270,8 @@ fn the_example_secret_is_refused_beyond_loopback() {
 /// their hash maps' order.
 fn entries(d: &Directory) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    out.extend(d.users.iter().map(|(k, v)| format!("user {k}: {v:?}")));
-    out.extend(d.devices.iter().map(|(k, v)| format!("device {k}: {v:?}")));
+    out.extend(d.users().map(|v| format!("user {}: {v:?}", v.name)));
+    out.extend(d.devices().map(|v| format!("device {}: {v:?}", v.mac)));
     out.extend(
         d.user_bans
             .iter()
@@ -1294,31 +1302,29 @@ fn a_compacted_snapshot_holds_the_same_entries_in_new_memory() {
     let loaded = load(&shipped()).unwrap();
     let before = entries(&loaded);
     let (user_ptr, owner_ptr) = {
-        let u = loaded.users.values().next().unwrap();
-        let d = loaded.devices.values().next().unwrap();
+        let u = loaded.users().next().unwrap();
+        let d = loaded.devices().next().unwrap();
         (u.name.as_ptr() as usize, d.owner.as_ptr() as usize)
     };
     let compact = loaded.compacted();
     assert_eq!(entries(&compact), before);
     assert!(
         compact
-            .users
-            .values()
+            .users()
             .all(|u| u.name.as_ptr() as usize != user_ptr)
     );
     assert!(
         compact
-            .devices
-            .values()
+            .devices()
             .all(|d| d.owner.as_ptr() as usize != owner_ptr)
     );
     // owners, bans and grants share the user's (new) name instead of copies of it
-    for d in compact.devices.values() {
-        let (key, _) = compact.users.get_key_value(&*d.owner).unwrap();
+    for d in compact.devices() {
+        let key = &compact.user(&d.owner).unwrap().name;
         assert!(std::sync::Arc::ptr_eq(key, &d.owner));
     }
     for (k, bans) in &compact.user_bans {
-        let (key, _) = compact.users.get_key_value(&**k).unwrap();
+        let key = &compact.user(k).unwrap().name;
         assert!(std::sync::Arc::ptr_eq(key, k));
         for b in bans {
             let crate::model::BanTarget::User(u) = &b.target else {
@@ -1360,7 +1366,7 @@ fn a_large_list_file_loads_in_parts_with_the_file_s_line_numbers() {
         ("users.toml", USERS),
         ("devices.toml", &many_devices(2500)),
     ]);
-    assert_eq!(d.devices.len(), 2500);
+    assert_eq!(d.devices().len(), 2500);
     let last: MacAddr = "3c:22:00:00:09:c3".parse().unwrap();
     assert_eq!(&*d.device(&last).unwrap().owner, "max.muster");
 
@@ -1413,7 +1419,7 @@ fn a_list_file_that_cannot_be_cut_safely_is_read_whole() {
         ("users.toml", USERS),
         ("devices.toml", &nested),
     ]);
-    assert_eq!(d.devices.len(), 1500);
+    assert_eq!(d.devices().len(), 1500);
     let first: MacAddr = "3c:22:00:00:00:00".parse().unwrap();
     assert_eq!(
         d.device(&first).unwrap().label.as_deref(),
