@@ -10,7 +10,7 @@ use std::sync::Arc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hallpass::config::{
     Client, DhcpSettings, Directory, Map, PolicyGroup, PolicySettings, PrivacySettings,
-    RadiusSettings, ServerSettings,
+    RadiusSettings, Registry, ServerSettings,
 };
 use hallpass::model::{Ban, BanTarget, Device, Language, MacAddr, Module, ModuleSet, User, Vlan};
 use hallpass::radius::{self, Code, Packet, PacketBuilder, SharedSecret, attr};
@@ -27,32 +27,26 @@ fn mac(i: u32) -> MacAddr {
 }
 
 fn directory() -> Directory {
-    let mut users = Map::default();
-    let mut devices = Map::default();
+    let mut users = Vec::new();
+    let mut devices = Vec::new();
     let mut user_bans: Map<Arc<str>, Vec<Ban>> = Map::default();
     for i in 0..DEVICES / 2 {
         let name: Arc<str> = Arc::from(format!("student.{i:06}"));
-        users.insert(
-            name.clone(),
-            User {
-                name: name.clone(),
-                groups: vec!["students".into(), format!("class{}", i % 40)],
-                consent: true,
-                disabled: false,
-                password_hash: None,
-            },
-        );
+        users.push(User {
+            name: name.clone(),
+            groups: vec!["students".into(), format!("class{}", i % 40)],
+            consent: true,
+            disabled: false,
+            password_hash: None,
+        });
         for d in 0..2 {
             let m = mac(i * 2 + d);
-            devices.insert(
-                m,
-                Device {
-                    mac: m,
-                    owner: name.clone(),
-                    label: None,
-                    registered: None,
-                },
-            );
+            devices.push(Device {
+                mac: m,
+                owner: name.clone(),
+                label: None,
+                registered: None,
+            });
         }
         if i % 50 == 0 {
             user_bans.entry(name.clone()).or_default().push(Ban {
@@ -68,6 +62,30 @@ fn directory() -> Directory {
             });
         }
     }
+    let policy = PolicySettings {
+        max_devices_per_user: 5,
+        session_timeout_secs: 43_200,
+        unregistered_vlan: None,
+        groups: vec![
+            PolicyGroup {
+                name: "teachers".into(),
+                vlan: Vlan::new(30).unwrap(),
+                filter_id: None,
+                access: Default::default(),
+                schedule: None,
+                daily_quota: None,
+            },
+            PolicyGroup {
+                name: "students".into(),
+                vlan: Vlan::new(20).unwrap(),
+                filter_id: Some("students".into()),
+                access: Default::default(),
+                schedule: None,
+                daily_quota: None,
+            },
+        ],
+    };
+    let registry = Registry::new(users, devices, &policy.groups);
     Directory {
         config_dir: ".".into(),
         server: ServerSettings {
@@ -82,32 +100,9 @@ fn directory() -> Directory {
             clients: vec![client()],
         },
         dhcp: DhcpSettings::default(),
-        policy: PolicySettings {
-            max_devices_per_user: 5,
-            session_timeout_secs: 43_200,
-            unregistered_vlan: None,
-            groups: vec![
-                PolicyGroup {
-                    name: "teachers".into(),
-                    vlan: Vlan::new(30).unwrap(),
-                    filter_id: None,
-                    access: Default::default(),
-                    schedule: None,
-                    daily_quota: None,
-                },
-                PolicyGroup {
-                    name: "students".into(),
-                    vlan: Vlan::new(20).unwrap(),
-                    filter_id: Some("students".into()),
-                    access: Default::default(),
-                    schedule: None,
-                    daily_quota: None,
-                },
-            ],
-        },
+        policy,
         privacy: PrivacySettings { retention_days: 30 },
-        users,
-        devices,
+        registry,
         user_bans,
         device_bans: Map::default(),
         user_grants: Map::default(),

@@ -123,7 +123,7 @@ pub fn config_load(data: &[u8], dir: &Path) {
     }
     match hallpass::config::load(dir) {
         Ok(d) => {
-            let _ = (d.users.len(), d.devices.len());
+            let _ = (d.users().len(), d.devices().len());
         }
         Err(errors) => {
             for e in &errors.0 {

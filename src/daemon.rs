@@ -182,8 +182,8 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     {
         let d = shared.directory.load();
         info!(
-            users = d.users.len(),
-            devices = d.devices.len(),
+            users = d.users().len(),
+            devices = d.devices().len(),
             clients = d.radius.clients.len(),
             startup_ms = started.elapsed().as_millis() as u64,
             "hallpass ready"
@@ -261,7 +261,7 @@ async fn reload(
                 warn!("listen addresses changed: the new ones take effect after a restart");
             }
             shared.writer.set_retention_days(new.privacy.retention_days);
-            let (users, devices) = (new.users.len(), new.devices.len());
+            let (users, devices) = (new.users().len(), new.devices().len());
             let counters = &shared.counters;
             counters
                 .per_client

@@ -171,8 +171,7 @@ pub fn device(cmd: DeviceCmd) -> anyhow::Result<()> {
         } => {
             let d = load_config(&config.config)?;
             let mut devices: Vec<_> = d
-                .devices
-                .values()
+                .devices()
                 .filter(|x| owner.as_deref().is_none_or(|o| *x.owner == *o))
                 .collect();
             devices.sort_by(|a, b| (&a.owner, a.mac).cmp(&(&b.owner, b.mac)));
@@ -552,7 +551,7 @@ fn show_user(dir: &Path, name: &str) -> anyhow::Result<()> {
             "not set"
         }
     );
-    let mut devices: Vec<_> = d.devices.values().filter(|x| x.owner == u.name).collect();
+    let mut devices: Vec<_> = d.devices().filter(|x| x.owner == u.name).collect();
     devices.sort_by_key(|x| x.mac);
     println!("devices   {}", devices.len());
     for x in &devices {

@@ -318,8 +318,7 @@ pub fn audit(a: &AuditArgs) -> anyhow::Result<()> {
 /// The MACs registered to `user` in the config.
 fn macs_of(d: &Directory, user: &str) -> Vec<MacAddr> {
     let mut macs: Vec<MacAddr> = d
-        .devices
-        .values()
+        .devices()
         .filter(|x| *x.owner == *user)
         .map(|x| x.mac)
         .collect();

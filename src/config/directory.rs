@@ -1,7 +1,10 @@
 //! The validated, in-memory snapshot of a config directory: what the daemon answers from.
 //! Built only by the loader after every check passed; immutable afterwards and shared as
-//! `Arc<Directory>` (a reload swaps the whole snapshot).
+//! `Arc<Directory>` (a reload swaps the whole snapshot, indexes included). Users and devices
+//! sit in a [`Registry`] laid out for the hot path of the decision: one small hash probe
+//! finds a device, its owner and the owner's policy group.
 
+use std::collections::hash_map::Entry as MapEntry;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
@@ -85,6 +88,149 @@ pub struct PrivacySettings {
     pub retention_days: u32,
 }
 
+/// A user account as the decision sees it: the user and the policy group resolved for them
+/// when the snapshot was built.
+#[derive(Clone, Copy, Debug)]
+pub struct Account<'d> {
+    pub user: &'d User,
+    /// The first group of `policy.groups` (config order) the user is in; `None`: no policy
+    /// group matches.
+    pub policy_group: Option<&'d PolicyGroup>,
+}
+
+/// A user as the registry stores them.
+#[derive(Clone, Debug)]
+struct UserEntry {
+    user: User,
+    /// Index into `policy.groups`, resolved once so that the decision compares no names.
+    policy_group: Option<u32>,
+}
+
+/// Where a registered device is stored: its index among the devices and its owner's among
+/// the users. 8 bytes, so that an index entry (MAC and slot) takes 16 and 100k devices fit
+/// in about 2 MB: the one probe of every MAB request then mostly hits the cache.
+#[derive(Clone, Copy, Debug)]
+struct DeviceSlot {
+    device: u32,
+    /// [`NO_OWNER`] when the owner is not a known account (an `Option<u32>` would make the
+    /// slot 12 bytes and the entry 20).
+    owner: u32,
+}
+
+const NO_OWNER: u32 = u32::MAX;
+
+// The index entry size the memory budget counts on (see `DeviceSlot`).
+const _: () = assert!(std::mem::size_of::<(MacAddr, DeviceSlot)>() == 16);
+
+impl DeviceSlot {
+    fn owner(self) -> Option<usize> {
+        (self.owner != NO_OWNER).then_some(self.owner as usize)
+    }
+}
+
+/// The user accounts and the devices registered to them, stored for the decision: the
+/// entries in vectors (in load order), and small indexes by name and by MAC into them. A
+/// device's index entry also points at its owner, so a MAB request finds device, owner and
+/// policy group with one hash probe.
+///
+/// Built in one go by [`Registry::new`]; a reload builds a new one with the new snapshot.
+#[derive(Clone, Debug, Default)]
+pub struct Registry {
+    users: Vec<UserEntry>,
+    by_name: Map<UserName, u32>,
+    devices: Vec<Device>,
+    by_mac: Map<MacAddr, DeviceSlot>,
+}
+
+impl Registry {
+    /// Indexes `users` and `devices`, resolving each user's policy group among `groups` (the
+    /// snapshot's `policy.groups`). Names and MACs are unique after the loader's checks; if
+    /// one repeats all the same, the first entry counts, as in the loader. A device's owner
+    /// shares the user's name allocation. (Entries past the 4 billionth cannot be indexed
+    /// and are left out.)
+    pub fn new(
+        users: impl IntoIterator<Item = User>,
+        devices: impl IntoIterator<Item = Device>,
+        groups: &[PolicyGroup],
+    ) -> Registry {
+        let users = users.into_iter();
+        let mut entries: Vec<UserEntry> = Vec::with_capacity(users.size_hint().0);
+        let mut by_name: Map<UserName, u32> =
+            Map::with_capacity_and_hasher(users.size_hint().0, Default::default());
+        for user in users {
+            let Some(index) = u32::try_from(entries.len()).ok().filter(|i| *i != NO_OWNER) else {
+                break;
+            };
+            if let MapEntry::Vacant(v) = by_name.entry(user.name.clone()) {
+                v.insert(index);
+                let policy_group = groups
+                    .iter()
+                    .position(|g| user.groups.contains(&g.name))
+                    .and_then(|i| u32::try_from(i).ok());
+                entries.push(UserEntry { user, policy_group });
+            }
+        }
+        let devices = devices.into_iter();
+        let mut stored: Vec<Device> = Vec::with_capacity(devices.size_hint().0);
+        let mut by_mac: Map<MacAddr, DeviceSlot> =
+            Map::with_capacity_and_hasher(devices.size_hint().0, Default::default());
+        for mut device in devices {
+            let Ok(index) = u32::try_from(stored.len()) else {
+                break;
+            };
+            let MapEntry::Vacant(v) = by_mac.entry(device.mac) else {
+                continue;
+            };
+            let owner = by_name.get(&*device.owner).copied().unwrap_or(NO_OWNER);
+            if let Some(e) = entries.get(owner as usize) {
+                device.owner = e.user.name.clone();
+            }
+            v.insert(DeviceSlot {
+                device: index,
+                owner,
+            });
+            stored.push(device);
+        }
+        Registry {
+            users: entries,
+            by_name,
+            devices: stored,
+            by_mac,
+        }
+    }
+
+    /// The users, in load order.
+    pub fn users(&self) -> impl ExactSizeIterator<Item = &User> + Clone {
+        self.users.iter().map(|e| &e.user)
+    }
+
+    /// The devices, in load order.
+    pub fn devices(&self) -> std::slice::Iter<'_, Device> {
+        self.devices.iter()
+    }
+
+    pub fn user(&self, name: &str) -> Option<&User> {
+        self.entry(name).map(|e| &e.user)
+    }
+
+    pub fn device(&self, mac: &MacAddr) -> Option<&Device> {
+        let slot = self.by_mac.get(mac)?;
+        self.devices.get(slot.device as usize)
+    }
+
+    fn entry(&self, name: &str) -> Option<&UserEntry> {
+        let index = *self.by_name.get(name)?;
+        self.users.get(index as usize)
+    }
+
+    /// The device and its owner's entry (`None`: the owner is not a known account).
+    fn device_and_owner(&self, mac: &MacAddr) -> Option<(&Device, Option<&UserEntry>)> {
+        let slot = *self.by_mac.get(mac)?;
+        let device = self.devices.get(slot.device as usize)?;
+        Some((device, slot.owner().and_then(|i| self.users.get(i))))
+    }
+}
+
 /// Everything hallpass knows from the config files, validated.
 #[derive(Clone, Debug)]
 pub struct Directory {
@@ -93,10 +239,12 @@ pub struct Directory {
     pub server: ServerSettings,
     pub radius: RadiusSettings,
     pub dhcp: DhcpSettings,
+    /// `registry` resolved its users' policy groups against these groups: build a new
+    /// registry when they change.
     pub policy: PolicySettings,
     pub privacy: PrivacySettings,
-    pub users: Map<UserName, User>,
-    pub devices: Map<MacAddr, Device>,
+    /// Users and devices (see [`Registry`]).
+    pub registry: Registry,
     /// Bans by the user they are on.
     pub user_bans: Map<UserName, Vec<Ban>>,
     /// Bans by the device they are on.
@@ -118,12 +266,43 @@ impl Directory {
         self.radius.clients.iter().find(|c| c.network.contains(ip))
     }
 
+    /// The users, in load order.
+    pub fn users(&self) -> impl ExactSizeIterator<Item = &User> + Clone {
+        self.registry.users()
+    }
+
+    /// The registered devices, in load order.
+    pub fn devices(&self) -> std::slice::Iter<'_, Device> {
+        self.registry.devices()
+    }
+
     pub fn user(&self, name: &str) -> Option<&User> {
-        self.users.get(name)
+        self.registry.user(name)
     }
 
     pub fn device(&self, mac: &MacAddr) -> Option<&Device> {
-        self.devices.get(mac)
+        self.registry.device(mac)
+    }
+
+    /// The account `name` with its policy group.
+    pub fn account(&self, name: &str) -> Option<Account<'_>> {
+        self.registry.entry(name).map(|e| self.account_of(e))
+    }
+
+    /// A registered device and its owner's account (`None`: the owner is not a known
+    /// account), with one hash probe.
+    pub fn device_and_owner(&self, mac: &MacAddr) -> Option<(&Device, Option<Account<'_>>)> {
+        let (device, owner) = self.registry.device_and_owner(mac)?;
+        Some((device, owner.map(|e| self.account_of(e))))
+    }
+
+    fn account_of<'d>(&'d self, e: &'d UserEntry) -> Account<'d> {
+        Account {
+            user: &e.user,
+            policy_group: e
+                .policy_group
+                .and_then(|i| self.policy.groups.get(i as usize)),
+        }
     }
 
     pub fn bans_of_user(&self, name: &str) -> &[Ban] {
@@ -153,28 +332,22 @@ impl Directory {
     /// Copied after the temporaries are gone, the snapshot is packed into few pages, and the
     /// allocator can hand the rest back (`server::release_free_memory`).
     pub fn compacted(self) -> Directory {
-        let mut users: Map<UserName, User> =
-            Map::with_capacity_and_hasher(self.users.len(), Default::default());
-        for u in self.users.values() {
-            let name: UserName = UserName::from(&*u.name);
-            // Cloning a String or Vec allocates afresh, which is the point; Arcs are renewed.
-            users.insert(name.clone(), User { name, ..u.clone() });
-        }
-        // Owners, bans and grants share the new user's name.
+        // Cloning a String or Vec allocates afresh, which is the point; Arcs are renewed.
+        let users = self.users().map(|u| User {
+            name: UserName::from(&*u.name),
+            ..u.clone()
+        });
+        // A device's owner is set to the new user's name by the registry (so no copy of the
+        // name is made here); only an unknown owner would keep the old one.
+        let devices = self.devices().cloned();
+        let registry = Registry::new(users, devices, &self.policy.groups);
+        // Bans and grants share the new user's name.
         let name_of = |n: &UserName| -> UserName {
-            users
-                .get_key_value(&**n)
-                .map(|(k, _)| k.clone())
+            registry
+                .user(n)
+                .map(|u| u.name.clone())
                 .unwrap_or_else(|| UserName::from(&**n))
         };
-        let devices = self
-            .devices
-            .values()
-            .map(|d| {
-                let owner = name_of(&d.owner);
-                (d.mac, Device { owner, ..d.clone() })
-            })
-            .collect();
         let ban = |b: &Ban| {
             let mut b = b.clone();
             if let BanTarget::User(u) = &mut b.target {
@@ -217,8 +390,7 @@ impl Directory {
             dhcp: self.dhcp,
             policy: self.policy,
             privacy: self.privacy,
-            users,
-            devices,
+            registry,
             user_bans,
             device_bans,
             user_grants,

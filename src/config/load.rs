@@ -19,7 +19,7 @@ use toml::value::Datetime;
 
 use super::directory::{
     Client, DhcpSettings, Directory, Map, PolicyGroup, PolicySettings, PrivacySettings,
-    RadiusSettings, Secret, ServerSettings,
+    RadiusSettings, Registry, Secret, ServerSettings,
 };
 use super::error::{ConfigError, ConfigErrorKind as K, ConfigErrors, Location};
 use super::wire::*;
@@ -121,6 +121,10 @@ fn whole_file(rel: &Path, kind: K) -> ConfigError {
 
 /// Index of a file in `Loader::sources`.
 type FileId = usize;
+
+/// The names of the users read. Owners of devices, bans and grants are looked up here and
+/// share the allocation of the name found.
+type UserNames = std::collections::HashSet<UserName, foldhash::fast::RandomState>;
 
 /// A list entry with the file it came from and the position of its `[[...]]` header.
 struct Entry<T> {
@@ -249,18 +253,19 @@ pub fn load(dir: &Path) -> Result<Directory, ConfigErrors> {
     }
     let tz = main.server.timezone.clone();
     let users = l.users(users_w);
+    let names: UserNames = users.iter().map(|u| u.name.clone()).collect();
     let known = |name: &str| !users_complete || broken_users.iter().any(|b| b == name);
-    let devices = l.devices(devices_w, &users, &known, &tz, &main);
-    let (user_bans, device_bans) = l.bans(bans_w, &users, &known, &tz);
+    let devices = l.devices(devices_w, &names, &known, &tz, &main);
+    let (user_bans, device_bans) = l.bans(bans_w, &names, &known, &tz);
     // A group is known if a user is in it or a policy group has its name. While some user
     // entry could not be read, any group might be known: do not guess.
     let group_known = |name: &str| {
         !users_complete
             || !broken_users.is_empty()
             || main.policy.groups.iter().any(|g| g.name == name)
-            || users.values().any(|u| u.groups.iter().any(|g| g == name))
+            || users.iter().any(|u| u.groups.iter().any(|g| g == name))
     };
-    let (user_grants, group_grants) = l.grants(grants_w, &users, &known, &group_known, &tz);
+    let (user_grants, group_grants) = l.grants(grants_w, &names, &known, &group_known, &tz);
     if !l.errors.is_empty() {
         // Report in reading order: file by file, top to bottom.
         let rank = |e: &ConfigError| {
@@ -271,6 +276,7 @@ pub fn load(dir: &Path) -> Result<Directory, ConfigErrors> {
         errors.sort_by_key(rank);
         return Err(ConfigErrors(errors));
     }
+    let registry = Registry::new(users, devices, &main.policy.groups);
     Ok(Directory {
         config_dir: l.dir,
         server: main.server,
@@ -278,8 +284,7 @@ pub fn load(dir: &Path) -> Result<Directory, ConfigErrors> {
         dhcp: main.dhcp,
         policy: main.policy,
         privacy: main.privacy,
-        users,
-        devices,
+        registry,
         user_bans,
         device_bans,
         user_grants,
@@ -701,9 +706,9 @@ impl Loader {
         main
     }
 
-    fn users(&mut self, entries: Vec<Entry<WireUser>>) -> Map<UserName, User> {
-        let mut users: Map<UserName, User> =
-            Map::with_capacity_and_hasher(entries.len(), Default::default());
+    /// The users, in reading order.
+    fn users(&mut self, entries: Vec<Entry<WireUser>>) -> Vec<User> {
+        let mut users: Vec<User> = Vec::with_capacity(entries.len());
         let mut first: Map<UserName, (FileId, usize)> =
             Map::with_capacity_and_hasher(entries.len(), Default::default());
         for Entry { file, value: w, .. } in entries {
@@ -736,16 +741,13 @@ impl Loader {
             first.insert(key.clone(), (file, name_at));
             // Kept even when invalid (the load fails anyway), so that its devices and bans
             // are not also reported as belonging to an unknown user.
-            users.insert(
-                key.clone(),
-                User {
-                    name: key,
-                    groups: w.groups,
-                    consent: w.consent,
-                    disabled: w.disabled,
-                    password_hash: w.password.map(Spanned::into_inner),
-                },
-            );
+            users.push(User {
+                name: key,
+                groups: w.groups,
+                consent: w.consent,
+                disabled: w.disabled,
+                password_hash: w.password.map(Spanned::into_inner),
+            });
         }
         users
     }
@@ -754,13 +756,13 @@ impl Loader {
     /// the user's entry exists but is broken. `Err(())` means: skip this entry.
     fn owner(
         &mut self,
-        users: &Map<UserName, User>,
+        users: &UserNames,
         known: &dyn Fn(&str) -> bool,
         name: &Spanned<String>,
         unknown: K,
         file: FileId,
     ) -> Option<UserName> {
-        if let Some((k, _)) = users.get_key_value(name.get_ref().as_str()) {
+        if let Some(k) = users.get(name.get_ref().as_str()) {
             return Some(k.clone());
         }
         if !known(name.get_ref()) {
@@ -772,13 +774,12 @@ impl Loader {
     fn devices(
         &mut self,
         entries: Vec<Entry<WireDevice>>,
-        users: &Map<UserName, User>,
+        users: &UserNames,
         known: &dyn Fn(&str) -> bool,
         tz: &TimeZone,
         main: &Main,
-    ) -> Map<MacAddr, Device> {
-        let mut devices: Map<MacAddr, Device> =
-            Map::with_capacity_and_hasher(entries.len(), Default::default());
+    ) -> Vec<Device> {
+        let mut devices: Vec<Device> = Vec::with_capacity(entries.len());
         // Where each MAC was first registered, for the "registered twice" message.
         let mut first: Map<MacAddr, (FileId, usize)> =
             Map::with_capacity_and_hasher(entries.len(), Default::default());
@@ -826,15 +827,12 @@ impl Loader {
             if main.policy_ok && *n == max + 1 {
                 over.push((file, mac_at, mac, owner.clone(), *n));
             }
-            devices.insert(
+            devices.push(Device {
                 mac,
-                Device {
-                    mac,
-                    owner,
-                    label: w.label,
-                    registered,
-                },
-            );
+                owner,
+                label: w.label,
+                registered,
+            });
         }
         for (file, at, mac, owner, number) in over {
             let count = per_owner.get(&owner).copied().unwrap_or(number);
@@ -854,7 +852,7 @@ impl Loader {
     fn bans(
         &mut self,
         entries: Vec<Entry<WireBan>>,
-        users: &Map<UserName, User>,
+        users: &UserNames,
         known: &dyn Fn(&str) -> bool,
         tz: &TimeZone,
     ) -> (Map<UserName, Vec<Ban>>, Map<MacAddr, Vec<Ban>>) {
@@ -955,7 +953,7 @@ impl Loader {
     fn grants(
         &mut self,
         entries: Vec<Entry<WireGrant>>,
-        users: &Map<UserName, User>,
+        users: &UserNames,
         known: &dyn Fn(&str) -> bool,
         group_known: &dyn Fn(&str) -> bool,
         tz: &TimeZone,

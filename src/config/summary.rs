@@ -10,9 +10,9 @@ use crate::model::{Access, Language};
 /// secret), listen addresses, policy groups, the DHCP watcher and the retention.
 pub fn check_summary(dir: &Directory) -> String {
     let mut s = String::new();
-    let users = dir.users.len();
-    let disabled = dir.users.values().filter(|u| u.disabled).count();
-    let no_consent = dir.users.values().filter(|u| !u.consent).count();
+    let users = dir.users().len();
+    let disabled = dir.users().filter(|u| u.disabled).count();
+    let no_consent = dir.users().filter(|u| !u.consent).count();
     let user_bans: usize = dir.user_bans.values().map(Vec::len).sum();
     let device_bans: usize = dir.device_bans.values().map(Vec::len).sum();
     let join = |v: &[std::net::SocketAddr]| {
@@ -36,7 +36,7 @@ pub fn check_summary(dir: &Directory) -> String {
         s,
         "users:      {users} ({disabled} disabled, {no_consent} without consent)"
     );
-    let _ = writeln!(s, "devices:    {}", dir.devices.len());
+    let _ = writeln!(s, "devices:    {}", dir.devices().len());
     let _ = writeln!(
         s,
         "bans:       {} ({user_bans} on users, {device_bans} on devices)",

@@ -27,8 +27,8 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
 use jiff::Timestamp;
 
-use crate::config::{Directory, PolicyGroup};
-use crate::model::{Access, Ban, MacAddr, Module, Schedule, User, UserName, Vlan};
+use crate::config::{Account, Directory, PolicyGroup};
+use crate::model::{Access, Ban, MacAddr, Module, Schedule, UserName, Vlan};
 
 pub use message::reply_message;
 pub use time::local_day_bounds;
@@ -413,21 +413,25 @@ fn registered<'d, O: Observer>(
     mac: MacAddr,
     module: Module,
     obs: &mut O,
-) -> Result<&'d User, Decision> {
-    let owner = dir.device(&mac).map(|d| (&d.owner, dir.user(&d.owner)));
-    match owner {
-        Some((_, Some(u))) => {
+) -> Result<Account<'d>, Decision> {
+    // One probe finds the device and its owner's account (with the policy group).
+    let found = dir.device_and_owner(&mac);
+    match found {
+        Some((_, Some(owner))) => {
             obs.step("registered", true, || {
-                format!("device {mac} is registered to {}", u.name)
+                format!("device {mac} is registered to {}", owner.user.name)
             });
-            Ok(u)
+            Ok(owner)
         }
         _ => {
             let vlan = dir.policy.unregistered_vlan;
             obs.step("registered", false, || {
-                let what = match owner {
-                    Some((o, _)) => {
-                        format!("device {mac} is registered to {o}, an unknown account")
+                let what = match found {
+                    Some((d, _)) => {
+                        format!(
+                            "device {mac} is registered to {}, an unknown account",
+                            d.owner
+                        )
                     }
                     None => format!("device {mac} is not registered"),
                 };
@@ -458,7 +462,7 @@ fn run_session<O: Observer>(
     obs: &mut O,
 ) -> Decision {
     let module = session.module;
-    let user = match (session.mac, &session.user) {
+    let account = match (session.mac, &session.user) {
         (None, None) => {
             obs.step("session", false, || {
                 "session with neither a device nor an account".to_string()
@@ -470,7 +474,7 @@ fn run_session<O: Observer>(
                 format!("MAB session of device {mac} on {module}")
             });
             match registered(dir, mac, module, obs) {
-                Ok(u) => u,
+                Ok(a) => a,
                 Err(d) => return d,
             }
         }
@@ -479,10 +483,10 @@ fn run_session<O: Observer>(
                 Some(m) => format!("PAP session of {name} from device {m} on {module}"),
                 None => format!("PAP session of {name} on {module}"),
             });
-            match dir.user(name) {
-                Some(u) => {
+            match dir.account(name) {
+                Some(a) => {
                     obs.step("account", true, || format!("account {name} exists"));
-                    u
+                    a
                 }
                 None => {
                     obs.step("account", false, || {
@@ -493,7 +497,7 @@ fn run_session<O: Observer>(
             }
         }
     };
-    rules(dir, module, session.mac, user, facts, now, obs)
+    rules(dir, module, session.mac, account, facts, now, obs)
 }
 
 /// The rule chain. Every early return is one rule deciding.
@@ -534,12 +538,12 @@ fn run<O: Observer>(
     };
 
     // Who asks: the device (if any) and the account.
-    let (mac, user): (Option<MacAddr>, &User) = match login {
+    let (mac, account): (Option<MacAddr>, Account) = match login {
         Login::Mab(mac) => {
             obs.step("classify", true, || format!("MAB, device {mac}"));
             // Rule 1: the device must be registered (to an existing account).
             match registered(dir, mac, module, obs) {
-                Ok(user) => (Some(mac), user),
+                Ok(account) => (Some(mac), account),
                 Err(d) => return d,
             }
         }
@@ -550,18 +554,19 @@ fn run<O: Observer>(
                 None => format!("PAP as {:?}, no device MAC", show(req.user_name)),
             });
             // Rule 2: known user and the right password, one verification either way.
-            let user = std::str::from_utf8(req.user_name)
+            let account = std::str::from_utf8(req.user_name)
                 .ok()
-                .and_then(|n| dir.user(n));
+                .and_then(|n| dir.account(n));
+            let user = account.map(|a| a.user);
             let password = req.password.unwrap_or_default();
             let hash = user.and_then(|u| u.password_hash.as_deref());
             let ok = verify(hash.unwrap_or(DUMMY_HASH), password) && hash.is_some();
-            match user {
-                Some(u) if ok => {
+            match account {
+                Some(a) if ok => {
                     obs.step("credentials", true, || {
-                        format!("password of {} is right", u.name)
+                        format!("password of {} is right", a.user.name)
                     });
-                    (mac, u)
+                    (mac, a)
                 }
                 _ => {
                     obs.step("credentials", false, || match (user, hash) {
@@ -574,7 +579,7 @@ fn run<O: Observer>(
             }
         }
     };
-    rules(dir, module, mac, user, facts, now, obs)
+    rules(dir, module, mac, account, facts, now, obs)
 }
 
 /// Rules 3 to 8, for a known account (and device, if any).
@@ -582,11 +587,12 @@ fn rules<O: Observer>(
     dir: &Directory,
     module: Module,
     mac: Option<MacAddr>,
-    user: &User,
+    account: Account,
     facts: Facts,
     now: Timestamp,
     obs: &mut O,
 ) -> Decision {
+    let user = account.user;
     let name = || Some(user.name.clone());
 
     // Rule 3: a ban on the device.
@@ -650,13 +656,8 @@ fn rules<O: Observer>(
         format!("no ban on {} in force for {module}", user.name)
     });
 
-    // Rule 7: the first policy group (in config order) the user is in.
-    let Some(group) = dir
-        .policy
-        .groups
-        .iter()
-        .find(|g| user.groups.contains(&g.name))
-    else {
+    // Rule 7: the first policy group (in config order) the user is in, resolved at load.
+    let Some(group) = account.policy_group else {
         obs.step("policy_group", false, || {
             format!(
                 "no policy group matches the groups {:?} of {}",

@@ -12,7 +12,7 @@ use jiff::tz::TimeZone;
 use super::*;
 use crate::config::{
     DhcpSettings, Directory, Map, PolicyGroup, PolicySettings, PrivacySettings, RadiusSettings,
-    ServerSettings,
+    Registry, ServerSettings,
 };
 use crate::model::{Ban, BanTarget, Device, Language, MacAddr, Module, ModuleSet, User, Vlan};
 
@@ -68,8 +68,7 @@ impl Dir {
                 groups: Vec::new(),
             },
             privacy: PrivacySettings { retention_days: 30 },
-            users: Map::default(),
-            devices: Map::default(),
+            registry: Registry::default(),
             user_bans: Map::default(),
             device_bans: Map::default(),
             user_grants: Map::default(),
@@ -86,6 +85,16 @@ impl Dir {
             .device(PHONE, "max.muster")
     }
 
+    /// Changes the users and devices, and builds the registry afresh (also for new policy
+    /// groups).
+    fn registry(mut self, f: impl FnOnce(&mut Vec<User>, &mut Vec<Device>)) -> Dir {
+        let mut users: Vec<User> = self.0.users().cloned().collect();
+        let mut devices: Vec<Device> = self.0.devices().cloned().collect();
+        f(&mut users, &mut devices);
+        self.0.registry = Registry::new(users, devices, &self.0.policy.groups);
+        self
+    }
+
     fn group(mut self, name: &str, vlan: i64, filter_id: Option<&str>) -> Dir {
         self.0.policy.groups.push(PolicyGroup {
             name: name.to_string(),
@@ -95,27 +104,26 @@ impl Dir {
             schedule: None,
             daily_quota: None,
         });
-        self
+        self.registry(|_, _| {})
     }
 
-    fn user(mut self, name: &str, groups: &[&str]) -> Dir {
-        let name: UserName = Arc::from(name);
-        self.0.users.insert(
-            name.clone(),
-            User {
-                name,
-                groups: groups.iter().map(|g| g.to_string()).collect(),
-                consent: true,
-                disabled: false,
-                password_hash: None,
-            },
-        );
-        self
+    /// Adds the user, or replaces the one of the same name.
+    fn user(self, name: &str, groups: &[&str]) -> Dir {
+        let user = User {
+            name: Arc::from(name),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+            consent: true,
+            disabled: false,
+            password_hash: None,
+        };
+        self.registry(|users, _| {
+            users.retain(|u| u.name != user.name);
+            users.push(user);
+        })
     }
 
-    fn edit_user(mut self, name: &str, f: impl FnOnce(&mut User)) -> Dir {
-        f(self.0.users.get_mut(name).unwrap());
-        self
+    fn edit_user(self, name: &str, f: impl FnOnce(&mut User)) -> Dir {
+        self.registry(|users, _| f(users.iter_mut().find(|u| &*u.name == name).unwrap()))
     }
 
     fn disabled(self, name: &str) -> Dir {
@@ -130,18 +138,18 @@ impl Dir {
         self.edit_user(name, |u| u.password_hash = Some(phc.to_string()))
     }
 
-    fn device(mut self, m: &str, owner: &str) -> Dir {
-        let m = mac(m);
-        self.0.devices.insert(
-            m,
-            Device {
-                mac: m,
-                owner: Arc::from(owner),
-                label: None,
-                registered: None,
-            },
-        );
-        self
+    /// Registers the device, or registers it anew to `owner`.
+    fn device(self, m: &str, owner: &str) -> Dir {
+        let device = Device {
+            mac: mac(m),
+            owner: Arc::from(owner),
+            label: None,
+            registered: None,
+        };
+        self.registry(|_, devices| {
+            devices.retain(|d| d.mac != device.mac);
+            devices.push(device);
+        })
     }
 
     fn unregistered_vlan(mut self, v: i64) -> Dir {

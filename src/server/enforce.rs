@@ -343,7 +343,7 @@ fn usage_today(
         .map(|g| g.name.as_str())
         .collect();
     let mut by_user = HashMap::new();
-    for user in dir.users.values() {
+    for user in dir.users() {
         if user
             .groups
             .iter()

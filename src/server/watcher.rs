@@ -429,7 +429,7 @@ pub fn sighting_update(
         client_id: obs.client_id.clone().filter(|_| from_client),
         fingerprint: obs.param_request_list.clone().filter(|_| from_client),
         family,
-        registered: dir.devices.contains_key(&mac),
+        registered: dir.device(&mac).is_some(),
         randomized: mac.is_locally_administered(),
         interface: Some(interface.clone()),
         relay_circuit_id: relay
@@ -506,7 +506,7 @@ impl Aliases {
         let Some(Some(registered)) = self.by_name.get(&key).copied() else {
             return;
         };
-        let Some(device) = dir.devices.get(&registered) else {
+        let Some(device) = dir.device(&registered) else {
             return;
         };
         if registered == update.mac {

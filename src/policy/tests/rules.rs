@@ -55,14 +55,13 @@ impl Dir {
         self
     }
 
-    fn unregister(mut self, m: &str) -> Dir {
-        self.0.devices.remove(&mac(m));
-        self
+    fn unregister(self, m: &str) -> Dir {
+        let m = mac(m);
+        self.registry(|_, devices| devices.retain(|d| d.mac != m))
     }
 
-    fn remove_user(mut self, name: &str) -> Dir {
-        self.0.users.remove(name);
-        self
+    fn remove_user(self, name: &str) -> Dir {
+        self.registry(|users, _| users.retain(|u| &*u.name != name))
     }
 }
 
