@@ -182,7 +182,7 @@ fn accept_request(
     }
     let key = DedupKey::new(src, packet.identifier(), *packet.authenticator());
     let mut cached = Vec::new();
-    match dedup.lookup(&key, &mut cached) {
+    match dedup.lookup(&key, &mut cached, std::time::Instant::now()) {
         Lookup::Cached => {
             c.inc(&c.duplicates);
             return Admit::Resend(cached);

@@ -109,12 +109,20 @@ fn receive_loop(
                 continue;
             }
         };
+        // The datagrams of a batch arrived together: one clock reading and one snapshot
+        // serve them all (a reload applies from the next batch).
+        let directory = shared.directory.load();
+        let batch = Batch {
+            at: Instant::now(),
+            now: Timestamp::now(),
+            directory: &directory,
+        };
         for i in 0..n {
             let Some((datagram, src)) = received.get(i) else {
                 continue;
             };
             shared.counters.inc(&shared.counters.received);
-            match handle_datagram(datagram, src, shared, &dedup, replies.next_buf()) {
+            match handle_datagram(datagram, src, &batch, shared, &dedup, replies.next_buf()) {
                 Handled::Reply => replies.push(src),
                 Handled::Dropped => {}
                 Handled::Pap(job) => start_pap(*job, &socket, shared, &dedup, runtime),
@@ -171,19 +179,29 @@ pub struct PapJob {
     password: zeroize::Zeroizing<Vec<u8>>,
 }
 
+/// What the datagrams of one received batch share.
+struct Batch<'a> {
+    /// When the batch was taken from the socket.
+    at: Instant,
+    /// The same moment as a timestamp: the time of the decisions and their log rows.
+    now: Timestamp,
+    directory: &'a Directory,
+}
+
 fn handle_datagram(
     datagram: &[u8],
     src: SocketAddr,
+    batch: &Batch,
     shared: &AuthShared,
     dedup: &DedupCache,
     reply: &mut Vec<u8>,
 ) -> Handled {
     let c = &shared.counters;
-    let directory = shared.directory.load();
+    let directory = batch.directory;
     let Some((packet, client)) = super::admit(
         datagram,
         src,
-        &directory,
+        directory,
         "authentication",
         |code| matches!(code, Code::AccessRequest | Code::StatusServer),
         c,
@@ -234,7 +252,7 @@ fn handle_datagram(
     }
 
     let key = DedupKey::new(src, packet.identifier(), *packet.authenticator());
-    match dedup.lookup(&key, reply) {
+    match dedup.lookup(&key, reply, batch.at) {
         Lookup::Cached => {
             c.inc(&c.duplicates);
             return Handled::Reply;
@@ -285,13 +303,12 @@ fn handle_datagram(
         }
     }
 
-    let now = Timestamp::now();
-    let started = Instant::now();
+    let now = batch.now;
     let user_name = packet.get(attr::USER_NAME).unwrap_or_default();
-    let facts = shared.usage.facts_for(&directory, user_name, now);
-    match respond(&packet, None, &directory, client, facts, now, reply) {
+    let facts = shared.usage.facts_for(directory, user_name, now);
+    match respond(&packet, None, directory, client, facts, now, reply) {
         Ok(decision) => {
-            c.auth_latency_mab.observe(started.elapsed());
+            c.auth_latency_mab.observe(batch.at.elapsed());
             dedup.complete(&key, reply);
             record(shared, client, src.ip(), &decision, now);
             Handled::Reply

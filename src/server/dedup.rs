@@ -9,7 +9,7 @@
 //! fall into one slot the newer one wins; a retransmission of the older one is then decided
 //! afresh, which is safe (the same decision; an accounting record is applied idempotently).
 
-use std::hash::BuildHasher;
+use std::hash::BuildHasher as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -66,7 +66,9 @@ struct Slot {
 pub struct DedupCache {
     window_ms: u64,
     epoch: Instant,
-    hasher: std::collections::hash_map::RandomState,
+    /// Keyed per process; keys come from the network, but a collision only costs a decision
+    /// made again, so a fast hash will do.
+    hasher: foldhash::fast::RandomState,
     slots: Mutex<Vec<Slot>>,
 }
 
@@ -88,13 +90,13 @@ impl DedupCache {
         DedupCache {
             window_ms: u64::try_from(window.as_millis()).unwrap_or(u64::MAX),
             epoch: Instant::now(),
-            hasher: std::collections::hash_map::RandomState::new(),
+            hasher: foldhash::fast::RandomState::default(),
             slots: Mutex::new((0..n).map(|_| empty()).collect()),
         }
     }
 
-    fn now_ms(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    fn ms_since_epoch(&self, now: Instant) -> u64 {
+        u64::try_from(now.saturating_duration_since(self.epoch).as_millis()).unwrap_or(u64::MAX)
     }
 
     fn index(&self, key: &DedupKey, len: usize) -> usize {
@@ -102,10 +104,10 @@ impl DedupCache {
         (self.hasher.hash_one(key) as usize) & (len - 1)
     }
 
-    /// Looks the key up; a new key takes its slot, marked in flight. On `Cached`, the
-    /// earlier reply is in `reply`.
-    pub fn lookup(&self, key: &DedupKey, reply: &mut Vec<u8>) -> Lookup {
-        let now = self.now_ms();
+    /// Looks the key up at `now` (when the request arrived); a new key takes its slot,
+    /// marked in flight. On `Cached`, the earlier reply is in `reply`.
+    pub fn lookup(&self, key: &DedupKey, reply: &mut Vec<u8>, now: Instant) -> Lookup {
+        let now = self.ms_since_epoch(now);
         let Ok(mut slots) = self.slots.lock() else {
             return Lookup::New;
         };
@@ -180,16 +182,16 @@ mod tests {
     fn new_inflight_cached() {
         let c = DedupCache::new(Duration::from_secs(5), 1024);
         let mut out = Vec::new();
-        assert!(matches!(c.lookup(&key(1), &mut out), Lookup::New));
-        assert!(matches!(c.lookup(&key(1), &mut out), Lookup::InFlight));
+        assert!(matches!(c.lookup(&key(1), &mut out, Instant::now()), Lookup::New));
+        assert!(matches!(c.lookup(&key(1), &mut out, Instant::now()), Lookup::InFlight));
         c.complete(&key(1), &[1, 2, 3]);
-        assert!(matches!(c.lookup(&key(1), &mut out), Lookup::Cached));
+        assert!(matches!(c.lookup(&key(1), &mut out, Instant::now()), Lookup::Cached));
         assert_eq!(out, vec![1, 2, 3]);
         // another identifier from the same source is a new request
-        assert!(matches!(c.lookup(&key(2), &mut out), Lookup::New));
+        assert!(matches!(c.lookup(&key(2), &mut out, Instant::now()), Lookup::New));
         // the same identifier and authenticator from another port is another request too
         let other = DedupKey::new("127.0.0.1:5001".parse().unwrap(), 1, [7; 16]);
-        assert!(matches!(c.lookup(&other, &mut out), Lookup::New));
+        assert!(matches!(c.lookup(&other, &mut out, Instant::now()), Lookup::New));
         // IPv4 and its IPv6-mapped form are one source
         let mapped = DedupKey::new("[::ffff:127.0.0.1]:5000".parse().unwrap(), 1, [7; 16]);
         assert_eq!(mapped, key(1));
@@ -199,12 +201,12 @@ mod tests {
     fn forget_and_expiry() {
         let c = DedupCache::new(Duration::from_millis(20), 1024);
         let mut out = Vec::new();
-        assert!(matches!(c.lookup(&key(1), &mut out), Lookup::New));
+        assert!(matches!(c.lookup(&key(1), &mut out, Instant::now()), Lookup::New));
         c.forget(&key(1));
-        assert!(matches!(c.lookup(&key(1), &mut out), Lookup::New));
+        assert!(matches!(c.lookup(&key(1), &mut out, Instant::now()), Lookup::New));
         c.complete(&key(1), &[9]);
         std::thread::sleep(Duration::from_millis(30));
-        assert!(matches!(c.lookup(&key(1), &mut out), Lookup::New));
+        assert!(matches!(c.lookup(&key(1), &mut out, Instant::now()), Lookup::New));
     }
 
     #[test]
@@ -212,16 +214,16 @@ mod tests {
         // One slot: every request shares it, the newer one wins.
         let c = DedupCache::new(Duration::from_secs(5), 1);
         let mut out = Vec::new();
-        assert!(matches!(c.lookup(&key(1), &mut out), Lookup::New));
-        assert!(matches!(c.lookup(&key(2), &mut out), Lookup::New));
+        assert!(matches!(c.lookup(&key(1), &mut out, Instant::now()), Lookup::New));
+        assert!(matches!(c.lookup(&key(2), &mut out, Instant::now()), Lookup::New));
         c.complete(&key(1), &[1]);
         c.forget(&key(1));
-        assert!(matches!(c.lookup(&key(2), &mut out), Lookup::InFlight));
+        assert!(matches!(c.lookup(&key(2), &mut out, Instant::now()), Lookup::InFlight));
         c.complete(&key(2), &[2]);
-        assert!(matches!(c.lookup(&key(2), &mut out), Lookup::Cached));
+        assert!(matches!(c.lookup(&key(2), &mut out, Instant::now()), Lookup::Cached));
         assert_eq!(out, vec![2]);
         // the evicted request is decided afresh when it comes again
-        assert!(matches!(c.lookup(&key(1), &mut out), Lookup::New));
+        assert!(matches!(c.lookup(&key(1), &mut out, Instant::now()), Lookup::New));
     }
 
     #[test]
@@ -235,7 +237,7 @@ mod tests {
                 a[..4].copy_from_slice(&n.to_be_bytes());
                 a
             });
-            assert!(matches!(c.lookup(&k, &mut out), Lookup::New));
+            assert!(matches!(c.lookup(&k, &mut out, Instant::now()), Lookup::New));
             c.complete(&k, &[0; 64]);
         }
         assert_eq!(c.slot_count(), 1024);

@@ -224,7 +224,7 @@ impl Collector for Scrape {
         histograms(
             e,
             "auth_duration_seconds",
-            "time from an authenticated Access-Request to its signed reply; pap includes the password hash",
+            "time from receiving an Access-Request to its signed reply; pap: from the start of its check, the password hash included",
             &[
                 ([("kind", "mab")], &c.auth_latency_mab),
                 ([("kind", "pap")], &c.auth_latency_pap),

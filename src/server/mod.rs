@@ -189,7 +189,8 @@ pub struct ClientCounts {
 /// and `retain` drops the ones a reload removed, so the map is bounded by the config.
 #[derive(Default)]
 pub struct PerClient {
-    map: RwLock<HashMap<String, Arc<ClientCounts>>>,
+    /// Keys are client names from the config: a fast hash is safe.
+    map: RwLock<HashMap<String, Arc<ClientCounts>, foldhash::fast::RandomState>>,
 }
 
 impl PerClient {
@@ -206,6 +207,13 @@ impl PerClient {
 
     /// Adds one to a per-client counter chosen by `which`.
     pub fn inc(&self, client: &str, which: fn(&ClientCounts) -> &AtomicU64) {
+        // The common case (the client has counted before) under the read lock alone.
+        if let Ok(map) = self.map.read()
+            && let Some(c) = map.get(client)
+        {
+            which(c).fetch_add(1, Ordering::Relaxed);
+            return;
+        }
         if let Some(c) = self.get(client) {
             which(&c).fetch_add(1, Ordering::Relaxed);
         }
