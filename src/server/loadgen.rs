@@ -255,6 +255,8 @@ pub fn run(opts: &LoadOptions) -> Result<LoadReport, LoadError> {
 
 struct Lane {
     socket: UdpSocket,
+    /// Requests built but not yet sent: a pass of the loop sends them with one call.
+    outbox: mmsg::SendBatch,
     slots: Vec<Option<InFlight>>,
     in_flight: usize,
     next_id: u8,
@@ -273,6 +275,7 @@ impl Lane {
             .enumerate()
             .map(|(i, socket)| Lane {
                 socket,
+                outbox: mmsg::SendBatch::default(),
                 slots: vec![None; IDS_PER_LANE],
                 in_flight: 0,
                 next_id: 0,
@@ -283,7 +286,6 @@ impl Lane {
         let mut report = LoadReport::default();
         // Room for the largest coalesced buffer the kernel hands over (one UDP datagram).
         let mut buf = vec![0u8; 1 << 16];
-        let mut packet = Vec::with_capacity(512);
         let mut seq: u64 = 0;
         let start = Instant::now();
         let deadline = opts.duration.map(|d| start + d);
@@ -322,7 +324,7 @@ impl Lane {
                             else {
                                 break;
                             };
-                            lane.send(opts, seq, &mut packet)?;
+                            lane.send(opts, seq)?;
                             seq += 1;
                             report.sent += 1;
                             next_send += iv;
@@ -334,7 +336,7 @@ impl Lane {
                         for lane in lanes.iter_mut() {
                             while lane.in_flight < lane.limit && opts.count.is_none_or(|c| seq < c)
                             {
-                                lane.send(opts, seq, &mut packet)?;
+                                lane.send(opts, seq)?;
                                 seq += 1;
                                 report.sent += 1;
                                 progressed = true;
@@ -344,6 +346,7 @@ impl Lane {
                 }
             }
             for lane in lanes.iter_mut() {
+                lane.flush();
                 while let Some((n, segment)) = lane.try_recv(&mut buf)? {
                     if let Some(b) = buf.get(..n) {
                         // Coalesced replies: every one but the last has the segment size.
@@ -372,7 +375,8 @@ impl Lane {
         Ok(report)
     }
 
-    fn send(&mut self, opts: &LoadOptions, seq: u64, out: &mut Vec<u8>) -> Result<(), LoadError> {
+    /// Builds request `seq` into the outbox (sending the outbox first if it is full).
+    fn send(&mut self, opts: &LoadOptions, seq: u64) -> Result<(), LoadError> {
         // find a free identifier
         let mut id = self.next_id;
         for _ in 0..IDS_PER_LANE {
@@ -382,16 +386,13 @@ impl Lane {
             id = id.wrapping_add(1);
         }
         self.next_id = id.wrapping_add(1);
-        let authenticator = build_request(opts, seq, id, out)?;
+        if self.outbox.is_full() {
+            self.flush();
+        }
+        let authenticator = build_request(opts, seq, id, self.outbox.next_buf())?;
+        self.outbox.push(opts.target);
         // Before the send: on loopback the reply can be on its way before send returns.
         let sent = Instant::now();
-        match self.socket.send(out) {
-            Ok(_) => {}
-            // the kernel queue is full: count as sent, it will time out like a lost packet
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {}
-            Err(e) => return Err(e.into()),
-        }
         if let Some(slot) = self.slots.get_mut(id as usize) {
             *slot = Some(InFlight {
                 sent,
@@ -400,6 +401,14 @@ impl Lane {
             self.in_flight += 1;
         }
         Ok(())
+    }
+
+    /// Sends the requests built so far in one call (`sendmmsg`; requests of one size go as
+    /// one segmented send, which the kernel splits into datagrams before the server's
+    /// socket sees them). A request the kernel refuses (a full queue, no server listening)
+    /// is lost and times out like one lost on the network.
+    fn flush(&mut self) {
+        self.outbox.send(&self.socket);
     }
 
     /// One buffer from the socket: its length and, if it holds coalesced replies, their size.

@@ -1,7 +1,7 @@
 //! Batched UDP receive and send with `recvmmsg`/`sendmmsg`: one system call moves up to
 //! [`BATCH`] datagrams, so a busy listener crosses into the kernel once per batch instead of
 //! twice per request. Owns the buffers the kernel writes into; knows nothing of RADIUS.
-//! Also the load generator's receive of coalesced replies (UDP GRO).
+//! The load generator sends its requests and takes coalesced replies (UDP GRO) with it too.
 //!
 //! The only unsafe code of hallpass lives here: each call hands the kernel pointers into
 //! buffers this module owns and keeps alive, unmoved, for the duration of the call.
@@ -187,6 +187,11 @@ impl SendBatch {
         }
     }
 
+    /// Whether [`BATCH`] datagrams are queued: send before queueing another.
+    pub fn is_full(&self) -> bool {
+        self.dests.len() >= BATCH
+    }
+
     /// Whether segmentation offload is still tried (tests).
     #[cfg(test)]
     fn offloading(&self) -> bool {
@@ -214,7 +219,7 @@ impl SendBatch {
                     // Not the datagrams' fault: send them one by one. No support at all
                     // (old kernel, a device without checksum offload) ends the offload.
                     if !matches!(e.raw_os_error(), Some(libc::EINVAL)) {
-                        tracing::debug!(error = %e, "UDP segmentation offload refused; sending replies one by one");
+                        tracing::debug!(error = %e, "UDP segmentation offload refused; sending datagrams one by one");
                         self.gso = false;
                     }
                     let rest = self.order[first..].to_vec();
@@ -223,7 +228,7 @@ impl SendBatch {
                     continue;
                 }
                 if e.kind() != io::ErrorKind::Interrupted {
-                    tracing::debug!(error = %e, "auth reply not sent");
+                    tracing::debug!(error = %e, "datagram not sent");
                     skip = 1;
                 }
             }
