@@ -340,6 +340,9 @@ done
 log "== half rate and reloads at N=$MID"
 start_hallpass "$MID"
 half_hp=$(measure "$HP_PORT" -r $((MID_HP_RATE / 2)) -d "${DURATION}s" --macs "$MID")
+# The generator takes segmented replies coalesced (UDP GRO); on loopback their splitting
+# would otherwise run on the server's core. The same run without: what that is worth.
+nogro_hp=$(measure "$HP_PORT" -c "$CONCURRENCY" -d "${DURATION}s" --macs "$MID" --no-gro)
 # 100 reloads while an open-loop load runs: every request must be answered.
 reload_ms=$(hallpass_reload "$MID")
 # A reload under load takes longer than an idle one (the core is shared with the load).
@@ -379,4 +382,8 @@ Open loop at half of each server's maximum ($(label_for "$MID")): hallpass $(fmt
 $done_reloads hallpass reloads (SIGHUP) during $(fmt .seconds "$reload_load") s of load at $(fmt '.rate|floor' "$reload_load")/s: \
 answered $(fmt .answered "$reload_load") of $(fmt .sent "$reload_load"), timeouts $(fmt .timeouts "$reload_load")
 (dropped by the kernel on hallpass's full socket queue since its start: $reload_drops).
+The generator sends the requests of one pass with one call (requests of one size as one segmented send, which the
+kernel splits into datagrams before the server's socket sees them) and takes replies sent segmented coalesced (UDP GRO).
+With \`--no-gro\` (replies read one by one; on loopback the kernel then splits hallpass's replies on the server's core,
+counted as its CPU): hallpass $(fmt '.rate|floor' "$nogro_hp")/s, $(r1 "$(fmt '.cpu_us' "$nogro_hp")") µs per request at $(label_for "$MID").
 EOF
