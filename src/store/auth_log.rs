@@ -89,6 +89,13 @@ pub(crate) struct LogIds {
     newest: i64,
     /// The id handed out last: always the highest of its millisecond.
     last: i64,
+    /// Set when rows of a full millisecond at the newest end moved on to later ones (a
+    /// burst of over 1024 decisions per millisecond): rows from this millisecond up to
+    /// the newest's go on right after the newest, without asking the database each time.
+    /// Cleared by the first row of a newer millisecond.
+    spill_floor: i64,
+    /// Times the database was asked for a free id (tests look at it).
+    asked: u64,
 }
 
 impl LogIds {
@@ -100,18 +107,28 @@ impl LogIds {
         Ok(LogIds {
             newest,
             last: newest,
+            spill_floor: i64::MAX,
+            asked: 0,
         })
     }
 
     /// The id for a row of millisecond `ms`, and the millisecond it is stored under: `ms`
-    /// itself unless that millisecond's ids are all taken (then the next one with room).
+    /// itself unless that millisecond's ids are all taken (then a later one with room).
     fn assign(&mut self, conn: &Connection, ms: i64) -> rusqlite::Result<(i64, i64)> {
         let (id, stored_ms) = if ms == self.last >> ID_SEQ_BITS && self.last & SEQ_MAX < SEQ_MAX {
             (self.last + 1, ms)
         } else if first_id(ms) > self.newest {
+            self.spill_floor = i64::MAX;
             (first_id(ms), ms)
+        } else if ms >= self.spill_floor {
+            after(self.newest)
         } else {
-            Self::lookup(conn, ms)?
+            self.asked += 1;
+            let (id, m) = Self::lookup(conn, ms)?;
+            if m > ms && m >= self.newest >> ID_SEQ_BITS {
+                self.spill_floor = self.spill_floor.min(ms);
+            }
+            (id, m)
         };
         self.taken(id);
         Ok((id, stored_ms))
@@ -179,6 +196,16 @@ pub(crate) fn move_crowded_rows(conn: &Connection, old_table: &str) -> rusqlite:
     Ok(())
 }
 
+/// The id right after `id`, and its millisecond.
+fn after(id: i64) -> (i64, i64) {
+    if id & SEQ_MAX < SEQ_MAX {
+        (id + 1, id >> ID_SEQ_BITS)
+    } else {
+        let ms = (id >> ID_SEQ_BITS) + 1;
+        (first_id(ms), ms)
+    }
+}
+
 /// Inserts one row (inside the caller's transaction).
 #[cfg(test)]
 pub(crate) fn insert(conn: &Connection, row: &AuthLogRow) -> rusqlite::Result<()> {
@@ -208,6 +235,7 @@ impl<'c> Inserter<'c> {
         match self.execute(id, stored_ms, row) {
             // Someone else wrote rows (an admin with the sqlite3 shell): ask the database.
             Err(e) if id_taken(&e) => {
+                ids.asked += 1;
                 let (id, stored_ms) = LogIds::lookup(self.conn, ms)?;
                 ids.taken(id);
                 self.execute(id, stored_ms, row)
@@ -564,6 +592,32 @@ pub(crate) mod tests {
             ((t + 1) << 10, t + 1, &*mac(1024))
         );
         assert_eq!((got[1025].0, got[1025].1), (((t + 1) << 10) + 1, t + 1));
+    }
+
+    #[test]
+    fn a_burst_beyond_1024_rows_a_millisecond_asks_the_database_once() {
+        let (_dir, conn) = db();
+        let mut ids = LogIds::load(&conn).unwrap();
+        let t = 1_795_000_000_000;
+        // 5000 decisions stamped t, then t + 1 and t + 9 while the spill runs ahead
+        let mut times = vec![t; 5000];
+        times.extend([t + 1, t + 9, t + 9]);
+        insert_at(&conn, &mut ids, &times);
+        assert_eq!(ids.asked, 1, "only when millisecond t was first found full");
+        let got = stored(&conn);
+        assert_eq!(got.len(), 5003);
+        // consecutive ids, every time recoverable, each row at or after its own time
+        assert!(
+            got.windows(2)
+                .all(|w| w[1].0 == w[0].0 + 1 || w[1].0 == (w[1].1 << 10))
+        );
+        assert!(got.iter().all(|(id, time, _)| id >> 10 == *time));
+        for (i, (_, time, _)) in got.iter().enumerate().take(5000) {
+            assert_eq!(*time, t + i as i64 / 1024, "row {i}");
+        }
+        // t + 9 is past the spill (which reached t + 4): its own millisecond again
+        assert_eq!(got[5001].1, t + 9);
+        assert_eq!(got[5001].0, (t + 9) << 10);
     }
 
     #[test]
