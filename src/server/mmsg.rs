@@ -342,14 +342,23 @@ impl SendBatch {
 /// sender's segmented send as one buffer instead of splitting it into datagrams first.
 /// Read such a socket with [`recv_coalesced`].
 pub fn accept_coalesced(socket: &UdpSocket) -> io::Result<()> {
-    let on: libc::c_int = 1;
+    set_int_option(socket, libc::SOL_UDP, libc::UDP_GRO, 1)
+}
+
+/// Sets a socket option whose value is an `int`.
+fn set_int_option(
+    socket: &UdpSocket,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
     // SAFETY: the option value is a c_int that lives across the call; its size is passed.
     let r = unsafe {
         libc::setsockopt(
             socket.as_raw_fd(),
-            libc::SOL_UDP,
-            libc::UDP_GRO,
-            (&on as *const libc::c_int).cast(),
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
             size_of::<libc::c_int>() as libc::socklen_t,
         )
     };
@@ -511,18 +520,7 @@ mod tests {
     fn a_refused_segmented_send_falls_back_to_single_datagrams() {
         let server = UdpSocket::bind("127.0.0.1:0").unwrap();
         // Without UDP checksums the kernel refuses segmentation (EINVAL) for every send.
-        let off: libc::c_int = 1;
-        // SAFETY: a valid socket, an int option and its size.
-        let r = unsafe {
-            libc::setsockopt(
-                server.as_raw_fd(),
-                libc::SOL_SOCKET,
-                libc::SO_NO_CHECK,
-                (&off as *const libc::c_int).cast(),
-                size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        assert_eq!(r, 0);
+        set_int_option(&server, libc::SOL_SOCKET, libc::SO_NO_CHECK, 1).unwrap();
         let client = client_socket();
         let mut tx = SendBatch::default();
         burst(&server, &client, &mut tx);
