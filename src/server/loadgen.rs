@@ -18,9 +18,9 @@ pub enum LoadError {
         "{0} is not a loopback address: pass --allow-remote to load a server on another machine (only one you are responsible for)"
     )]
     NotLoopback(SocketAddr),
-    #[error("socket error: {0}")]
+    #[error("socket error")]
     Socket(#[from] std::io::Error),
-    #[error("cannot encode a request: {0}")]
+    #[error("cannot encode a request")]
     Encode(#[from] radius::RadiusError),
     #[error("no MAC addresses to send (empty device list)")]
     NoMacs,
@@ -346,7 +346,7 @@ impl Lane {
                 }
             }
             for lane in lanes.iter_mut() {
-                lane.flush();
+                lane.flush()?;
                 while let Some((n, segment)) = lane.try_recv(&mut buf)? {
                     if let Some(b) = buf.get(..n) {
                         // Coalesced replies: every one but the last has the segment size.
@@ -387,7 +387,7 @@ impl Lane {
         }
         self.next_id = id.wrapping_add(1);
         if self.outbox.is_full() {
-            self.flush();
+            self.flush()?;
         }
         let authenticator = build_request(opts, seq, id, self.outbox.next_buf())?;
         self.outbox.push(opts.target);
@@ -405,10 +405,23 @@ impl Lane {
 
     /// Sends the requests built so far in one call (`sendmmsg`; requests of one size go as
     /// one segmented send, which the kernel splits into datagrams before the server's
-    /// socket sees them). A request the kernel refuses (a full queue, no server listening)
-    /// is lost and times out like one lost on the network.
-    fn flush(&mut self) {
+    /// socket sees them). A request the kernel refuses for a full queue or a server not
+    /// (yet) listening is lost and times out like one lost on the network; any other
+    /// refusal (no route, a bad address) ends the run with that error.
+    fn flush(&mut self) -> Result<(), LoadError> {
         self.outbox.send(&self.socket);
+        match self.outbox.take_error() {
+            None => Ok(()),
+            Some(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::ConnectionRefused
+                ) =>
+            {
+                Ok(())
+            }
+            Some(e) => Err(e.into()),
+        }
     }
 
     /// One buffer from the socket: its length and, if it holds coalesced replies, their size.
@@ -569,6 +582,7 @@ pub fn generated_macs(n: u32) -> Vec<MacAddr> {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 
@@ -617,5 +631,13 @@ mod tests {
         o.target = SocketAddr::from(([127, 0, 0, 1], 9));
         o.count = None;
         assert!(matches!(run(&o), Err(LoadError::Unbounded)));
+        // a send the kernel refuses for good (port 0 is no destination) ends the run with
+        // the error instead of counting timeouts
+        o.target = SocketAddr::from(([127, 0, 0, 1], 0));
+        o.count = Some(5);
+        match run(&o) {
+            Err(LoadError::Socket(e)) => assert_eq!(e.raw_os_error(), Some(libc::EINVAL)),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -152,6 +152,8 @@ pub struct SendBatch {
     /// (first index into `order`, replies, segment length).
     order: Vec<usize>,
     groups: Vec<(usize, usize, usize)>,
+    /// The error of the first datagram skipped since [`SendBatch::take_error`] last looked.
+    skipped: Option<io::Error>,
 }
 
 impl Default for SendBatch {
@@ -162,6 +164,7 @@ impl Default for SendBatch {
             gso: true,
             order: Vec::with_capacity(BATCH),
             groups: Vec::with_capacity(BATCH),
+            skipped: None,
         }
     }
 }
@@ -185,6 +188,11 @@ impl SendBatch {
         if self.dests.len() < BATCH {
             self.dests.push((dest, SockAddr::from(dest)));
         }
+    }
+
+    /// Why a datagram was skipped (the first since the last call), if one was.
+    pub fn take_error(&mut self) -> Option<io::Error> {
+        self.skipped.take()
     }
 
     /// Whether [`BATCH`] datagrams are queued: send before queueing another.
@@ -230,6 +238,7 @@ impl SendBatch {
                 if e.kind() != io::ErrorKind::Interrupted {
                     tracing::debug!(error = %e, "datagram not sent");
                     skip = 1;
+                    self.skipped.get_or_insert(e);
                 }
             }
             let resume = self
