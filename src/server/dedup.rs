@@ -174,6 +174,11 @@ impl DedupCache {
 mod tests {
     use super::*;
 
+    /// Looks `k` up as arriving now.
+    fn look(c: &DedupCache, k: &DedupKey, out: &mut Vec<u8>) -> Lookup {
+        c.lookup(k, out, Instant::now())
+    }
+
     fn key(id: u8) -> DedupKey {
         DedupKey::new("127.0.0.1:5000".parse().unwrap(), id, [7; 16])
     }
@@ -182,31 +187,16 @@ mod tests {
     fn new_inflight_cached() {
         let c = DedupCache::new(Duration::from_secs(5), 1024);
         let mut out = Vec::new();
-        assert!(matches!(
-            c.lookup(&key(1), &mut out, Instant::now()),
-            Lookup::New
-        ));
-        assert!(matches!(
-            c.lookup(&key(1), &mut out, Instant::now()),
-            Lookup::InFlight
-        ));
+        assert!(matches!(look(&c, &key(1), &mut out), Lookup::New));
+        assert!(matches!(look(&c, &key(1), &mut out), Lookup::InFlight));
         c.complete(&key(1), &[1, 2, 3]);
-        assert!(matches!(
-            c.lookup(&key(1), &mut out, Instant::now()),
-            Lookup::Cached
-        ));
+        assert!(matches!(look(&c, &key(1), &mut out), Lookup::Cached));
         assert_eq!(out, vec![1, 2, 3]);
         // another identifier from the same source is a new request
-        assert!(matches!(
-            c.lookup(&key(2), &mut out, Instant::now()),
-            Lookup::New
-        ));
+        assert!(matches!(look(&c, &key(2), &mut out), Lookup::New));
         // the same identifier and authenticator from another port is another request too
         let other = DedupKey::new("127.0.0.1:5001".parse().unwrap(), 1, [7; 16]);
-        assert!(matches!(
-            c.lookup(&other, &mut out, Instant::now()),
-            Lookup::New
-        ));
+        assert!(matches!(look(&c, &other, &mut out), Lookup::New));
         // IPv4 and its IPv6-mapped form are one source
         let mapped = DedupKey::new("[::ffff:127.0.0.1]:5000".parse().unwrap(), 1, [7; 16]);
         assert_eq!(mapped, key(1));
@@ -216,21 +206,12 @@ mod tests {
     fn forget_and_expiry() {
         let c = DedupCache::new(Duration::from_millis(20), 1024);
         let mut out = Vec::new();
-        assert!(matches!(
-            c.lookup(&key(1), &mut out, Instant::now()),
-            Lookup::New
-        ));
+        assert!(matches!(look(&c, &key(1), &mut out), Lookup::New));
         c.forget(&key(1));
-        assert!(matches!(
-            c.lookup(&key(1), &mut out, Instant::now()),
-            Lookup::New
-        ));
+        assert!(matches!(look(&c, &key(1), &mut out), Lookup::New));
         c.complete(&key(1), &[9]);
         std::thread::sleep(Duration::from_millis(30));
-        assert!(matches!(
-            c.lookup(&key(1), &mut out, Instant::now()),
-            Lookup::New
-        ));
+        assert!(matches!(look(&c, &key(1), &mut out), Lookup::New));
     }
 
     #[test]
@@ -238,31 +219,16 @@ mod tests {
         // One slot: every request shares it, the newer one wins.
         let c = DedupCache::new(Duration::from_secs(5), 1);
         let mut out = Vec::new();
-        assert!(matches!(
-            c.lookup(&key(1), &mut out, Instant::now()),
-            Lookup::New
-        ));
-        assert!(matches!(
-            c.lookup(&key(2), &mut out, Instant::now()),
-            Lookup::New
-        ));
+        assert!(matches!(look(&c, &key(1), &mut out), Lookup::New));
+        assert!(matches!(look(&c, &key(2), &mut out), Lookup::New));
         c.complete(&key(1), &[1]);
         c.forget(&key(1));
-        assert!(matches!(
-            c.lookup(&key(2), &mut out, Instant::now()),
-            Lookup::InFlight
-        ));
+        assert!(matches!(look(&c, &key(2), &mut out), Lookup::InFlight));
         c.complete(&key(2), &[2]);
-        assert!(matches!(
-            c.lookup(&key(2), &mut out, Instant::now()),
-            Lookup::Cached
-        ));
+        assert!(matches!(look(&c, &key(2), &mut out), Lookup::Cached));
         assert_eq!(out, vec![2]);
         // the evicted request is decided afresh when it comes again
-        assert!(matches!(
-            c.lookup(&key(1), &mut out, Instant::now()),
-            Lookup::New
-        ));
+        assert!(matches!(look(&c, &key(1), &mut out), Lookup::New));
     }
 
     #[test]
@@ -276,10 +242,7 @@ mod tests {
                 a[..4].copy_from_slice(&n.to_be_bytes());
                 a
             });
-            assert!(matches!(
-                c.lookup(&k, &mut out, Instant::now()),
-                Lookup::New
-            ));
+            assert!(matches!(look(&c, &k, &mut out), Lookup::New));
             c.complete(&k, &[0; 64]);
         }
         assert_eq!(c.slot_count(), 1024);

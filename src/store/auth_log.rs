@@ -142,7 +142,7 @@ impl LogIds {
 
     /// The next free id of `ms` (or of the first later millisecond with room) from the
     /// database, and the millisecond it belongs to.
-    pub(crate) fn lookup(conn: &Connection, ms: i64) -> rusqlite::Result<(i64, i64)> {
+    fn lookup(conn: &Connection, ms: i64) -> rusqlite::Result<(i64, i64)> {
         let mut stmt =
             conn.prepare_cached("SELECT max(id) FROM auth_log WHERE id >= ?1 AND id <= ?1 + ?2")?;
         for spill in 0..=MAX_SPILL_MS {
@@ -173,10 +173,7 @@ pub(crate) fn move_crowded_rows(conn: &Connection, old_table: &str) -> rusqlite:
                FROM {old_table})
          WHERE seq >= 1024 ORDER BY time, seq"
     ))?;
-    let mut insert = conn.prepare(
-        "INSERT INTO auth_log (id, time, client, client_ip, mac, user, module, accepted, reason, vlan)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?;
+    let mut insert = conn.prepare(INSERT_SQL)?;
     let mut rows = read.query([])?;
     while let Some(r) = rows.next()? {
         let (id, ms) = LogIds::lookup(conn, r.get(0)?)?;
