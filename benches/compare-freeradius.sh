@@ -21,6 +21,7 @@ RELOADS=${RELOADS:-100}        # SIGHUPs to hallpass under load (at N = 100k)
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 HP_PORT=${HP_PORT:-21812}
+HP_METRICS_PORT=${HP_METRICS_PORT:-21819}
 FR_PORT=${FR_PORT:-31812}
 SECRET=bench-secret-0123456789
 TICK=$(getconf CLK_TCK)
@@ -70,6 +71,7 @@ write_configs() {
 state_dir = "state"
 timezone = "Europe/Berlin"
 language = "de"
+metrics_listen = "127.0.0.1:$HP_METRICS_PORT"
 
 [radius]
 auth_listen = ["127.0.0.1:$HP_PORT"]
@@ -201,6 +203,23 @@ socket_drops() {
     awk -v port="$(printf ':%04X' "$1")" '$2 ~ port"$" { d += $NF } END { print d + 0 }' /proc/net/udp
 }
 rss_mb() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+# A counter of the running hallpass's /metrics (bash's /dev/tcp: no HTTP client needed).
+hp_metric() {
+    local m
+    exec 9<>"/dev/tcp/127.0.0.1/$HP_METRICS_PORT" || { echo 0; return; }
+    printf 'GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&9
+    m=$(cat <&9)
+    exec 9<&- 9>&-
+    awk -v name="$1" '$1 == name { v = $2 } END { print v + 0 }' <<<"$m"
+}
+# Log rows hallpass dropped (its writer's queue full) and times its writer fell behind in
+# the background, summed over the runs.
+LOG_DROPPED=0
+WRITER_BEHIND=0
+count_log_losses() {
+    LOG_DROPPED=$((LOG_DROPPED + $(hp_metric hallpass_store_rows_dropped_total)))
+    WRITER_BEHIND=$((WRITER_BEHIND + $(hp_metric hallpass_store_writer_behind_total)))
+}
 
 # Waits until the server at port $1 answers an Access-Request; sets START_MS to the ms since
 # $2 (ns).
@@ -284,6 +303,7 @@ compare() {
     start_hp=$START_MS
     reload_hp=$(hallpass_reload "$n")
     hp=$(measure "$HP_PORT" -c "$CONCURRENCY" -d "${DURATION}s" --macs "$n" "$@")
+    count_log_losses
     stop_server
     log "== N=$n $label: FreeRADIUS $FR_VERSION"
     start_freeradius "$n"
@@ -359,6 +379,7 @@ done
 wait "$LOAD_PID" || true
 reload_load=$(cat "$WORK/reload-load.json")
 reload_drops=$(socket_drops "$HP_PORT")
+count_log_losses
 stop_server
 start_freeradius "$MID"
 half_fr=$(measure "$FR_PORT" -r $((MID_FR_RATE / 2)) -d "${DURATION}s" --macs "$MID")
@@ -382,6 +403,8 @@ Open loop at half of each server's maximum ($(label_for "$MID")): hallpass $(fmt
 $done_reloads hallpass reloads (SIGHUP) during $(fmt .seconds "$reload_load") s of load at $(fmt '.rate|floor' "$reload_load")/s: \
 answered $(fmt .answered "$reload_load") of $(fmt .sent "$reload_load"), timeouts $(fmt .timeouts "$reload_load")
 (dropped by the kernel on hallpass's full socket queue since its start: $reload_drops).
+hallpass decisions of these runs missing from its log (rows dropped on a full writer queue): $LOG_DROPPED; its writer,
+which works at background priority while it keeps up, fell behind and returned to normal priority $WRITER_BEHIND times.
 The generator sends the requests of one pass with one call (requests of one size as one segmented send, which the
 kernel splits into datagrams before the server's socket sees them) and takes replies sent segmented coalesced (UDP GRO).
 With \`--no-gro\` (replies read one by one; on loopback the kernel then splits hallpass's replies on the server's core,

@@ -3,8 +3,8 @@
 //! decision, and watches DHCP.
 //!
 //! Layering (arrows point down only): `cli`, `daemon` → `server` → `policy`, `radius`,
-//! `store`, `config` → `model`. The pure modules (`radius`, `policy`, `config`, `model`) do
-//! no network I/O, start no tasks and never read the clock.
+//! `store`, `config` → `model`, `sched`. The pure modules (`radius`, `policy`, `config`,
+//! `model`) do no network I/O, start no tasks and never read the clock.
 
 pub mod cli;
 pub mod config;
@@ -13,5 +13,6 @@ pub mod dhcp;
 pub mod model;
 pub mod policy;
 pub mod radius;
+pub mod sched;
 pub mod server;
 pub mod store;

@@ -18,10 +18,12 @@ use crate::config::{Client, Directory};
 use crate::model::Module;
 use crate::policy::{self, AccessRequest, Decision, Outcome};
 use crate::radius::{self, Code, MessageAuthenticator, Packet, PacketBuilder, SharedSecret, attr};
+use crate::sched;
 use crate::store::{AuthLogRow, WriterHandle};
 
 use super::dedup::{DedupCache, DedupKey, Lookup};
 use super::mmsg::{RecvBatch, SendBatch};
+use super::rounds::{self, Rounds};
 use super::usage::UsageBook;
 use super::{Counters, RateLimitedLog};
 
@@ -48,6 +50,14 @@ pub struct AuthShared {
 
 /// How often a blocked receive wakes up to see whether the daemon is stopping.
 const STOP_POLL: Duration = Duration::from_millis(100);
+
+/// The receive thread's time slice: short, so that a request waking it takes the core from
+/// the log writer at once (the writer's slice is the kernel's default, 0.75–3 ms).
+const RECEIVE_SLICE: Duration = Duration::from_micros(100);
+
+/// How late the kernel may end the receive thread's waits for company (`rounds::HOLD`);
+/// the default 50 µs would double them.
+const RECEIVE_TIMER_SLACK: Duration = Duration::from_micros(1);
 
 /// Serves one socket until `stop` turns true. The receive loop runs on a dedicated thread,
 /// in batches (recvmmsg/sendmmsg): under load one system call carries many requests, and
@@ -89,9 +99,11 @@ fn receive_loop(
         tracing::error!(error = %e, "auth socket: cannot set a read timeout");
         return;
     }
+    prefer_this_thread();
     let dedup = Arc::new(DedupCache::new(DEDUP_WINDOW, DEDUP_CAPACITY));
     let mut received = RecvBatch::new(radius::MAX_PACKET_LEN + 1);
     let mut replies = SendBatch::default();
+    let mut rounds = Rounds::new(Instant::now());
     while !stopping.load(Ordering::Relaxed) {
         let n = match received.recv(&socket) {
             Ok(n) => n,
@@ -109,27 +121,79 @@ fn receive_loop(
                 continue;
             }
         };
-        // The datagrams of a batch arrived together: one clock reading and one snapshot
-        // serve them all (a reload applies from the next batch).
-        let directory = shared.directory.load();
-        let batch = Batch {
-            at: Instant::now(),
-            now: Timestamp::now(),
-            directory: &directory,
-        };
-        for i in 0..n {
-            let Some((datagram, src)) = received.get(i) else {
-                continue;
-            };
-            shared.counters.inc(&shared.counters.received);
-            match handle_datagram(datagram, src, &batch, shared, &dedup, replies.next_buf()) {
-                Handled::Reply => replies.push(src),
-                Handled::Dropped => {}
-                Handled::Pap(job) => start_pap(*job, &socket, shared, &dedup, runtime),
+        let at = answer_batch(n, &received, &socket, shared, &dedup, &mut replies, runtime);
+        if rounds.after_batch(n, at) {
+            // A steady stream of requests: take the next ones as they arrive, wait once for
+            // more, and answer them all together (see `rounds`).
+            let mut waited = false;
+            while replies.room() > 0 {
+                let more = received.take_queued(&socket, replies.room()).unwrap_or(0);
+                if more > 0 {
+                    rounds.also_received(more);
+                    answer_batch(
+                        more,
+                        &received,
+                        &socket,
+                        shared,
+                        &dedup,
+                        &mut replies,
+                        runtime,
+                    );
+                } else if waited {
+                    break;
+                } else {
+                    std::thread::sleep(rounds::HOLD);
+                    waited = true;
+                }
             }
         }
         replies.send(&socket);
     }
+}
+
+/// Asks the kernel to run the receive thread as soon as a request wakes it, even while the
+/// log writer is in the middle of a batch on the same core, and to end its short waits on
+/// time. Best effort: without it answers may wait up to a scheduler tick behind log writes.
+fn prefer_this_thread() {
+    if let Err(e) = sched::set_time_slice(RECEIVE_SLICE) {
+        tracing::info!(error = %e, "auth receive thread keeps the default time slice");
+    }
+    if let Err(e) = sched::set_timer_slack(RECEIVE_TIMER_SLACK) {
+        tracing::info!(error = %e, "auth receive thread keeps the default timer slack");
+    }
+}
+
+/// Decides the `n` datagrams last received and queues their replies. Returns when the batch
+/// was taken up (the time its decisions were made at).
+fn answer_batch(
+    n: usize,
+    received: &RecvBatch,
+    socket: &Arc<UdpSocket>,
+    shared: &Arc<AuthShared>,
+    dedup: &Arc<DedupCache>,
+    replies: &mut SendBatch,
+    runtime: &tokio::runtime::Handle,
+) -> Instant {
+    // The datagrams of a batch arrived together: one clock reading and one snapshot
+    // serve them all (a reload applies from the next batch).
+    let directory = shared.directory.load();
+    let batch = Batch {
+        at: Instant::now(),
+        now: Timestamp::now(),
+        directory: &directory,
+    };
+    for i in 0..n {
+        let Some((datagram, src)) = received.get(i) else {
+            continue;
+        };
+        shared.counters.inc(&shared.counters.received);
+        match handle_datagram(datagram, src, &batch, shared, dedup, replies.next_buf()) {
+            Handled::Reply => replies.push(src),
+            Handled::Dropped => {}
+            Handled::Pap(job) => start_pap(*job, socket, shared, dedup, runtime),
+        }
+    }
+    batch.at
 }
 
 /// Hands a PAP request to the blocking pool, or drops it (the NAS retries) when as many as

@@ -254,6 +254,20 @@ impl Collector for Scrape {
         )?;
         single(
             e,
+            "store_writer_behind",
+            "times the database writer fell behind in the background and returned to normal priority",
+            Counter,
+            w.times_behind(),
+        )?;
+        single(
+            e,
+            "store_writer_background",
+            "1 while the database writer works at background priority",
+            Gauge,
+            u64::from(w.in_background()),
+        )?;
+        single(
+            e,
             "store_rows_failed",
             "rows lost in failed commits",
             Counter,

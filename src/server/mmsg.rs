@@ -44,6 +44,27 @@ impl RecvBatch {
     /// Waits for at least one datagram (or the socket's read timeout), then takes whatever
     /// else is already queued, up to [`BATCH`]. Returns how many were received.
     pub fn recv(&mut self, socket: &UdpSocket) -> io::Result<usize> {
+        self.recv_with(socket, libc::MSG_WAITFORONE, BATCH)
+    }
+
+    /// Takes up to `max` datagrams already queued, without waiting: 0 when none is.
+    pub fn take_queued(&mut self, socket: &UdpSocket, max: usize) -> io::Result<usize> {
+        if max == 0 {
+            self.n = 0;
+            return Ok(0);
+        }
+        match self.recv_with(socket, libc::MSG_DONTWAIT, max) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(0),
+            other => other,
+        }
+    }
+
+    fn recv_with(
+        &mut self,
+        socket: &UdpSocket,
+        flags: libc::c_int,
+        max: usize,
+    ) -> io::Result<usize> {
         self.n = 0;
         let mut iovecs: Vec<libc::iovec> = self
             .bufs
@@ -69,14 +90,15 @@ impl RecvBatch {
             .collect();
         // SAFETY: `msgs` holds BATCH headers whose name and iovec pointers point into
         // `self.addrs`, `iovecs` and `self.bufs`, all alive and not otherwise borrowed until
-        // the call returns; each iovec's length is its buffer's length, so the kernel writes
-        // only inside them. The timeout pointer may be null.
+        // the call returns; the count passed is at most BATCH, and each iovec's length is its
+        // buffer's length, so the kernel writes only inside them. The timeout pointer may be
+        // null.
         let r = unsafe {
             libc::recvmmsg(
                 socket.as_raw_fd(),
                 msgs.as_mut_ptr(),
-                msgs.len() as libc::c_uint,
-                libc::MSG_WAITFORONE,
+                max.min(msgs.len()) as libc::c_uint,
+                flags,
                 std::ptr::null_mut(),
             )
         };
@@ -198,6 +220,11 @@ impl SendBatch {
     /// Whether [`BATCH`] datagrams are queued: send before queueing another.
     pub fn is_full(&self) -> bool {
         self.dests.len() >= BATCH
+    }
+
+    /// How many more datagrams fit before the batch is full.
+    pub fn room(&self) -> usize {
+        BATCH - self.dests.len()
     }
 
     /// Whether segmentation offload is still tried (tests).

@@ -11,6 +11,7 @@ pub mod enforce;
 pub mod loadgen;
 pub mod metrics;
 mod mmsg;
+mod rounds;
 pub mod usage;
 pub mod watcher;
 

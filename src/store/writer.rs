@@ -27,7 +27,7 @@
 //! chunks between batches) and closes stale accounting sessions (every minute).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -45,6 +45,7 @@ use super::schema::open_rw;
 use super::sightings::{self, RogueServerSeen, SightingUpdate};
 use super::{AccountingRejected, StoreError};
 use crate::model::MacAddr;
+use crate::sched;
 
 /// How the writer is set up.
 #[derive(Clone, Debug)]
@@ -175,6 +176,12 @@ struct Shared {
     held_rows: AtomicUsize,
     retention_days: AtomicU32,
     audit_retention_days: AtomicU32,
+    /// Whether the writer thread runs at background priority right now.
+    background: AtomicBool,
+    /// Times the writer fell behind in the background and came back to normal priority.
+    times_behind: AtomicU64,
+    /// The writer thread's id, once it runs.
+    thread_id: std::sync::atomic::AtomicI32,
 }
 
 /// A handle to the writer thread. Cheap to clone; every clone feeds the same queue.
@@ -318,6 +325,17 @@ impl WriterHandle {
     /// Log rows dropped because the queue was full or the writer had stopped.
     pub fn dropped(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Times the writer, working in the background, fell behind and came back to normal
+    /// priority (a sign of load near what the core can take).
+    pub fn times_behind(&self) -> u64 {
+        self.shared.times_behind.load(Ordering::Relaxed)
+    }
+
+    /// Whether the writer works at background priority right now.
+    pub fn in_background(&self) -> bool {
+        self.shared.background.load(Ordering::Relaxed)
     }
 
     /// Log rows committed to the database.
@@ -468,6 +486,7 @@ pub(crate) fn spawn_writer_tuned(
         lost_since_flush: 0,
         lost_in_outage: 0,
         pending_since: None,
+        priority: None,
     };
     let thread = std::thread::Builder::new()
         .name("hallpass-writer".into())
@@ -541,6 +560,35 @@ struct Writer {
     lost_in_outage: u64,
     /// When the oldest uncommitted log row arrived (None: nothing pending).
     pending_since: Option<Instant>,
+    /// The thread's scheduling weight, when it may move between background and normal.
+    priority: Option<Priority>,
+}
+
+/// How much the writer raises its nice value while its queue is short. At nice 10 its
+/// weight is a tenth of a receive thread's: a receive thread with requests waiting gets the
+/// core (the kernel otherwise lets the writer finish its share of the core first, which
+/// held answers for milliseconds), and the writer works in the gaps, which under anything
+/// but full load are plenty.
+pub const BACKGROUND_NICE_STEP: i32 = 10;
+
+/// The writer's nice values, and which one is in force.
+#[derive(Debug)]
+struct Priority {
+    normal: i32,
+    background: i32,
+    in_background: bool,
+}
+
+/// Whether the writer should run in the background, given how many jobs wait in its queue:
+/// it goes there once the queue is down to `caught_up` and comes back to normal weight when
+/// the queue reaches `behind` (so that it never loses rows to its own modesty); in between
+/// it stays as it is, so that it does not switch at every batch.
+fn wants_background(in_background: bool, depth: usize, caught_up: usize, behind: usize) -> bool {
+    if in_background {
+        depth < behind
+    } else {
+        depth <= caught_up
+    }
 }
 
 /// Calls a completion; a panicking callback must not take the writer down.
@@ -552,6 +600,11 @@ fn answer<T>(done: Box<dyn FnOnce(T) + Send>, value: T) {
 
 impl Writer {
     fn run(mut self) -> Result<(), StoreError> {
+        self.shared
+            .thread_id
+            .store(sched::thread_id(), Ordering::Relaxed);
+        self.priority = Self::background_allowed();
+        self.adjust_priority();
         // Grows up to batch_max on demand; a huge batch_max must not allocate up front.
         let mut batch = Vec::with_capacity(self.batch_max.min(1024));
         let mut pending = Pending::default();
@@ -582,6 +635,7 @@ impl Writer {
             self.shared
                 .queue_depth
                 .fetch_sub(batch.len(), Ordering::Relaxed);
+            self.adjust_priority();
             if self.process(&mut batch, &mut pending) {
                 return self.stop();
             }
@@ -591,6 +645,69 @@ impl Writer {
             let now = Instant::now();
             self.stale_step(now);
             self.retention_step(now);
+        }
+    }
+
+    /// The writer's nice values, if it may go to the background and come back: raising the
+    /// nice value needs no permission, lowering it again does (`RLIMIT_NICE`, which the
+    /// unit's `LimitNICE=` sets, or `CAP_SYS_NICE`). Without it the writer stays at normal
+    /// weight rather than risk staying behind for good.
+    fn background_allowed() -> Option<Priority> {
+        let normal = match sched::nice() {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::info!(error = %e, "database writer keeps its priority");
+                return None;
+            }
+        };
+        let background = (normal + BACKGROUND_NICE_STEP).min(19);
+        if background == normal {
+            return None;
+        }
+        if !sched::can_return_from(background, normal) {
+            tracing::info!(
+                nice = normal,
+                "database writer keeps its priority: this process may not lower a nice value again (RLIMIT_NICE; the packaged unit sets LimitNICE=); under heavy load answers may wait behind log writes"
+            );
+            return None;
+        }
+        Some(Priority {
+            normal,
+            background,
+            in_background: false,
+        })
+    }
+
+    /// Queue depth from which the writer counts as behind: it stops stepping aside and
+    /// runs at normal weight.
+    fn behind_depth(&self) -> usize {
+        (self.queue_capacity / 8).max(1)
+    }
+
+    /// Moves the writer to the background or back, as its queue says.
+    fn adjust_priority(&mut self) {
+        let behind = self.behind_depth();
+        let Some(p) = &mut self.priority else {
+            return;
+        };
+        let depth = self.shared.queue_depth.load(Ordering::Relaxed);
+        let want = wants_background(p.in_background, depth, behind / 8, behind);
+        if want == p.in_background {
+            return;
+        }
+        let nice = if want { p.background } else { p.normal };
+        match sched::set_nice(nice) {
+            Ok(()) => {
+                if p.in_background {
+                    self.shared.times_behind.fetch_add(1, Ordering::Relaxed);
+                }
+                p.in_background = want;
+                self.shared.background.store(want, Ordering::Relaxed);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "database writer cannot change its priority any more");
+                self.priority = None;
+            }
         }
     }
 
@@ -728,7 +845,7 @@ impl Writer {
         // Steps aside while the queue is short; behind, it writes flat out so that it
         // catches up instead of dropping rows.
         let shared = &self.shared;
-        let calm = self.queue_capacity / 8;
+        let calm = self.behind_depth();
         let step_aside = || shared.queue_depth.load(Ordering::Relaxed) < calm;
         match write_batch(
             &mut self.conn,
@@ -1268,6 +1385,87 @@ mod tests {
         assert_eq!(w.written(), accepted);
         assert_eq!(count(&path) as u64, accepted);
         assert_eq!(w.queue_depth(), 0);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn the_writer_goes_to_the_background_when_caught_up_and_back_when_behind() {
+        // (in the background now, queue depth) -> in the background next; caught up at
+        // 100 jobs, behind at 800
+        let table = [
+            ((false, 0), true),
+            ((false, 100), true),
+            ((false, 101), false),
+            ((false, 799), false),
+            ((true, 0), true),
+            ((true, 799), true),
+            ((true, 800), false),
+            ((true, 65_536), false),
+        ];
+        for ((now, depth), next) in table {
+            assert_eq!(
+                wants_background(now, depth, 100, 800),
+                next,
+                "in background {now}, depth {depth}"
+            );
+        }
+    }
+
+    /// The writer thread's nice value, read from /proc.
+    fn writer_nice(w: &WriterHandle) -> i32 {
+        let id = w.shared.thread_id.load(Ordering::Relaxed);
+        sched::nice_of(id).unwrap()
+    }
+
+    #[test]
+    fn an_idle_writer_works_in_the_background_if_it_may_come_back() {
+        let normal = sched::nice().unwrap();
+        let background = (normal + BACKGROUND_NICE_STEP).min(19);
+        let allowed = sched::can_return_from(background, normal);
+        let dir = tempfile::tempdir().unwrap();
+        let (_, w) = start(dir.path(), 64, 16, fast());
+        settle(&w);
+        assert_eq!(w.in_background(), allowed && background != normal);
+        let expected = if w.in_background() {
+            background
+        } else {
+            normal
+        };
+        assert_eq!(writer_nice(&w), expected);
+        w.shutdown().unwrap();
+    }
+
+    #[test]
+    fn a_writer_behind_comes_back_to_normal_priority_and_returns_when_caught_up() {
+        let normal = sched::nice().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        // behind at 64 / 8 = 8 queued jobs, caught up at 1
+        let (path, w) = start(dir.path(), 64, 2, fast());
+        settle(&w);
+        if !w.in_background() {
+            // this process may not lower a nice value again (checked in the test above)
+            w.shutdown().unwrap();
+            return;
+        }
+        // Another connection holds the write lock: the writer waits in SQLite's busy
+        // handler and the queue fills up behind it.
+        let holder = Connection::open(&path).unwrap();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        for _ in 0..40 {
+            w.log_auth(recent());
+        }
+        assert!(w.queue_depth() >= 8, "depth {}", w.queue_depth());
+        holder.execute_batch("ROLLBACK").unwrap();
+        w.flush().unwrap();
+        assert_eq!(
+            w.times_behind(),
+            1,
+            "the writer did not leave the background"
+        );
+        // Caught up again: back in the background.
+        assert!(wait_until(|| w.in_background()));
+        assert_eq!(writer_nice(&w), (normal + BACKGROUND_NICE_STEP).min(19));
+        assert_eq!(w.dropped() + w.written(), 40);
         w.shutdown().unwrap();
     }
 
