@@ -359,6 +359,7 @@ fn log_counters(c: &Counters, writer: &store::WriterHandle) {
         missing_message_authenticator = g(&c.missing_message_authenticator),
         bad_authenticator = g(&c.bad_authenticator),
         duplicates = g(&c.duplicates),
+        rounds_held = g(&c.rounds_held),
         dropped_busy = g(&c.dropped_busy),
         log_rows_dropped = g(&c.log_rows_dropped),
         acct_received = g(&c.acct_received),
@@ -367,6 +368,7 @@ fn log_counters(c: &Counters, writer: &store::WriterHandle) {
         acct_failed = g(&c.acct_failed),
         writer_dropped = writer.dropped(),
         writer_failed_rows = writer.failed_rows(),
+        writer_behind = writer.times_behind(),
         "counters"
     );
 }

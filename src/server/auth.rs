@@ -104,6 +104,12 @@ fn receive_loop(
     let mut received = RecvBatch::new(radius::MAX_PACKET_LEN + 1);
     let mut replies = SendBatch::default();
     let mut rounds = Rounds::new(Instant::now());
+    let answer = Answering {
+        socket: &socket,
+        shared,
+        dedup: &dedup,
+        runtime,
+    };
     while !stopping.load(Ordering::Relaxed) {
         let n = match received.recv(&socket) {
             Ok(n) => n,
@@ -121,24 +127,17 @@ fn receive_loop(
                 continue;
             }
         };
-        let at = answer_batch(n, &received, &socket, shared, &dedup, &mut replies, runtime);
+        let at = answer.batch(n, &received, &mut replies);
         if rounds.after_batch(n, at) {
             // A steady stream of requests: take the next ones as they arrive, wait once for
             // more, and answer them all together (see `rounds`).
+            shared.counters.inc(&shared.counters.rounds_held);
             let mut waited = false;
             while replies.room() > 0 {
                 let more = received.take_queued(&socket, replies.room()).unwrap_or(0);
                 if more > 0 {
                     rounds.also_received(more);
-                    answer_batch(
-                        more,
-                        &received,
-                        &socket,
-                        shared,
-                        &dedup,
-                        &mut replies,
-                        runtime,
-                    );
+                    answer.batch(more, &received, &mut replies);
                 } else if waited {
                     break;
                 } else {
@@ -163,37 +162,47 @@ fn prefer_this_thread() {
     }
 }
 
-/// Decides the `n` datagrams last received and queues their replies. Returns when the batch
-/// was taken up (the time its decisions were made at).
-fn answer_batch(
-    n: usize,
-    received: &RecvBatch,
-    socket: &Arc<UdpSocket>,
-    shared: &Arc<AuthShared>,
-    dedup: &Arc<DedupCache>,
-    replies: &mut SendBatch,
-    runtime: &tokio::runtime::Handle,
-) -> Instant {
-    // The datagrams of a batch arrived together: one clock reading and one snapshot
-    // serve them all (a reload applies from the next batch).
-    let directory = shared.directory.load();
-    let batch = Batch {
-        at: Instant::now(),
-        now: Timestamp::now(),
-        directory: &directory,
-    };
-    for i in 0..n {
-        let Some((datagram, src)) = received.get(i) else {
-            continue;
+/// What the receive loop needs to answer a batch.
+struct Answering<'a> {
+    socket: &'a Arc<UdpSocket>,
+    shared: &'a Arc<AuthShared>,
+    dedup: &'a Arc<DedupCache>,
+    runtime: &'a tokio::runtime::Handle,
+}
+
+impl Answering<'_> {
+    /// Decides the `n` datagrams last received and queues their replies. Returns when the
+    /// batch was taken up (the time its decisions were made at).
+    fn batch(&self, n: usize, received: &RecvBatch, replies: &mut SendBatch) -> Instant {
+        let shared = self.shared;
+        // The datagrams of a batch arrived together: one clock reading and one snapshot
+        // serve them all (a reload applies from the next batch).
+        let directory = shared.directory.load();
+        let batch = Batch {
+            at: Instant::now(),
+            now: Timestamp::now(),
+            directory: &directory,
         };
-        shared.counters.inc(&shared.counters.received);
-        match handle_datagram(datagram, src, &batch, shared, dedup, replies.next_buf()) {
-            Handled::Reply => replies.push(src),
-            Handled::Dropped => {}
-            Handled::Pap(job) => start_pap(*job, socket, shared, dedup, runtime),
+        for i in 0..n {
+            let Some((datagram, src)) = received.get(i) else {
+                continue;
+            };
+            shared.counters.inc(&shared.counters.received);
+            match handle_datagram(
+                datagram,
+                src,
+                &batch,
+                shared,
+                self.dedup,
+                replies.next_buf(),
+            ) {
+                Handled::Reply => replies.push(src),
+                Handled::Dropped => {}
+                Handled::Pap(job) => start_pap(*job, self.socket, shared, self.dedup, self.runtime),
+            }
         }
+        batch.at
     }
-    batch.at
 }
 
 /// Hands a PAP request to the blocking pool, or drops it (the NAS retries) when as many as

@@ -51,6 +51,8 @@ pub struct Counters {
     pub missing_message_authenticator: AtomicU64,
     pub bad_authenticator: AtomicU64,
     pub duplicates: AtomicU64,
+    /// Rounds of the auth receive threads in which replies waited for more requests.
+    pub rounds_held: AtomicU64,
     pub dropped_busy: AtomicU64,
     pub log_rows_dropped: AtomicU64,
     pub acct_received: AtomicU64,

@@ -489,6 +489,78 @@ fn assert_clean(name: &str, r: &LoadReport, p99_limit: Duration) {
 /// what a misconfigured NAS or a scan produces and below what the daemon can drop.
 const FLOOD_ROUNDS_PER_MS: u32 = 10;
 
+/// The school's daemon pinned to CPU 0 (the timed tests' load shares CPU 1), answering.
+fn school_daemon_on_cpu0() -> (TestConfig, Daemon) {
+    let cfg = TestConfig::new("", "");
+    school(&cfg);
+    let d = Daemon::start(&cfg);
+    pin(d.pid(), 0, true);
+    legit_still_works(&d, "start");
+    (cfg, d)
+}
+
+/// Above 40,000 requests/s the receive thread answers in rounds: the replies of a small
+/// batch wait up to 50 µs for more requests and leave together. A stream from an unknown
+/// address (60 per ms; the daemon drops each at once) keeps the rate up while a NAS sends
+/// 1000 requests/s, each arriving alone: every one of them is answered, correctly signed,
+/// from rounds that held replies, and logged.
+#[test]
+fn under_a_steady_stream_replies_wait_in_rounds_and_every_one_arrives() {
+    let _one_at_a_time = timed();
+    let (_cfg, mut d) = school_daemon_on_cpu0();
+    let before = counters(&mut d);
+    let stop = Arc::new(AtomicBool::new(false));
+    let stranger = UdpSocket::bind("127.0.0.2:0").unwrap();
+    let packets = vec![(stranger, mab_request(9, MAX_MAC))];
+    let (stream_stop, addr) = (stop.clone(), d.addr);
+    let stream = std::thread::spawn(move || {
+        pin(thread_id(), 1, false);
+        let started = Instant::now();
+        let sent = flood(packets, addr, 60, &stream_stop);
+        (sent, started.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let report = loadgen::run(&mab_load(d.addr, MAX_MAC, 1000, Duration::from_secs(2))).unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let (streamed, took) = stream.join().unwrap();
+    let after = counters(&mut d);
+    let per_second = streamed as f64 / took.as_secs_f64();
+    eprintln!(
+        "stream: {streamed} packets, {per_second:.0}/s; rounds held +{}; legitimate: {}",
+        delta(&before, &after, "rounds_held"),
+        report.to_text()
+    );
+    // Correctness only (held or not, each reply must arrive intact); the latency of a
+    // debug daemon on shared cores is not this test's business.
+    assert_eq!(report.timeouts, 0, "{}", report.to_text());
+    assert_eq!(report.bad_replies, 0, "{}", report.to_text());
+    assert_eq!(report.answered(), report.sent, "{}", report.to_text());
+    assert_eq!(report.accepts, report.sent, "{}", report.to_text());
+    assert!(
+        report.sent >= 1900,
+        "open loop at 1000/s for 2 s: {}",
+        report.sent
+    );
+    // Rounds start at 40,000/s; a sender starved by other tests on the 2 cores may not
+    // reach it, and then nothing has to wait.
+    if per_second >= 50_000.0 {
+        assert!(
+            delta(&before, &after, "rounds_held") > 0,
+            "no round held replies under {per_second:.0} packets/s: {after:?}"
+        );
+    } else {
+        eprintln!("the stream reached only {per_second:.0}/s: rounds not judged");
+    }
+    // (a stall of the daemon may overflow its socket queue: those never reach a counter)
+    let unknown = delta(&before, &after, "unknown_client");
+    assert!(
+        unknown <= streamed && unknown * 2 > streamed,
+        "{unknown} of {streamed}"
+    );
+    assert_eq!(delta(&before, &after, "log_rows_dropped"), 0);
+    assert_eq!(delta(&before, &after, "writer_dropped"), 0);
+}
+
 /// A flood from an unknown address and one with bad authenticators from a known client
 /// while a legitimate NAS sends 1000 requests/s.
 ///
@@ -500,11 +572,7 @@ const FLOOD_ROUNDS_PER_MS: u32 = 10;
 #[test]
 fn a_flood_from_strangers_and_forgers_does_not_hurt_a_legitimate_nas() {
     let _one_at_a_time = timed();
-    let cfg = TestConfig::new("", "");
-    school(&cfg);
-    let mut d = Daemon::start(&cfg);
-    pin(d.pid(), 0, true);
-    legit_still_works(&d, "start");
+    let (_cfg, mut d) = school_daemon_on_cpu0();
     // the same load without a flood, just before: what this machine gives right now
     let quiet = loadgen::run(&mab_load(d.addr, MAX_MAC, 1000, Duration::from_secs(2))).unwrap();
     // (a gauge only: on a busy machine it may itself see stalls)
