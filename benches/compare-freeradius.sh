@@ -41,7 +41,10 @@ trap cleanup EXIT
 if ! command -v freeradius >/dev/null || ! command -v jq >/dev/null; then
     [ "$(id -u)" = 0 ] || die "freeradius and jq are missing: run as root to install them"
     log "installing freeradius and jq from Debian's packages"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q freeradius jq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q freeradius jq >&2 || {
+        apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q freeradius jq >&2
+    }
 fi
 # The package starts a service on 1812/1813 and 127.0.0.1:18120: stop it (systemd may not run
 # here, so also by its pid file). Our copy does not need those ports, but it must not share

@@ -6,10 +6,10 @@
 //! (about 4.5 µs of a core on the reference machine, more than deciding it). Under a steady
 //! stream of requests arriving one by one, those calls filled the core at half of the rate
 //! the same core answers in full batches, and every hiccup of the core then queued requests
-//! for milliseconds. Waiting [`HOLD`] after a small batch lets the next requests arrive, so
-//! they are received with one call and answered with one segmented send: the core then has
-//! room to spare. At a school's usual rates, below [`BUSY_FROM`] requests per second, no
-//! reply waits.
+//! for milliseconds. Waiting [`HOLD`] after a small batch (once nothing more is queued) lets
+//! the next requests arrive, so they are received with one call and answered with one
+//! segmented send: the core then has room to spare. At a school's usual rates, below
+//! [`BUSY_FROM`] requests per second, no reply waits.
 
 use std::time::{Duration, Instant};
 

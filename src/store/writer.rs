@@ -27,7 +27,7 @@
 //! chunks between batches) and closes stale accounting sessions (every minute).
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TryRecvError, TrySendError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
@@ -181,7 +181,7 @@ struct Shared {
     /// Times the writer fell behind in the background and came back to normal priority.
     times_behind: AtomicU64,
     /// The writer thread's id, once it runs.
-    thread_id: std::sync::atomic::AtomicI32,
+    thread_id: AtomicI32,
 }
 
 /// A handle to the writer thread. Cheap to clone; every clone feeds the same queue.
@@ -569,7 +569,7 @@ struct Writer {
 /// core (the kernel otherwise lets the writer finish its share of the core first, which
 /// held answers for milliseconds), and the writer works in the gaps, which under anything
 /// but full load are plenty.
-pub const BACKGROUND_NICE_STEP: i32 = 10;
+const BACKGROUND_NICE_STEP: i32 = 10;
 
 /// The writer's nice values, and which one is in force.
 #[derive(Debug)]
