@@ -3,8 +3,8 @@
 //! twice per request. Owns the buffers the kernel writes into; knows nothing of RADIUS.
 //! The load generator sends its requests and takes coalesced replies (UDP GRO) with it too.
 //!
-//! The only unsafe code of hallpass lives here: each call hands the kernel pointers into
-//! buffers this module owns and keeps alive, unmoved, for the duration of the call.
+//! Its unsafe code hands the kernel pointers into buffers this module owns and keeps alive,
+//! unmoved, for the duration of each call.
 #![allow(unsafe_code)]
 
 use std::io;
@@ -654,5 +654,28 @@ mod tests {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
         ));
         assert!(rx.get(0).is_none());
+    }
+
+    #[test]
+    fn take_queued_takes_at_most_what_it_is_asked_for_and_never_waits() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        // a blocking socket without a timeout: a take that waited would hang the test
+        server.set_read_timeout(None).unwrap();
+        let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+        let mut rx = RecvBatch::new(64);
+        assert_eq!(rx.take_queued(&server, BATCH).unwrap(), 0);
+        for i in 0..3u8 {
+            client
+                .send_to(&[i; 10], server.local_addr().unwrap())
+                .unwrap();
+        }
+        // loopback delivers before send_to returns
+        assert_eq!(rx.take_queued(&server, 0).unwrap(), 0);
+        assert_eq!(rx.take_queued(&server, 2).unwrap(), 2);
+        assert_eq!(rx.get(1).unwrap().0, &[1u8; 10][..]);
+        assert!(rx.get(2).is_none());
+        assert_eq!(rx.take_queued(&server, BATCH).unwrap(), 1);
+        assert_eq!(rx.get(0).unwrap().0, &[2u8; 10][..]);
+        assert_eq!(rx.take_queued(&server, BATCH).unwrap(), 0);
     }
 }
