@@ -24,6 +24,8 @@ pub enum SchedError {
         #[source]
         source: io::Error,
     },
+    #[error("cannot read this thread's scheduling attributes")]
+    Read(#[source] io::Error),
     #[error("the kernel refused a timer slack of {slack:?} for this thread")]
     TimerSlack {
         slack: Duration,
@@ -90,10 +92,7 @@ pub fn time_slice() -> Result<Duration, SchedError> {
         )
     };
     if r != 0 {
-        return Err(SchedError::Slice {
-            slice: Duration::ZERO,
-            source: io::Error::last_os_error(),
-        });
+        return Err(SchedError::Read(io::Error::last_os_error()));
     }
     Ok(Duration::from_nanos(attr.sched_runtime))
 }

@@ -84,6 +84,12 @@ mod tests {
     const MS: Duration = Duration::from_millis(1);
     const US: Duration = Duration::from_micros(1);
 
+    /// A receive thread's view at its start, and that instant.
+    fn fresh() -> (Rounds, Instant) {
+        let t0 = Instant::now();
+        (Rounds::new(t0), t0)
+    }
+
     /// Feeds batches of `size` every `gap` for `span`; returns what the last batch was told.
     fn stream(
         rounds: &mut Rounds,
@@ -103,9 +109,7 @@ mod tests {
 
     #[test]
     fn a_quiet_server_answers_at_once() {
-        let t0 = Instant::now();
-        let mut r = Rounds::new(t0);
-        let mut t = t0;
+        let (mut r, mut t) = fresh();
         // 1000 requests per second, one at a time, for a second
         assert!(!stream(&mut r, &mut t, 1, MS, 1000 * MS));
         assert!(!r.busy());
@@ -113,9 +117,7 @@ mod tests {
 
     #[test]
     fn a_steady_stream_of_single_requests_waits_for_company() {
-        let t0 = Instant::now();
-        let mut r = Rounds::new(t0);
-        let mut t = t0;
+        let (mut r, mut t) = fresh();
         // 100k requests per second, one every 10 µs
         stream(&mut r, &mut t, 1, 10 * US, 30 * MS);
         assert!(r.busy());
@@ -125,9 +127,7 @@ mod tests {
 
     #[test]
     fn full_batches_are_answered_at_once_even_when_busy() {
-        let t0 = Instant::now();
-        let mut r = Rounds::new(t0);
-        let mut t = t0;
+        let (mut r, mut t) = fresh();
         assert!(!stream(&mut r, &mut t, 32, 100 * US, 30 * MS));
         assert!(r.busy());
         assert!(!r.after_batch(SMALL_BATCH, t));
@@ -137,8 +137,7 @@ mod tests {
     fn the_first_window_never_waits() {
         // Nothing is known yet: the first window's requests are answered at once, however
         // fast they come.
-        let t0 = Instant::now();
-        let mut r = Rounds::new(t0);
+        let (mut r, t0) = fresh();
         let mut t = t0;
         let mut waited = false;
         while t < t0 + WINDOW {
@@ -151,9 +150,7 @@ mod tests {
     #[test]
     fn the_threshold_is_the_configured_rate() {
         for (per_second, busy) in [(BUSY_FROM - 2_000, false), (BUSY_FROM + 2_000, true)] {
-            let t0 = Instant::now();
-            let mut r = Rounds::new(t0);
-            let mut t = t0;
+            let (mut r, mut t) = fresh();
             let gap = Duration::from_nanos(1_000_000_000 / u64::from(per_second));
             stream(&mut r, &mut t, 1, gap, 5 * WINDOW);
             assert_eq!(r.busy(), busy, "{per_second}/s");
@@ -162,9 +159,7 @@ mod tests {
 
     #[test]
     fn the_wait_ends_when_the_load_does() {
-        let t0 = Instant::now();
-        let mut r = Rounds::new(t0);
-        let mut t = t0;
+        let (mut r, mut t) = fresh();
         stream(&mut r, &mut t, 1, 10 * US, 30 * MS);
         assert!(r.busy());
         // then one request a second later: the long window counts at its real length
@@ -175,8 +170,7 @@ mod tests {
 
     #[test]
     fn a_burst_after_a_quiet_spell_is_not_mistaken_for_a_stream() {
-        let t0 = Instant::now();
-        let mut r = Rounds::new(t0);
+        let (mut r, t0) = fresh();
         // 500 requests within the first 10 µs of a 5-second window
         for i in 0..500 {
             r.after_batch(1, t0 + Duration::from_nanos(i * 20));
