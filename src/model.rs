@@ -562,6 +562,45 @@ pub fn parse_data_amount(s: &str) -> Result<u64, ModelError> {
     Ok(bytes)
 }
 
+// Printed records (`--json`, the export) show values in the same text as everywhere else.
+
+impl serde::Serialize for MacAddr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.colon_text().as_str())
+    }
+}
+
+impl serde::Serialize for Module {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for ModuleSet {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod serialize_tests {
+    use super::*;
+
+    #[test]
+    fn values_serialize_as_their_printed_text() {
+        let mac: MacAddr = "3C-22-FB-12-34-56".parse().unwrap();
+        let mut lan_and_wifi = ModuleSet::default();
+        lan_and_wifi.add("lan").unwrap();
+        lan_and_wifi.add("wifi").unwrap();
+        let v = serde_json::json!([mac, Module::Wifi, Module::Lan, ModuleSet::ALL, lan_and_wifi]);
+        assert_eq!(
+            v.to_string(),
+            r#"["3c:22:fb:12:34:56","wifi","lan","all","wifi,lan"]"#
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,18 +1,22 @@
 //! The commands that edit the config files (device, ban, grant, user passwd), `user show`
 //! and `why`. Every edit goes through [`super::edit`] and is recorded in the audit log.
+//! `device list --json` and `ban list --json` print typed records through
+//! [`super::records::print_json`].
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use serde::Serialize;
 use toml_edit::{DocumentMut, Item, Table, value};
 
 use super::args::{BanCmd, DeviceCmd, EditArgs, GrantCmd, UserCmd, WhyArgs};
 use super::edit::{Edit, Lock, Reload};
+use super::records::print_json;
 use super::{CliError, actor, load_config, parse_duration, parse_mac, parse_time, show_time};
 use crate::config::Directory;
-use crate::model::{BanTarget, MacAddr, Module};
+use crate::model::{BanTarget, Device, MacAddr, Module};
 use crate::policy;
 
 /// Runs one edit: lock, load the current config, `change` (which fills the edit and says
@@ -176,18 +180,9 @@ pub fn device(cmd: DeviceCmd) -> anyhow::Result<()> {
                 .collect();
             devices.sort_by(|a, b| (&a.owner, a.mac).cmp(&(&b.owner, b.mac)));
             if json {
-                let list: Vec<_> = devices
-                    .iter()
-                    .map(|x| {
-                        serde_json::json!({
-                            "mac": x.mac.to_string(),
-                            "owner": &*x.owner,
-                            "label": x.label,
-                            "registered": x.registered.map(|t| t.to_string()),
-                        })
-                    })
-                    .collect();
-                println!("{}", serde_json::to_string_pretty(&list)?);
+                let list: Vec<DeviceListed> =
+                    devices.iter().map(|x| DeviceListed::from(*x)).collect();
+                print_json(&list)?;
             } else {
                 println!("{:<17}  {:<20}  LABEL", "MAC", "OWNER");
                 for x in devices {
@@ -200,6 +195,26 @@ pub fn device(cmd: DeviceCmd) -> anyhow::Result<()> {
                 }
             }
             Ok(())
+        }
+    }
+}
+
+/// A line of `device list --json`.
+#[derive(Debug, Serialize)]
+struct DeviceListed<'a> {
+    mac: MacAddr,
+    owner: &'a str,
+    label: Option<&'a str>,
+    registered: Option<Timestamp>,
+}
+
+impl<'a> From<&'a Device> for DeviceListed<'a> {
+    fn from(x: &'a Device) -> Self {
+        DeviceListed {
+            mac: x.mac,
+            owner: &x.owner,
+            label: x.label.as_deref(),
+            registered: x.registered,
         }
     }
 }
@@ -232,12 +247,15 @@ pub fn remove_devices(e: &mut Edit, hit: impl Fn(MacAddr, &str) -> bool) -> anyh
 }
 
 /// One `[[ban]]` as written, with its number in `ban list`.
-#[derive(Debug)]
+#[derive(Debug, Serialize)]
 struct BanEntry {
     index: usize,
     file: PathBuf,
     /// Position among the file's `[[ban]]` entries.
+    #[serde(skip)]
     pos: usize,
+    /// `user` or `mac` as one text, for the table.
+    #[serde(skip)]
     target: String,
     user: Option<String>,
     mac: Option<MacAddr>,
@@ -246,6 +264,14 @@ struct BanEntry {
     until: Option<Timestamp>,
     reason: String,
     by: Option<String>,
+}
+
+/// A line of `ban list --json`: the entry and whether it is in force now.
+#[derive(Debug, Serialize)]
+struct BanListed<'a> {
+    #[serde(flatten)]
+    entry: &'a BanEntry,
+    in_force: bool,
 }
 
 impl BanEntry {
@@ -419,25 +445,14 @@ pub fn ban(cmd: BanCmd) -> anyhow::Result<()> {
                 .filter(|b| !active || b.in_force(now))
                 .collect();
             if json {
-                let list: Vec<_> = bans
+                let list: Vec<BanListed> = bans
                     .iter()
-                    .map(|b| {
-                        serde_json::json!({
-                            "index": b.index,
-                            "file": b.file,
-                            "user": b.user,
-                            "mac": b.mac.map(|m| m.to_string()),
-                            "modules": b.modules,
-                            "from": b.from.map(|t| t.to_string()),
-                            "until": b.until.map(|t| t.to_string()),
-                            "reason": b.reason,
-                            "by": b.by,
-                            "in_force": b.in_force(now),
-                        })
+                    .map(|entry| BanListed {
+                        entry,
+                        in_force: entry.in_force(now),
                     })
                     .collect();
-                println!("{}", serde_json::to_string_pretty(&list)?);
-                return Ok(());
+                return print_json(&list);
             }
             println!(
                 "{:>3}  {:<26}  {:<8}  {:<16}  {:<16}  {:<7}  REASON",

@@ -2,6 +2,9 @@
 //! them with the pure policy whenever the config is reloaded or a moment arrives at which a
 //! ban, grant or schedule window starts or ends. A session the policy no longer allows gets
 //! a Disconnect-Request (RFC 5176) to its NAS; the outcome is recorded in the database.
+//!
+//! The table is seeded and resynced from the database through a `store::Reader` (open
+//! sessions, today's usage for quotas), off the async threads; outcomes go to the writer.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -128,10 +131,10 @@ impl Enforcer {
         let dir = self.directory.load_full();
         let seed_dir = dir.clone();
         let loaded = tokio::task::spawn_blocking(move || {
-            let conn = store::open_read_only(&path)?;
-            let open = store::open_sessions(&conn)?;
+            let reader = store::Reader::open(&path)?;
+            let open = reader.open_sessions()?;
             let usage = if has_quotas(&seed_dir) {
-                Some(usage_today(&conn, &seed_dir)?)
+                Some(usage_today(&reader, &seed_dir)?)
             } else {
                 None
             };
@@ -326,14 +329,11 @@ fn owner_of(s: &OpenSession, dir: &Directory) -> Option<UserName> {
 }
 
 /// Today's use per account with a quota, from the database (after a restart). Counts
-/// whole sessions that overlap today (store::usage_by_user_between): an overestimate at
+/// whole sessions that overlap today (`store::Reader::usage_of`): an overestimate at
 /// the day's start, never an underestimate.
 type DayUsage = ((Timestamp, Timestamp), HashMap<Arc<str>, u64>);
 
-fn usage_today(
-    conn: &rusqlite::Connection,
-    dir: &Directory,
-) -> Result<DayUsage, store::StoreError> {
+fn usage_today(reader: &store::Reader, dir: &Directory) -> Result<DayUsage, store::StoreError> {
     let day = policy::local_day_bounds(Timestamp::now(), &dir.server.timezone);
     let quota_groups: Vec<&str> = dir
         .policy
@@ -349,7 +349,7 @@ fn usage_today(
             .iter()
             .any(|g| quota_groups.contains(&g.as_str()))
         {
-            let used = store::usage_by_user_between(conn, &user.name, day.0, day.1)?;
+            let used = reader.usage_of(&user.name, day.0, day.1)?;
             if used > 0 {
                 by_user.insert(user.name.clone(), used);
             }

@@ -4,7 +4,8 @@
 //!
 //! Owns: one capture task per interface (opening, waiting for an interface that is missing
 //! or down, reopening one that was removed and came back), the DHCP counters, the link
-//! from a new randomized MAC to the registered device with the same host name.
+//! from a new randomized MAC to the registered device with the same host name (seeded once
+//! at start from earlier sightings, through a `store::Reader`).
 //! Must not: block on the database (sightings go to the writer's bounded queue and are
 //! dropped and counted when it is full), stop the RADIUS side when capture is impossible,
 //! or switch an interface into promiscuous mode.
@@ -460,7 +461,7 @@ impl Aliases {
             limit: Some(SEED_ROWS),
             ..SightingFilter::default()
         };
-        match store::open_read_only(db_path).and_then(|conn| store::sightings(&conn, &filter)) {
+        match store::Reader::open(db_path).and_then(|r| r.sightings(&filter)) {
             Ok(rows) => {
                 for s in rows {
                     if let (true, Some(name)) = (s.registered, s.hostname.as_deref()) {

@@ -91,8 +91,14 @@ impl ClosedBy {
     }
 }
 
+impl serde::Serialize for ClosedBy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 /// One stored session, as read back.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Session {
     pub id: i64,
     pub client: String,
@@ -111,6 +117,8 @@ pub struct Session {
     pub output_octets: u64,
     pub session_time: u32,
     pub terminate_cause: Option<u32>,
+    /// Only for deciding when the session is stale; not part of the printed record.
+    #[serde(skip)]
     pub interim_interval: Option<u32>,
     pub closed_by: Option<ClosedBy>,
 }
@@ -250,7 +258,7 @@ pub(crate) fn apply(conn: &Connection, rec: &AccountingRecord) -> rusqlite::Resu
 /// Closes every open session with no update for longer than [`stale_after`] allows, as
 /// `stale`, with `stopped` = its last update (the last time it was known to run). Returns
 /// how many were closed.
-pub fn close_stale(
+pub(crate) fn close_stale(
     conn: &Connection,
     now: Timestamp,
     grace: Duration,
@@ -273,7 +281,7 @@ const SELECT_SQL: &str = "SELECT id, client, acct_session_id, mac, user, module,
     FROM sessions";
 
 /// Every open session, the most recently started first.
-pub fn open_sessions(conn: &Connection) -> Result<Vec<Session>, StoreError> {
+pub(crate) fn open_sessions(conn: &Connection) -> Result<Vec<Session>, StoreError> {
     sessions(
         conn,
         &SessionFilter {
@@ -284,7 +292,10 @@ pub fn open_sessions(conn: &Connection) -> Result<Vec<Session>, StoreError> {
 }
 
 /// Sessions matching `filter`, the most recently started first.
-pub fn sessions(conn: &Connection, filter: &SessionFilter) -> Result<Vec<Session>, StoreError> {
+pub(crate) fn sessions(
+    conn: &Connection,
+    filter: &SessionFilter,
+) -> Result<Vec<Session>, StoreError> {
     let mut sql = format!("{SELECT_SQL} WHERE 1");
     let mut params: Vec<Value> = Vec::new();
     // Only fixed SQL fragments are appended; every value is a bound parameter.
@@ -319,7 +330,7 @@ pub fn sessions(conn: &Connection, filter: &SessionFilter) -> Result<Vec<Session
 
 /// The open sessions of a person: those of `user` (if given) and those of any of `macs`
 /// (e.g. the devices registered to them), the most recently started first.
-pub fn open_sessions_of(
+pub(crate) fn open_sessions_of(
     conn: &Connection,
     user: Option<&str>,
     macs: &[MacAddr],
@@ -350,7 +361,7 @@ pub fn open_sessions_of(
 /// octets flowed, so a session that overlaps the window counts in full, even the part
 /// before `from` (and, for an open session, up to its last update). It overestimates
 /// sessions that cross the window's edges and never misses traffic inside it.
-pub fn usage_by_user_between(
+pub(crate) fn usage_by_user_between(
     conn: &Connection,
     user: &str,
     from: Timestamp,

@@ -29,7 +29,7 @@ pub struct AuthLogRow {
 }
 
 /// One stored decision, as read back.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct AuthLogEntry {
     pub id: i64,
     pub time: Timestamp,
@@ -277,7 +277,7 @@ fn ip_text<'b>(ip: &IpAddr, buf: &'b mut [u8; 48]) -> &'b str {
 }
 
 /// Reads log entries matching `filter`, newest first.
-pub fn auth_log(
+pub(crate) fn auth_log(
     conn: &Connection,
     filter: &AuthLogFilter,
 ) -> Result<Vec<AuthLogEntry>, StoreError> {

@@ -10,8 +10,8 @@ use rusqlite::{Connection, TransactionBehavior};
 use super::StoreError;
 use crate::model::MacAddr;
 
-/// Rows deleted per table by [`erase_user`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// Rows deleted per table by one erasure ([`Admin::erase`](super::Admin::erase)).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct EraseCounts {
     pub auth_log: usize,
     pub sessions: usize,
@@ -64,7 +64,7 @@ fn delete_of(
 /// Deletes every runtime row of `user` (if given) and of `macs` (the person's devices), in
 /// one transaction: either all of it is gone or nothing changed. Rows of other users and
 /// devices stay. Only the writer calls this on the daemon's database.
-pub fn erase_user(
+pub(crate) fn erase_user(
     conn: &mut Connection,
     user: Option<&str>,
     macs: &[MacAddr],

@@ -1,6 +1,17 @@
-//! The daemon's runtime state in SQLite (`<state_dir>/hallpass.db`, WAL): the schema and its
-//! migrations, the single writer thread that owns the read-write connection, and the read
-//! queries the CLI runs on a read-only connection.
+//! The daemon's runtime state in SQLite (`<state_dir>/hallpass.db`, WAL), behind three
+//! handles that are the store's whole interface:
+//! - [`Reader`]: one read-only connection; sessions, sightings, the auth log, usage, audit
+//!   and Disconnect rows, in the store's own types. The CLI, the enforcer and the DHCP
+//!   watcher read through it.
+//! - [`Admin`]: the CLI's short read-write connection for what an admin command writes
+//!   itself: audit rows and the erasure of one person.
+//! - [`WriterHandle`] (from [`spawn_writer`]): the single writer thread that owns the
+//!   daemon's read-write connection, batches rows, keeps them durable and runs the timers
+//!   (retention, stale sessions).
+//!
+//! Operations are named in the school's words, never SQL's, and nothing outside this module
+//! names `rusqlite`: another backend (PostgreSQL, for several instances) can sit behind the
+//! same three handles. The schema and its migrations live here too.
 //!
 //! The store knows nothing of RADIUS or DHCP wire formats: it takes plain rows. It never
 //! makes the authentication path wait on the disk: rows go to the writer over a bounded
@@ -11,8 +22,10 @@
 //! or stale take `now` as a parameter.
 
 mod accounting;
+mod admin;
 mod auth_log;
 mod erase;
+mod reader;
 mod records;
 mod retention;
 mod schema;
@@ -23,23 +36,18 @@ use std::path::PathBuf;
 
 pub use accounting::{
     AccountingRecord, AcctStatus, ClosedBy, DEFAULT_INTERIM_SECS, Session, SessionFilter,
-    close_stale, open_sessions, open_sessions_of, sessions, stale_after, usage_by_user_between,
+    stale_after,
 };
-pub use auth_log::{AuthLogEntry, AuthLogFilter, AuthLogRow, auth_log};
-pub use erase::{EraseCounts, erase_user};
-pub use records::{
-    AuditEntry, AuditRecord, DisconnectEntry, DisconnectRecord, DisconnectResult, audit_log,
-    disconnects,
-};
-pub use retention::{Expiring, delete_expired, delete_expired_audit, retention_cutoff};
-pub use schema::{DB_FILE_NAME, SCHEMA_VERSION, db_path, migrations, open_read_only};
-// For the CLI's short read-write connection (erasure and audit rows; see src/cli/mod.rs).
-pub(crate) use records::insert_audit;
-pub(crate) use schema::open_rw;
+pub use admin::Admin;
+pub use auth_log::{AuthLogEntry, AuthLogFilter, AuthLogRow};
+pub use erase::EraseCounts;
+pub use reader::Reader;
+pub use records::{AuditEntry, AuditRecord, DisconnectEntry, DisconnectRecord, DisconnectResult};
+pub use retention::{Expiring, retention_cutoff};
+pub use schema::{DB_FILE_NAME, SCHEMA_VERSION, db_path};
 pub use sightings::{
     DhcpMessage, MessageCounts, RogueServer, RogueServerSeen, SessionIp, Sighting, SightingEvent,
-    SightingFilter, SightingUpdate, rogue_servers, session_ip, sighting, sighting_history,
-    sightings,
+    SightingFilter, SightingUpdate,
 };
 pub use writer::{AccountingDone, EraseDone, WriterConfig, WriterHandle, spawn_writer};
 

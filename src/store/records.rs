@@ -65,25 +65,38 @@ pub struct DisconnectRecord {
     pub finished: Option<Timestamp>,
 }
 
-/// One stored Disconnect result, as read back.
-#[derive(Clone, Debug, PartialEq, Eq)]
+impl serde::Serialize for DisconnectResult {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// One stored Disconnect result, as read back. Printed (in a person's export) as what
+/// happened to them: when, which NAS and session, why and how it ended; the row id, the
+/// NAS address and the retry details are the daemon's bookkeeping.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct DisconnectEntry {
+    #[serde(skip)]
     pub id: i64,
     pub time: Timestamp,
     pub client: String,
+    #[serde(skip)]
     pub nas_ip: Option<IpAddr>,
     pub acct_session_id: Option<String>,
     pub mac: Option<MacAddr>,
     pub user: Option<String>,
     pub trigger: String,
+    #[serde(skip)]
     pub attempts: u32,
     pub result: DisconnectResult,
+    #[serde(skip)]
     pub error_cause: Option<u32>,
+    #[serde(skip)]
     pub finished: Option<Timestamp>,
 }
 
 /// One admin action, as the CLI or the daemon hands it to the writer.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct AuditRecord {
     pub time: Timestamp,
     /// Who did it (the admin's login).
@@ -95,10 +108,11 @@ pub struct AuditRecord {
     pub reason: Option<String>,
 }
 
-/// One stored admin action, as read back.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One stored admin action, as read back; printed as one flat record.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct AuditEntry {
     pub id: i64,
+    #[serde(flatten)]
     pub record: AuditRecord,
 }
 
@@ -143,7 +157,7 @@ fn limit_sql(limit: Option<usize>) -> i64 {
 }
 
 /// Disconnect results, newest first, at most `limit` (all if `None`).
-pub fn disconnects(
+pub(crate) fn disconnects(
     conn: &Connection,
     limit: Option<usize>,
 ) -> Result<Vec<DisconnectEntry>, StoreError> {
@@ -161,7 +175,10 @@ pub fn disconnects(
 }
 
 /// The audit log, newest first, at most `limit` (all if `None`).
-pub fn audit_log(conn: &Connection, limit: Option<usize>) -> Result<Vec<AuditEntry>, StoreError> {
+pub(crate) fn audit_log(
+    conn: &Connection,
+    limit: Option<usize>,
+) -> Result<Vec<AuditEntry>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, time, actor, action, subject, reason FROM audit
          ORDER BY time DESC, id DESC LIMIT ?1",

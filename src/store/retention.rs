@@ -108,6 +108,9 @@ pub(crate) fn delete_expired_chunk(
     Ok(stmt.execute(rusqlite::params![cutoff.as_millisecond(), max])?)
 }
 
+// The writer deletes chunk by chunk between batches; deleting everything at once is for the
+// tests of what expires.
+#[cfg(test)]
 fn delete_all_expired(
     conn: &Connection,
     table: Expiring,
@@ -126,7 +129,12 @@ fn delete_all_expired(
 /// Deletes every runtime row (auth log, closed sessions, sightings and their history, rogue
 /// servers, Disconnect results) older than `days` days before `now`, in chunks. Returns how
 /// many rows were deleted. The audit log has its own period: [`delete_expired_audit`].
-pub fn delete_expired(conn: &Connection, now: Timestamp, days: u32) -> Result<usize, StoreError> {
+#[cfg(test)]
+pub(crate) fn delete_expired(
+    conn: &Connection,
+    now: Timestamp,
+    days: u32,
+) -> Result<usize, StoreError> {
     let cutoff = retention_cutoff(now, days);
     let mut total = 0;
     for table in Expiring::RUNTIME {
@@ -136,7 +144,8 @@ pub fn delete_expired(conn: &Connection, now: Timestamp, days: u32) -> Result<us
 }
 
 /// Deletes audit entries older than `days` days before `now`, in chunks.
-pub fn delete_expired_audit(
+#[cfg(test)]
+pub(crate) fn delete_expired_audit(
     conn: &Connection,
     now: Timestamp,
     days: u32,

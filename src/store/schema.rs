@@ -212,7 +212,7 @@ fn m5_crowded_rows(tx: &rusqlite::Transaction) -> rusqlite_migration::HookResult
 }
 
 /// All migrations, oldest first. Append only: a released migration is never edited.
-pub fn migrations() -> Migrations<'static> {
+pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(M1_AUTH_LOG),
         M::up(M2_ACCOUNTING_DHCP),
@@ -262,7 +262,7 @@ pub(crate) fn open_rw(path: &Path, busy_timeout: Duration) -> Result<Connection,
 
 /// Opens the database read-only, for the CLI. Works while the writer writes (WAL). Fails if
 /// the file does not exist or has another schema version than this program knows.
-pub fn open_read_only(db_path: &Path) -> Result<Connection, StoreError> {
+pub(crate) fn open_read_only(db_path: &Path) -> Result<Connection, StoreError> {
     let open_err = |source| StoreError::Open {
         path: db_path.to_path_buf(),
         source,

@@ -103,7 +103,7 @@ pub struct MessageCounts {
 }
 
 /// What is known about one MAC, as read back.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Sighting {
     pub mac: MacAddr,
     pub last_ip: Option<Ipv4Addr>,
@@ -118,6 +118,8 @@ pub struct Sighting {
     pub randomized: bool,
     pub first_seen: Timestamp,
     pub last_seen: Timestamp,
+    /// The watcher's tallies per message type; the history holds the messages themselves.
+    #[serde(skip)]
     pub counts: MessageCounts,
     pub last_interface: Option<String>,
     pub relay_circuit_id: Option<String>,
@@ -149,7 +151,7 @@ pub struct RogueServerSeen {
 }
 
 /// One rogue DHCP server, as read back.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct RogueServer {
     pub server_ip: Ipv4Addr,
     pub server_mac: MacAddr,
@@ -305,7 +307,7 @@ const SELECT_SIGHTING: &str = "SELECT rowid, mac, last_ip, hostname, vendor_clas
     relay_remote_id, randomized_alias_of FROM sightings";
 
 /// What is known about one MAC, if it was ever seen.
-pub fn sighting(conn: &Connection, mac: MacAddr) -> Result<Option<Sighting>, StoreError> {
+pub(crate) fn sighting(conn: &Connection, mac: MacAddr) -> Result<Option<Sighting>, StoreError> {
     let mut stmt = conn.prepare_cached(&format!("{SELECT_SIGHTING} WHERE mac = ?1"))?;
     let mut rows = stmt.query([mac.to_string()])?;
     match rows.next()? {
@@ -315,7 +317,10 @@ pub fn sighting(conn: &Connection, mac: MacAddr) -> Result<Option<Sighting>, Sto
 }
 
 /// Sightings matching `filter`, the most recently seen first.
-pub fn sightings(conn: &Connection, filter: &SightingFilter) -> Result<Vec<Sighting>, StoreError> {
+pub(crate) fn sightings(
+    conn: &Connection,
+    filter: &SightingFilter,
+) -> Result<Vec<Sighting>, StoreError> {
     let mut sql = format!("{SELECT_SIGHTING} WHERE 1");
     if filter.unregistered_only {
         sql.push_str(" AND registered = 0");
@@ -336,7 +341,7 @@ pub fn sightings(conn: &Connection, filter: &SightingFilter) -> Result<Vec<Sight
     Ok(out)
 }
 
-/// Where [`session_ip`] found a device's address.
+/// Where [`Reader::device_address`](super::Reader::device_address) found a device's address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SessionIp {
     /// Framed-IP-Address of the device's newest open accounting session.
@@ -359,7 +364,7 @@ impl SessionIp {
 /// Framed-IP-Address of its newest open session if the NAS sent one, else the last
 /// address its DHCP sightings show. Joined at query time, so the stored session stays what
 /// the NAS reported and a later DHCP lease is picked up without rewriting rows.
-pub fn session_ip(conn: &Connection, mac: MacAddr) -> Result<Option<SessionIp>, StoreError> {
+pub(crate) fn session_ip(conn: &Connection, mac: MacAddr) -> Result<Option<SessionIp>, StoreError> {
     let mac = mac.to_string();
     let mut stmt = conn.prepare_cached(
         "SELECT id, framed_ip FROM sessions
@@ -391,7 +396,7 @@ pub fn session_ip(conn: &Connection, mac: MacAddr) -> Result<Option<SessionIp>, 
 }
 
 /// One DHCP message of a MAC's history, as read back.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct SightingEvent {
     pub time: Timestamp,
     pub ip: Option<Ipv4Addr>,
@@ -401,7 +406,7 @@ pub struct SightingEvent {
 }
 
 /// The history of one MAC, newest first, at most `limit` messages.
-pub fn sighting_history(
+pub(crate) fn sighting_history(
     conn: &Connection,
     mac: MacAddr,
     limit: usize,
@@ -430,7 +435,7 @@ pub fn sighting_history(
 }
 
 /// Every rogue DHCP server seen (within retention), the most recently seen first.
-pub fn rogue_servers(conn: &Connection) -> Result<Vec<RogueServer>, StoreError> {
+pub(crate) fn rogue_servers(conn: &Connection) -> Result<Vec<RogueServer>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, server_ip, server_mac, first_seen, last_seen, offers, acks, interface
          FROM rogue_servers ORDER BY last_seen DESC, id DESC",

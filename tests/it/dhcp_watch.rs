@@ -153,8 +153,8 @@ fn wait_sighting(cfg: &TestConfig, mac: &str, ok: impl Fn(&Sighting) -> bool) ->
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut last = None;
     while Instant::now() < deadline {
-        if let Ok(conn) = store::open_read_only(&cfg.db_path())
-            && let Ok(Some(s)) = store::sighting(&conn, mac)
+        if let Ok(reader) = store::Reader::open(&cfg.db_path())
+            && let Ok(Some(s)) = reader.sighting(mac)
         {
             if ok(&s) {
                 return s;
@@ -436,8 +436,8 @@ fn the_watcher_records_real_clients_and_reports_a_rogue_server() {
     assert!(warning.contains("WARN"), "{warning}");
     let deadline = Instant::now() + Duration::from_secs(10);
     let rogues = loop {
-        let conn = store::open_read_only(&cfg.db_path()).unwrap();
-        let r = store::rogue_servers(&conn).unwrap();
+        let reader = store::Reader::open(&cfg.db_path()).unwrap();
+        let r = reader.rogue_servers().unwrap();
         if !r.is_empty() {
             break r;
         }

@@ -210,8 +210,8 @@ fn frames_become_sightings_and_rogue_reports_in_the_database() {
 
     let c = WatcherCounts::read(&shared.w.counters);
     assert_eq!((c.frames, c.parsed, c.parse_errors, c.rogue), (4, 3, 1, 1));
-    let conn = store::open_read_only(&db).unwrap();
-    let s = store::sighting(&conn, PHONE).unwrap().unwrap();
+    let reader = store::Reader::open(&db).unwrap();
+    let s = reader.sighting(PHONE).unwrap().unwrap();
     assert_eq!(
         s.last_ip,
         Some(good),
@@ -219,12 +219,12 @@ fn frames_become_sightings_and_rogue_reports_in_the_database() {
     );
     assert_eq!(s.hostname.as_deref(), Some("max-phone"));
     assert_eq!((s.counts.discover, s.counts.offer, s.counts.ack), (1, 0, 1));
-    let rogues = store::rogue_servers(&conn).unwrap();
+    let rogues = reader.rogue_servers().unwrap();
     assert_eq!(rogues.len(), 1);
     assert_eq!(rogues[0].server_ip, ROGUE);
     assert_eq!(rogues[0].server_mac, MacAddr([2, 0, 0, 0, 0, 0x66]));
     assert_eq!(rogues[0].offers, 1);
-    drop(conn);
+    drop(reader);
     drop(shared);
     writer.shutdown().unwrap();
 }
