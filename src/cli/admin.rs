@@ -756,3 +756,70 @@ pub fn why(a: &WhyArgs) -> anyhow::Result<()> {
     println!("Reply-Message: {message}");
     Ok(())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::cli::records::to_json;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn device_and_ban_lines_print_as_scripts_read_them() {
+        let device = Device {
+            mac: "3C22.FB12.3456".parse().unwrap(),
+            owner: "max.muster".into(),
+            label: None,
+            registered: Some(ts("2026-11-19T23:00:00Z")),
+        };
+        assert_eq!(
+            to_json(&[DeviceListed::from(&device)]).unwrap(),
+            r#"[
+  {
+    "label": null,
+    "mac": "3c:22:fb:12:34:56",
+    "owner": "max.muster",
+    "registered": "2026-11-19T23:00:00Z"
+  }
+]"#
+        );
+        let ban = BanEntry {
+            index: 2,
+            file: PathBuf::from("bans.d/7b.toml"),
+            pos: 0,
+            target: "user max.muster".into(),
+            user: Some("max.muster".into()),
+            mac: None,
+            modules: vec!["wifi".into(), "lan".into()],
+            from: None,
+            until: Some(ts("2026-12-04T07:00:00Z")),
+            reason: "Netiquette".into(),
+            by: None,
+        };
+        let line = BanListed {
+            entry: &ban,
+            in_force: ban.in_force(ts("2026-12-01T00:00:00Z")),
+        };
+        assert_eq!(
+            to_json(&line).unwrap(),
+            r#"{
+  "by": null,
+  "file": "bans.d/7b.toml",
+  "from": null,
+  "in_force": true,
+  "index": 2,
+  "mac": null,
+  "modules": [
+    "wifi",
+    "lan"
+  ],
+  "reason": "Netiquette",
+  "until": "2026-12-04T07:00:00Z",
+  "user": "max.muster"
+}"#
+        );
+    }
+}

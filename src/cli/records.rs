@@ -7,6 +7,9 @@
 //! of [`export_doc`]) through [`print_json`]; nothing here builds JSON by hand.
 
 mod export_doc;
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests;
 
 use std::path::{Path, PathBuf};
 

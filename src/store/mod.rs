@@ -99,3 +99,13 @@ pub enum StoreError {
         value: String,
     },
 }
+
+/// A database at `db_path` with rows of two people in every table: max (by name and by his
+/// devices `da:a1:19:00:00:01` and `3c:22:fb:00:00:02`) and erika (`3c:22:fb:00:00:03`),
+/// all at 2026-11-27T07:00:00Z. For tests of what reads the store from outside it.
+#[cfg(test)]
+pub(crate) fn populate_for_tests(db_path: &std::path::Path) -> Result<(), StoreError> {
+    let conn = schema::open_rw(db_path, std::time::Duration::from_secs(1))?;
+    erase::tests::populate(&conn);
+    Ok(())
+}
