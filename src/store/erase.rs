@@ -63,7 +63,7 @@ fn delete_of(
 
 /// Deletes every runtime row of `user` (if given) and of `macs` (the person's devices), in
 /// one transaction: either all of it is gone or nothing changed. Rows of other users and
-/// devices stay. Only the writer calls this on the daemon's database.
+/// devices stay. Called by the writer thread and by [`Admin::erase`](super::Admin::erase).
 pub(crate) fn erase_user(
     conn: &mut Connection,
     user: Option<&str>,
