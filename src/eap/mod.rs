@@ -10,4 +10,5 @@
 //! when a machine asks for it (argon2 runs on the server's worker pool).
 
 pub mod attr;
+pub mod fragment;
 pub mod packet;
