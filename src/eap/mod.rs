@@ -12,3 +12,39 @@
 pub mod attr;
 pub mod fragment;
 pub mod packet;
+pub mod tls;
+
+#[cfg(test)]
+mod testing;
+
+use packet::EapType;
+
+/// The EAP methods hallpass offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    /// PEAPv0 with inner EAP-MSCHAPv2 ([MS-PEAP]).
+    Peap,
+    /// EAP-TTLS with inner PAP (RFC 5281).
+    Ttls,
+    /// EAP-TLS with a client certificate (RFC 5216, RFC 9190).
+    Tls,
+}
+
+impl Method {
+    pub fn eap_type(self) -> EapType {
+        match self {
+            Self::Peap => EapType::Peap,
+            Self::Ttls => EapType::Ttls,
+            Self::Tls => EapType::Tls,
+        }
+    }
+
+    pub fn from_eap_type(kind: EapType) -> Option<Self> {
+        match kind {
+            EapType::Peap => Some(Self::Peap),
+            EapType::Ttls => Some(Self::Ttls),
+            EapType::Tls => Some(Self::Tls),
+            _ => None,
+        }
+    }
+}
