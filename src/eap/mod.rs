@@ -10,6 +10,7 @@
 //! when a machine asks for it (argon2 runs on the server's worker pool).
 
 pub mod attr;
+pub mod conversation;
 pub mod fragment;
 pub mod packet;
 pub mod tls;
