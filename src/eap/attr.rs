@@ -81,6 +81,7 @@ pub fn split(packet: &[u8]) -> Result<std::slice::Chunks<'_, u8>, AttrError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -198,6 +198,7 @@ impl<C: PartialEq, V> ConversationTable<C, V> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

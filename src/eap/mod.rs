@@ -13,9 +13,14 @@ pub mod attr;
 pub mod conversation;
 pub mod fragment;
 pub mod packet;
+pub mod peap;
+pub mod session;
 pub mod tls;
+pub mod ttls;
+pub mod x509;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod testing;
 
 use packet::EapType;

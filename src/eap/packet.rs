@@ -198,6 +198,7 @@ pub fn parse_nak(data: &[u8]) -> Vec<EapType> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
