@@ -8,6 +8,25 @@
 //! What it must not do: touch sockets, read the clock (time is a parameter), start tasks
 //! or threads, look up accounts or check passwords. Credentials are checked by the caller
 //! when a machine asks for it (argon2 runs on the server's worker pool).
+//!
+//! How the server drives a conversation:
+//! 1. At start-up: [`tls::server_config`] twice (without client certificates for PEAP and
+//!    TTLS, with the client CA for EAP-TLS), then [`session::Settings::new`].
+//! 2. An Access-Request with EAP-Message attributes: [`attr::join`] them. Without a State,
+//!    a new [`session::Session`] (its fragment size from [`fragment::max_eap_packet`] and
+//!    the request's Framed-MTU); with one, [`conversation::State::from_bytes`] and the
+//!    session from the [`conversation::ConversationTable`] (key: the RADIUS client).
+//! 3. [`session::Session::receive`] the packet. `Err`: drop the request silently, the
+//!    conversation stays. Otherwise a [`session::Step`]:
+//!    - `Send(eap)`: an Access-Challenge with [`attr::split`]`(eap)` and the State (a new
+//!      conversation goes into the table with `insert`, which makes the State);
+//!    - `Check(..)`: check on the worker pool (PAP: argon2; MSCHAPv2: the user's NT hash
+//!      and [`peap::MsChapV2Check::verdict`]; EAP-TLS: the account named by the
+//!      certificate), then [`session::Session::answer`] gives the next step;
+//!    - `Done(Success)`: policy decides about the inner identity; an Access-Accept with
+//!      the EAP-Success and the MPPE keys from [`tls::Msk`]; `Done(Failure)`: an
+//!      Access-Reject with the EAP-Failure. Either way the conversation leaves the table.
+//! 4. A timer at [`conversation::ConversationTable::next_deadline`] calls `expire(now)`.
 
 pub mod attr;
 pub mod conversation;

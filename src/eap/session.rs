@@ -60,6 +60,8 @@ pub enum SessionError {
     BadIdentity(usize),
     #[error("method not configured")]
     MethodNotConfigured,
+    #[error("no EAP method offered")]
+    NoMethods,
     #[error("fragments: {0}")]
     Fragment(#[from] fragment::FragmentError),
     #[error("{0}")]
@@ -95,6 +97,37 @@ pub struct Settings {
     pub max_message: usize,
     /// The Name in the MSCHAPv2 Challenge.
     pub server_name: String,
+}
+
+impl Settings {
+    /// Settings with the default bounds; refused when no method is offered or an offered
+    /// method lacks its TLS configuration (EAP-TLS needs `client_auth`, PEAP and TTLS need
+    /// `tunnel`).
+    pub fn new(
+        methods: Vec<Method>,
+        tunnel: Option<Arc<ServerConfig>>,
+        client_auth: Option<Arc<ServerConfig>>,
+    ) -> Result<Self, SessionError> {
+        if methods.is_empty() {
+            return Err(SessionError::NoMethods);
+        }
+        for method in &methods {
+            let config = match method {
+                Method::Tls => &client_auth,
+                Method::Peap | Method::Ttls => &tunnel,
+            };
+            if config.is_none() {
+                return Err(SessionError::MethodNotConfigured);
+            }
+        }
+        Ok(Self {
+            methods,
+            tunnel,
+            client_auth,
+            max_message: fragment::DEFAULT_MAX_MESSAGE,
+            server_name: "hallpass".to_string(),
+        })
+    }
 }
 
 /// The caller's answer to a [`CredentialCheck`].
@@ -291,9 +324,10 @@ impl Session {
             return Err(SessionError::NoCheckPending);
         };
         let stage = std::mem::replace(&mut tunnel.stage, Stage::Handshake);
-        let result = match (stage, verdict) {
-            (Stage::CertificateCheck { mut flight, user }, Verdict::Accept) => {
-                self.commit_tls(&mut flight, user).map(|()| flight)
+        let next_id = self.id.wrapping_add(1);
+        let step = match (stage, verdict) {
+            (Stage::CertificateCheck { flight, user }, Verdict::Accept) => {
+                self.commit_tls(flight, user)
             }
             (
                 Stage::Peap(PeapStage::Checking { user }),
@@ -301,64 +335,48 @@ impl Session {
                     authenticator_response,
                 },
             ) => {
-                let inner = peap::success_request(self.id.wrapping_add(1), &authenticator_response);
                 tunnel.stage = Stage::Peap(PeapStage::SuccessSent { user });
-                return Ok(self.send_inner(&inner).unwrap_or_else(|e| self.fail(e)));
+                self.send_inner(&peap::success_request(next_id, &authenticator_response))
             }
             (Stage::Peap(PeapStage::Checking { user }), Verdict::Reject) => {
-                let inner = peap::result_request(self.id.wrapping_add(1), false);
+                // [MS-PEAP] 3.2.5.8: a failed inner method ends with a failure Result TLV.
                 tunnel.stage = Stage::Peap(PeapStage::ResultSent {
                     user,
                     success: false,
                 });
-                return Ok(self.send_inner(&inner).unwrap_or_else(|e| self.fail(e)));
+                self.send_inner(&peap::result_request(next_id, false))
             }
-            (Stage::TtlsChecking { user }, Verdict::Accept) => return Ok(self.succeed(user)),
+            (Stage::TtlsChecking { user }, Verdict::Accept) => Ok(self.succeed(user)),
             (Stage::CertificateCheck { .. } | Stage::TtlsChecking { .. }, Verdict::Reject) => {
-                return Ok(self.fail(SessionError::Rejected));
+                Err(SessionError::Rejected)
             }
             (
                 Stage::CertificateCheck { .. }
                 | Stage::TtlsChecking { .. }
                 | Stage::Peap(PeapStage::Checking { .. }),
                 _,
-            ) => return Ok(self.fail(SessionError::WrongVerdict)),
+            ) => Err(SessionError::WrongVerdict),
             (other, _) => {
                 tunnel.stage = other;
                 return Err(SessionError::NoCheckPending);
             }
         };
-        Ok(match result {
-            Ok(flight) if flight.is_empty() => {
-                let user = self.committed_user();
-                self.succeed(user)
-            }
-            Ok(flight) => self.send_tls(flight),
-            Err(e) => self.fail(e),
-        })
+        Ok(step.unwrap_or_else(|reason| self.fail(reason)))
     }
 
-    fn committed_user(&self) -> String {
-        match &self.phase {
-            Phase::Tunnel(t) => match &t.stage {
-                Stage::Committed { user } => user.clone(),
-                _ => String::new(),
-            },
-            _ => String::new(),
-        }
-    }
-
-    /// EAP-TLS accepted: TLS 1.3 adds the commitment message (RFC 9190 section 2.5).
-    fn commit_tls(&mut self, flight: &mut Vec<u8>, user: String) -> Result<(), SessionError> {
-        let Phase::Tunnel(t) = &mut self.phase else {
-            return Err(SessionError::OutOfOrder);
-        };
+    /// EAP-TLS accepted: the server's last flight goes out, in TLS 1.3 with the commitment
+    /// message (RFC 9190 section 2.5); the peer's acknowledgement then ends in Success.
+    fn commit_tls(&mut self, mut flight: Vec<u8>, user: String) -> Result<Step, SessionError> {
+        let t = self.tunnel()?;
         if t.tls.version() == Some(TlsVersion::V1_3) {
             t.tls.send_plaintext(&[0])?;
             flight.extend_from_slice(&t.tls.take_outgoing()?);
         }
+        if flight.is_empty() {
+            return Ok(self.succeed(user));
+        }
         t.stage = Stage::Committed { user };
-        Ok(())
+        Ok(self.send_tls(flight))
     }
 
     fn step(&mut self, message: Message) -> Result<Step, SessionError> {

@@ -614,18 +614,57 @@ fn a_peer_that_never_finishes_runs_out_of_rounds() {
 #[test]
 fn a_method_without_tls_settings_fails_cleanly() {
     let pki = pki("laptop", vec![]);
-    let mut s = Settings {
+    let tunnel = Some(pki.server(&BOTH, false));
+    assert!(matches!(
+        Settings::new(vec![Method::Tls], tunnel.clone(), None),
+        Err(SessionError::MethodNotConfigured)
+    ));
+    assert!(matches!(
+        Settings::new(vec![], tunnel.clone(), None),
+        Err(SessionError::NoMethods)
+    ));
+    assert!(Settings::new(vec![Method::Peap, Method::Ttls], tunnel.clone(), None).is_ok());
+    // Settings built by hand without the check still fail cleanly.
+    let s = Settings {
         methods: vec![Method::Tls],
-        tunnel: Some(pki.server(&BOTH, false)),
+        tunnel,
         client_auth: None,
         max_message: DEFAULT_MAX_MESSAGE,
         server_name: "hallpass".into(),
     };
-    s.methods = vec![Method::Tls];
     let mut session = Session::new(Arc::new(s), 1000, &mut rand::rng());
     let mut peer = Peer::new(&pki, TlsVersion::V1_2, Method::Tls, true);
-    assert!(matches!(
-        assert_failure(run(&mut session, &mut peer, "")),
-        SessionError::MethodNotConfigured
-    ));
+    let reason = assert_failure(run(&mut session, &mut peer, ""));
+    assert!(matches!(reason, SessionError::MethodNotConfigured));
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+    #[test]
+    fn arbitrary_responses_never_panic(
+        packets in proptest::collection::vec(proptest::collection::vec(proptest::prelude::any::<u8>(), 0..80), 1..12),
+        methods in proptest::sample::subsequence(vec![Method::Peap, Method::Ttls, Method::Tls], 1..=3),
+    ) {
+        static PKI: std::sync::OnceLock<Pki> = std::sync::OnceLock::new();
+        let pki = PKI.get_or_init(|| pki("laptop", vec![]));
+        let mut session = Session::new(settings(pki, methods, &BOTH), 1000, &mut rand::rng());
+        let mut id = 0u8;
+        for mut p in packets {
+            // Give most packets the pending identifier and a valid header, so they get past
+            // the first checks and into the machines.
+            if p.len() >= 5 && p[0] % 4 != 0 {
+                p[0] = 2;
+                p[1] = id;
+                let len = p.len() as u16;
+                p[2..4].copy_from_slice(&len.to_be_bytes());
+            }
+            match session.receive(&p) {
+                Ok(Step::Send(req)) => id = req[1],
+                Ok(Step::Check(_)) => {
+                    let _ = session.answer(Verdict::Reject);
+                }
+                Ok(Step::Done(_)) | Err(_) => {}
+            }
+        }
+    }
 }
