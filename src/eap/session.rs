@@ -215,6 +215,10 @@ enum Stage {
     TtlsChecking {
         user: String,
     },
+    /// A TLS alert is out; whatever the peer answers, the conversation fails.
+    AlertSent {
+        reason: SessionError,
+    },
 }
 
 #[derive(Debug)]
@@ -474,8 +478,24 @@ impl Session {
     /// One whole TLS message from the peer (empty: an acknowledgement).
     fn on_records(&mut self, records: &[u8]) -> Result<Step, SessionError> {
         let t = self.tunnel()?;
-        if !records.is_empty() {
-            t.tls.receive(records)?;
+        if let Stage::AlertSent { .. } = t.stage {
+            let Stage::AlertSent { reason } = std::mem::replace(&mut t.stage, Stage::Handshake)
+            else {
+                return Err(SessionError::OutOfOrder);
+            };
+            return Err(reason);
+        }
+        if !records.is_empty()
+            && let Err(e) = t.tls.receive(records)
+        {
+            // The peer learns why from the TLS alert (as hostapd does); its answer to
+            // that request ends the conversation.
+            let alert = t.tls.take_outgoing().unwrap_or_default();
+            if alert.is_empty() {
+                return Err(e.into());
+            }
+            t.stage = Stage::AlertSent { reason: e.into() };
+            return Ok(self.send_tls(alert));
         }
         let stage = std::mem::replace(&mut t.stage, Stage::Handshake);
         match stage {

@@ -107,6 +107,15 @@ pub fn client_step(client: &mut ClientConnection, mut records: &[u8]) -> Vec<u8>
     out
 }
 
+/// Like [`client_step`], but a TLS error (e.g. the server's alert) comes back as `None`.
+pub fn try_client_step(client: &mut ClientConnection, mut records: &[u8]) -> Option<Vec<u8>> {
+    while !records.is_empty() {
+        client.read_tls(&mut records).ok()?;
+        client.process_new_packets().ok()?;
+    }
+    Some(client_step(client, &[]))
+}
+
 /// Decrypted data the client has received.
 pub fn client_plaintext(client: &mut ClientConnection) -> Vec<u8> {
     let mut out = Vec::new();

@@ -12,7 +12,9 @@ use rustls::ClientConnection;
 
 use super::*;
 use crate::eap::fragment::{DEFAULT_MAX_EAP_PACKET, DEFAULT_MAX_MESSAGE, MIN_MAX_EAP_PACKET};
-use crate::eap::testing::{Pki, client_msk, client_plaintext, client_send, client_step, pki};
+use crate::eap::testing::{
+    Pki, client_msk, client_plaintext, client_send, client_step, pki, try_client_step,
+};
 use crate::eap::ttls::encode_avp;
 
 const PASSWORD: &[u8] = b"Sommer-2026!";
@@ -82,6 +84,7 @@ struct Peer {
     saw_commitment: bool,
     largest_request: usize,
     requests: usize,
+    got_alert: bool,
 }
 
 impl Peer {
@@ -101,6 +104,7 @@ impl Peer {
             saw_commitment: false,
             largest_request: 0,
             requests: 0,
+            got_alert: false,
         }
     }
 
@@ -152,7 +156,10 @@ impl Peer {
 
     /// A whole TLS message from the server; returns the records to send (empty: an ack).
     fn tls_message(&mut self, records: &[u8]) -> Vec<u8> {
-        let mut out = client_step(&mut self.client, records);
+        let Some(mut out) = try_client_step(&mut self.client, records) else {
+            self.got_alert = true;
+            return Vec::new();
+        };
         let plaintext = client_plaintext(&mut self.client);
         let reply = match self.kind {
             EapType::Peap if !plaintext.is_empty() => Some(self.peap_inner(&plaintext)),
@@ -424,16 +431,17 @@ fn eap_tls_names_the_user_from_the_certificate() {
 #[test]
 fn eap_tls_without_a_client_certificate_fails() {
     let pki = pki("tim", vec![]);
-    let mut session = Session::new(
-        settings(&pki, vec![Method::Tls], &BOTH),
-        1000,
-        &mut rand::rng(),
-    );
-    let mut peer = Peer::new(&pki, TlsVersion::V1_2, Method::Tls, false);
-    assert!(matches!(
-        assert_failure(run(&mut session, &mut peer, "tim")),
-        SessionError::Tls(_)
-    ));
+    for version in BOTH {
+        let mut session = Session::new(
+            settings(&pki, vec![Method::Tls], &BOTH),
+            1000,
+            &mut rand::rng(),
+        );
+        let mut peer = Peer::new(&pki, version, Method::Tls, false);
+        let reason = assert_failure(run(&mut session, &mut peer, "tim"));
+        assert!(matches!(reason, SessionError::Tls(_)), "{reason:?}");
+        assert!(peer.got_alert, "the peer is told why by a TLS alert");
+    }
 }
 
 #[test]
