@@ -42,6 +42,11 @@ pub mod x509;
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod testing;
 
+pub use conversation::{ConversationTable, State};
+pub use peap::{MsChapV2Check, MsChapV2Verifier};
+pub use session::{CredentialCheck, Outcome, Session, SessionError, Settings, Step, Verdict};
+pub use tls::{Msk, TlsVersion, server_config};
+
 use packet::EapType;
 
 /// The EAP methods hallpass offers.
