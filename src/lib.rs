@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dhcp;
+pub mod eap;
 pub mod model;
 pub mod policy;
 pub mod radius;
