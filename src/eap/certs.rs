@@ -56,9 +56,13 @@ impl fmt::Display for PemInput {
 /// Everything that can be wrong with EAP certificates, or with making them.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CertError {
-    /// The text is not valid PEM.
+    /// The text is not valid PEM. The reason is fixed text: never a line of the file,
+    /// which may be a private key.
     #[error("the {input} is not readable PEM: {reason}")]
-    BadPem { input: PemInput, reason: String },
+    BadPem {
+        input: PemInput,
+        reason: &'static str,
+    },
     /// Valid PEM, but no CERTIFICATE block in it.
     #[error("the {input} file holds no certificate (no BEGIN CERTIFICATE block)")]
     NoCertificate { input: PemInput },
@@ -303,7 +307,7 @@ pub fn parse_certificates(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| CertError::BadPem {
             input,
-            reason: e.to_string(),
+            reason: pem_reason(&e),
         })?;
     if certs.is_empty() {
         return Err(CertError::NoCertificate { input });
@@ -319,8 +323,19 @@ pub fn parse_private_key(pem: &[u8]) -> Result<PrivateKeyDer<'static>, CertError
         Err(rustls_pki_types::pem::Error::NoItemsFound) => Err(CertError::NoPrivateKey),
         Err(e) => Err(CertError::BadPem {
             input: PemInput::PrivateKey,
-            reason: e.to_string(),
+            reason: pem_reason(&e),
         }),
+    }
+}
+
+fn pem_reason(e: &rustls_pki_types::pem::Error) -> &'static str {
+    use rustls_pki_types::pem::Error as E;
+    match e {
+        E::MissingSectionEnd { .. } => "a BEGIN line without its END line",
+        E::IllegalSectionStart { .. } => "a malformed BEGIN line",
+        E::Base64Decode(_) => "invalid base64 between BEGIN and END",
+        E::NoItemsFound => "nothing found",
+        _ => "unreadable",
     }
 }
 

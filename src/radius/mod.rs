@@ -50,10 +50,9 @@ pub use dictionary::{
 };
 pub use error::RadiusError;
 pub use mppe::{
-    MAX_KEY_LEN as MPPE_MAX_KEY_LEN, MS_MPPE_RECV_KEY, MS_MPPE_SEND_KEY, MppeError,
-    VENDOR_MICROSOFT, add_mppe_keys, add_msk, decode_mppe_key_attribute,
-    decrypt_key as decrypt_mppe_key, encrypt_key as encrypt_mppe_key, mppe_key_attribute,
-    salts as mppe_salts, vendor_specific_value,
+    MPPE_MAX_KEY_LEN, MS_MPPE_RECV_KEY, MS_MPPE_SEND_KEY, MppeError, VENDOR_MICROSOFT,
+    add_mppe_keys, add_msk, decode_mppe_key_attribute, decrypt_mppe_key, encrypt_mppe_key,
+    mppe_key_attribute, mppe_salts, vendor_specific_value,
 };
 pub use packet::{
     Attribute, Attributes, HEADER_LEN, MAX_PACKET_LEN, MAX_VALUE_LEN, Packet, tagged_u24,

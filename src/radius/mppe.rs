@@ -22,7 +22,7 @@ pub const MS_MPPE_RECV_KEY: u8 = 17;
 /// The longest key that fits: Vendor-Id (4), Vendor-Type and Vendor-Length (2), Salt (2)
 /// and at most 240 octets of String (a multiple of 16) in a 253-octet attribute value; one
 /// octet of the String is the key length.
-pub const MAX_KEY_LEN: usize = 239;
+pub const MPPE_MAX_KEY_LEN: usize = 239;
 
 /// What can go wrong encoding or decoding an MPPE key attribute.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,7 +60,7 @@ pub enum MppeError {
 /// The two salts of one reply from 16 random bits: the most significant bit set (RFC 2548)
 /// and the lowest bit telling the keys apart, so the two are always unique. Returns
 /// (send, receive).
-pub fn salts(random: u16) -> ([u8; 2], [u8; 2]) {
+pub fn mppe_salts(random: u16) -> ([u8; 2], [u8; 2]) {
     let send = 0x8000 | (random & 0x7FFE);
     (send.to_be_bytes(), (send | 1).to_be_bytes())
 }
@@ -79,13 +79,13 @@ fn key_block(secret: &SharedSecret, prev: &[&[u8]]) -> Zeroizing<[u8; 16]> {
 /// Encrypts a key for MS-MPPE-Send-Key or -Recv-Key: returns Salt + String, where the
 /// String is (key length, key, zero padding to a multiple of 16) XORed with the MD5 chain
 /// b(1) = MD5(secret + Request Authenticator + salt), b(i) = MD5(secret + c(i-1)).
-pub fn encrypt_key(
+pub fn encrypt_mppe_key(
     key: &[u8],
     salt: [u8; 2],
     secret: &SharedSecret,
     request_authenticator: &[u8; 16],
 ) -> Result<Vec<u8>, MppeError> {
-    if key.len() > MAX_KEY_LEN {
+    if key.len() > MPPE_MAX_KEY_LEN {
         return Err(MppeError::KeyTooLong { len: key.len() });
     }
     if salt[0] & 0x80 == 0 {
@@ -116,7 +116,7 @@ pub fn encrypt_key(
 /// Decrypts the Salt + String of an MS-MPPE key attribute back into the key (wiped on drop).
 /// A wrong secret usually shows as [`MppeError::BadKeyLength`]; with a one-in-sixteen chance
 /// or so it yields garbage of a plausible length instead, so it is no authenticity check.
-pub fn decrypt_key(
+pub fn decrypt_mppe_key(
     value: &[u8],
     secret: &SharedSecret,
     request_authenticator: &[u8; 16],
@@ -175,7 +175,7 @@ pub fn mppe_key_attribute(
     secret: &SharedSecret,
     request_authenticator: &[u8; 16],
 ) -> Result<Vec<u8>, MppeError> {
-    let data = encrypt_key(key, salt, secret, request_authenticator)?;
+    let data = encrypt_mppe_key(key, salt, secret, request_authenticator)?;
     vendor_specific_value(VENDOR_MICROSOFT, vendor_type, &data)
 }
 
@@ -199,12 +199,12 @@ pub fn decode_mppe_key_attribute(
             len: sub.len(),
         });
     }
-    let key = decrypt_key(data, secret, request_authenticator)?;
+    let key = decrypt_mppe_key(data, secret, request_authenticator)?;
     Ok((vendor_type, key))
 }
 
 /// Appends MS-MPPE-Recv-Key and MS-MPPE-Send-Key to a reply to the Access-Request with
-/// `request_authenticator`, with salts from `random` (see [`salts`]). All or nothing: on
+/// `request_authenticator`, with salts from `random` (see [`mppe_salts`]). All or nothing: on
 /// error the builder holds what it held before.
 pub fn add_mppe_keys(
     builder: &mut PacketBuilder<'_>,
@@ -214,7 +214,7 @@ pub fn add_mppe_keys(
     request_authenticator: &[u8; 16],
     random: u16,
 ) -> Result<(), MppeError> {
-    let (send_salt, recv_salt) = salts(random);
+    let (send_salt, recv_salt) = mppe_salts(random);
     let recv = mppe_key_attribute(
         MS_MPPE_RECV_KEY,
         recv_key,

@@ -351,6 +351,29 @@ fn keys_that_cannot_be_used_say_so() {
         check_server_certificate(server.cert_pem.as_bytes(), junk_ec.as_bytes(), None, now()),
         Err(CertError::UnsupportedKey { .. })
     ));
+    let encrypted = pem("ENCRYPTED PRIVATE KEY", &[0x30, 0x03, 0x02, 0x01, 0x00]);
+    assert_eq!(
+        check_server_certificate(
+            server.cert_pem.as_bytes(),
+            encrypted.as_bytes(),
+            None,
+            now()
+        ),
+        Err(CertError::NoPrivateKey)
+    );
+    let truncated = "-----BEGIN PRIVATE KEY-----\nMAMCAQA=\n";
+    assert_eq!(
+        check_server_certificate(
+            server.cert_pem.as_bytes(),
+            truncated.as_bytes(),
+            None,
+            now()
+        ),
+        Err(CertError::BadPem {
+            input: PemInput::PrivateKey,
+            reason: "a BEGIN line without its END line"
+        })
+    );
     let junk_pkcs8 = pem("PRIVATE KEY", &[0x30, 0x03, 0x02, 0x01, 0x00]);
     assert!(matches!(
         check_server_certificate(

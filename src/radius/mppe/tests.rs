@@ -38,10 +38,11 @@ fn hex(bytes: &[u8]) -> String {
 
 #[test]
 fn encrypts_like_the_independent_computation() {
-    let value = encrypt_key(&key32(), [0x80, 0x00], &secret(), &request_authenticator()).unwrap();
+    let value =
+        encrypt_mppe_key(&key32(), [0x80, 0x00], &secret(), &request_authenticator()).unwrap();
     assert_eq!(value.len(), 2 + 48, "1 + 32 octets padded to 48");
     assert_eq!(hex(&value), EXPECTED_SALT_AND_STRING);
-    let key = decrypt_key(&value, &secret(), &request_authenticator()).unwrap();
+    let key = decrypt_mppe_key(&value, &secret(), &request_authenticator()).unwrap();
     assert_eq!(*key, key32());
 }
 
@@ -90,14 +91,14 @@ fn vendor_specific_framing() {
 }
 
 #[test]
-fn salts_are_marked_and_unique() {
+fn mppe_salts_are_marked_and_unique() {
     for random in [0u16, 1, 0x7FFF, 0x8000, 0xFFFF, 0x1234] {
-        let (send, recv) = salts(random);
+        let (send, recv) = mppe_salts(random);
         assert_ne!(send, recv);
         assert!(send[0] & 0x80 != 0 && recv[0] & 0x80 != 0);
     }
     assert_eq!(
-        encrypt_key(&key32(), [0x7F, 0xFF], &secret(), &request_authenticator()),
+        encrypt_mppe_key(&key32(), [0x7F, 0xFF], &secret(), &request_authenticator()),
         Err(MppeError::SaltHighBitClear { salt: 0x7FFF })
     );
 }
@@ -106,15 +107,15 @@ fn salts_are_marked_and_unique() {
 fn limits_and_wrong_inputs() {
     let ra = request_authenticator();
     assert_eq!(
-        encrypt_key(&[0; 240], [0x80, 0], &secret(), &ra),
+        encrypt_mppe_key(&[0; 240], [0x80, 0], &secret(), &ra),
         Err(MppeError::KeyTooLong { len: 240 })
     );
-    let longest = encrypt_key(&[0x55; MAX_KEY_LEN], [0x80, 0], &secret(), &ra).unwrap();
+    let longest = encrypt_mppe_key(&[0x55; MPPE_MAX_KEY_LEN], [0x80, 0], &secret(), &ra).unwrap();
     assert_eq!(longest.len(), 242);
     assert_eq!(
         mppe_key_attribute(
             MS_MPPE_SEND_KEY,
-            &[0x55; MAX_KEY_LEN],
+            &[0x55; MPPE_MAX_KEY_LEN],
             [0x80, 0],
             &secret(),
             &ra
@@ -124,37 +125,41 @@ fn limits_and_wrong_inputs() {
         248
     );
     assert_eq!(
-        *decrypt_key(&longest, &secret(), &ra).unwrap(),
-        [0x55; MAX_KEY_LEN]
+        *decrypt_mppe_key(&longest, &secret(), &ra).unwrap(),
+        [0x55; MPPE_MAX_KEY_LEN]
     );
-    let empty = encrypt_key(&[], [0x80, 0], &secret(), &ra).unwrap();
+    let empty = encrypt_mppe_key(&[], [0x80, 0], &secret(), &ra).unwrap();
     assert_eq!(empty.len(), 18);
-    assert!(decrypt_key(&empty, &secret(), &ra).unwrap().is_empty());
+    assert!(decrypt_mppe_key(&empty, &secret(), &ra).unwrap().is_empty());
 
     for len in [0, 1, 2, 3, 17, 33] {
         assert_eq!(
-            decrypt_key(&vec![0x80; len], &secret(), &ra),
+            decrypt_mppe_key(&vec![0x80; len], &secret(), &ra),
             Err(MppeError::BadLength { len })
         );
     }
     // the salt is part of the key stream: another salt, another stream
-    let value = encrypt_key(&key32(), [0x80, 0x00], &secret(), &ra).unwrap();
+    let value = encrypt_mppe_key(&key32(), [0x80, 0x00], &secret(), &ra).unwrap();
     let mut other_salt = value.clone();
     other_salt[1] = 1;
     assert_ne!(
-        decrypt_key(&other_salt, &secret(), &ra).ok().as_deref(),
+        decrypt_mppe_key(&other_salt, &secret(), &ra)
+            .ok()
+            .as_deref(),
         Some(&key32())
     );
     // a wrong secret does not give the key back
     let wrong = SharedSecret::new(b"testing124".to_vec());
     assert_ne!(
-        decrypt_key(&value, &wrong, &ra).ok().as_deref(),
+        decrypt_mppe_key(&value, &wrong, &ra).ok().as_deref(),
         Some(&key32())
     );
     let mut other_ra = ra;
     other_ra[0] ^= 1;
     assert_ne!(
-        decrypt_key(&value, &secret(), &other_ra).ok().as_deref(),
+        decrypt_mppe_key(&value, &secret(), &other_ra)
+            .ok()
+            .as_deref(),
         Some(&key32())
     );
 }
@@ -203,21 +208,21 @@ fn a_full_reply_gets_neither_key() {
 proptest! {
     #[test]
     fn round_trip_any_key(
-        key in proptest::collection::vec(any::<u8>(), 0..=MAX_KEY_LEN),
+        key in proptest::collection::vec(any::<u8>(), 0..=MPPE_MAX_KEY_LEN),
         random in any::<u16>(),
         ra in any::<[u8; 16]>(),
         secret_bytes in proptest::collection::vec(any::<u8>(), 1..40),
     ) {
         let secret = SharedSecret::new(secret_bytes);
-        let (send_salt, _) = salts(random);
-        let value = encrypt_key(&key, send_salt, &secret, &ra).unwrap();
+        let (send_salt, _) = mppe_salts(random);
+        let value = encrypt_mppe_key(&key, send_salt, &secret, &ra).unwrap();
         prop_assert_eq!(value.len() - 2, (key.len() + 1).div_ceil(16) * 16);
-        prop_assert_eq!(decrypt_key(&value, &secret, &ra).unwrap().to_vec(), key);
+        prop_assert_eq!(decrypt_mppe_key(&value, &secret, &ra).unwrap().to_vec(), key);
     }
 
     #[test]
     fn decode_never_panics(value in proptest::collection::vec(any::<u8>(), 0..260)) {
-        let _ = decrypt_key(&value, &secret(), &request_authenticator());
+        let _ = decrypt_mppe_key(&value, &secret(), &request_authenticator());
         let _ = decode_mppe_key_attribute(&value, &secret(), &request_authenticator());
     }
 }
