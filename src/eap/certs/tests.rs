@@ -423,3 +423,54 @@ fn names_and_secrets() {
         Err(CertError::BadDate { .. })
     ));
 }
+
+/// Keys made once with OpenSSL 3.0 for these tests only, each in two encodings:
+/// `openssl genrsa -traditional 2048` (PKCS#1) and `openssl ecparam -name secp384r1 -genkey
+/// -noout` (SEC1, with the curve and public key in it), and `openssl pkey` of each (PKCS#8).
+const RSA_PKCS1: &str = include_str!("testdata/rsa-pkcs1.pem");
+const RSA_PKCS8: &str = include_str!("testdata/rsa-pkcs8.pem");
+const P384_SEC1: &str = include_str!("testdata/p384-sec1.pem");
+const P384_PKCS8: &str = include_str!("testdata/p384-pkcs8.pem");
+
+/// A server certificate for the PKCS#8 key, made by rcgen without this module's key code.
+fn self_signed_server(pkcs8_pem: &str) -> String {
+    let key = KeyPair::from_pem(pkcs8_pem).unwrap();
+    let mut params = CertificateParams::new(vec!["radius.school.example".to_owned()]).unwrap();
+    params.distinguished_name = common_name("radius.school.example");
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    set_validity(&mut params, now(), 1).unwrap();
+    params.self_signed(&key).unwrap().pem()
+}
+
+#[test]
+fn openssl_keys_in_every_encoding_match_their_certificates() {
+    for (pkcs8, other, label) in [
+        (RSA_PKCS8, RSA_PKCS1, "RSA"),
+        (P384_PKCS8, P384_SEC1, "P-384"),
+    ] {
+        let cert_pem = self_signed_server(pkcs8);
+        for key in [pkcs8, other] {
+            let summary =
+                check_server_certificate(cert_pem.as_bytes(), key.as_bytes(), None, now());
+            assert_eq!(
+                summary.map(|s| s.dns_names),
+                Ok(vec!["radius.school.example".to_owned()]),
+                "{label}"
+            );
+        }
+    }
+    // and across: the RSA key does not fit the P-384 certificate
+    let p384_cert = self_signed_server(P384_PKCS8);
+    assert_eq!(
+        check_server_certificate(p384_cert.as_bytes(), RSA_PKCS1.as_bytes(), None, now()),
+        Err(CertError::KeyMismatch)
+    );
+    assert!(matches!(
+        parse_private_key(RSA_PKCS1.as_bytes()),
+        Ok(PrivateKeyDer::Pkcs1(_))
+    ));
+    assert!(matches!(
+        parse_private_key(P384_SEC1.as_bytes()),
+        Ok(PrivateKeyDer::Sec1(_))
+    ));
+}
