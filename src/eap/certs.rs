@@ -191,12 +191,12 @@ fn key_and_cert(key: &KeyPair, cert: rcgen::Certificate) -> CertAndKey {
     }
 }
 
-/// A private CA for the school's EAP certificates: self-signed, CN = `common_name`, allowed
-/// to sign end-entity certificates only, valid [`CA_VALIDITY_YEARS`] from `now`'s day.
-pub fn make_ca(common_name_text: &str, now: Timestamp) -> Result<CertAndKey, CertError> {
-    check_name(common_name_text)?;
+/// A private CA for the school's EAP certificates: self-signed, CN = `name`, allowed to sign
+/// end-entity certificates only, valid [`CA_VALIDITY_YEARS`] from `now`'s day.
+pub fn make_ca(name: &str, now: Timestamp) -> Result<CertAndKey, CertError> {
+    check_name(name)?;
     let mut params = CertificateParams::default();
-    params.distinguished_name = common_name(common_name_text);
+    params.distinguished_name = common_name(name);
     params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
