@@ -3,7 +3,8 @@
 //!
 //! What it owns: the EAP packet codec, EAP-Message joining and splitting, the framing of
 //! the TLS-based methods, the TLS server driven on in-memory buffers, key export (MSK and
-//! the MPPE keys), the conversation table, and the method state machines.
+//! the MPPE keys), the conversation table, the method state machines, MS-CHAPv2 (RFC 2759/3079), and
+//! the certificates: made for a first try, checked when configured.
 //!
 //! What it must not do: touch sockets, read the clock (time is a parameter), start tasks
 //! or threads, look up accounts or check passwords. Credentials are checked by the caller
@@ -29,8 +30,10 @@
 //! 4. A timer at [`conversation::ConversationTable::next_deadline`] calls `expire(now)`.
 
 pub mod attr;
+pub mod certs;
 pub mod conversation;
 pub mod fragment;
+pub mod mschapv2;
 pub mod packet;
 pub mod peap;
 pub mod session;

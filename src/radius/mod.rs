@@ -30,6 +30,7 @@ mod builder;
 mod code;
 mod dictionary;
 mod error;
+mod mppe;
 mod packet;
 mod text;
 
@@ -48,6 +49,11 @@ pub use dictionary::{
     is_secret, value_name, values,
 };
 pub use error::RadiusError;
+pub use mppe::{
+    MPPE_MAX_KEY_LEN, MS_MPPE_RECV_KEY, MS_MPPE_SEND_KEY, MppeError, VENDOR_MICROSOFT,
+    add_mppe_keys, add_msk, decode_mppe_key_attribute, decrypt_mppe_key, encrypt_mppe_key,
+    mppe_key_attribute, mppe_salts, vendor_specific_value,
+};
 pub use packet::{
     Attribute, Attributes, HEADER_LEN, MAX_PACKET_LEN, MAX_VALUE_LEN, Packet, tagged_u24,
     tunnel_private_group_id, vendor_specific,
