@@ -104,7 +104,7 @@ fn under_a_steady_stream_replies_wait_in_rounds_and_every_one_arrives() {
         (sent, started.elapsed())
     });
     std::thread::sleep(Duration::from_millis(100));
-    let nas = retrying_nas(d.addr, MAX_MAC, Duration::from_secs(2));
+    let nas = retrying_nas(d.addr, MAX_MAC, Duration::from_secs(2), 20);
     stop.store(true, Ordering::Relaxed);
     let (streamed, took) = stream.join().unwrap();
     let after = counters(&mut d);
@@ -116,7 +116,6 @@ fn under_a_steady_stream_replies_wait_in_rounds_and_every_one_arrives() {
     // Correctness only (held or not, each reply must arrive intact, as retrying_nas
     // checks); the latency of a debug daemon on shared cores is not this test's business.
     assert_eq!(nas.lost, 0, "requests of the NAS lost: {nas:?}");
-    assert!(nas.requests >= 20, "the NAS kept asking for 2 s: {nas:?}");
     // Rounds start at 40,000/s; a sender starved by other tests on the 2 cores may not
     // reach it, and then nothing has to wait.
     if per_second >= 50_000.0 {
@@ -150,12 +149,14 @@ struct NasReport {
 /// 1000/s), each retransmitted unchanged after a second without an answer, five tries in
 /// all (RFC 2865 leaves the timer to the NAS; FreeRADIUS's radclient and most NAS use 1–5
 /// s and 3–5 tries). Every answer must be a correctly signed Access-Accept into VLAN 20.
-fn retrying_nas(to: SocketAddr, mac: &str, duration: Duration) -> NasReport {
+/// It asks for `duration`, and on until it has sent `at_least` requests: on a machine
+/// crowded with other builds a debug daemon may answer only a few per second.
+fn retrying_nas(to: SocketAddr, mac: &str, duration: Duration, at_least: u32) -> NasReport {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let mut report = NasReport::default();
     let started = Instant::now();
     let mut id = 0u8;
-    while started.elapsed() < duration {
+    while started.elapsed() < duration || report.requests < at_least {
         let sent_at = Instant::now();
         id = id.wrapping_add(1);
         let request = mab_request(id, mac);
@@ -239,7 +240,7 @@ fn a_flood_from_strangers_and_forgers_does_not_hurt_a_legitimate_nas() {
     });
     std::thread::sleep(Duration::from_millis(300));
     let log_at_start = d.log_len();
-    let nas = retrying_nas(d.addr, MAX_MAC, Duration::from_secs(5));
+    let nas = retrying_nas(d.addr, MAX_MAC, Duration::from_secs(5), 20);
     let lines: Vec<String> = d.log_lines()[log_at_start..]
         .iter()
         .filter(|l| !l.contains(" DEBUG "))
@@ -254,7 +255,6 @@ fn a_flood_from_strangers_and_forgers_does_not_hurt_a_legitimate_nas() {
         delta(&before, &after, "bad_authenticator"),
     );
     assert_eq!(nas.lost, 0, "requests of the legitimate NAS lost: {nas:?}");
-    assert!(nas.requests >= 20, "the NAS kept asking for 5 s: {nas:?}");
     assert!(
         delta(&before, &after, "unknown_client") > 10_000,
         "{after:?}"
