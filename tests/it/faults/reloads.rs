@@ -28,12 +28,19 @@ fn a_hundred_reloads_under_load_fail_no_request_and_every_answer_fits_a_config()
     );
     let mut d = Daemon::start(&cfg);
     let addr = d.addr;
-    let load_for = Duration::from_secs(14);
+    // The load runs in parts of a second until the reloads are over, however long a
+    // crowded machine makes them take; each part's report is judged.
+    let stop = Arc::new(AtomicBool::new(false));
+    let load_stop = stop.clone();
     let load = std::thread::spawn(move || {
-        loadgen::run(&mab_load(addr, TEACHER_MAC, 2000, load_for)).unwrap()
+        let mut parts = Vec::new();
+        while parts.is_empty() || !load_stop.load(Ordering::Relaxed) {
+            let part = mab_load(addr, TEACHER_MAC, 2000, Duration::from_secs(1));
+            parts.push(loadgen::run(&part).unwrap());
+        }
+        parts
     });
 
-    let stop = Arc::new(AtomicBool::new(false));
     let watcher_stop = stop.clone();
     let watcher = std::thread::spawn(move || {
         let s = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -112,18 +119,17 @@ fn a_hundred_reloads_under_load_fail_no_request_and_every_answer_fits_a_config()
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Relaxed);
     let seen = watcher.join().unwrap();
-    let report = load.join().unwrap();
-    assert!(
-        reload_time + Duration::from_millis(500) < load_for,
-        "the reloads ({reload_time:?}) outlasted the load"
-    );
+    let parts = load.join().unwrap();
+    let sent: u64 = parts.iter().map(|r| r.sent).sum();
     eprintln!(
-        "100 reloads in {reload_time:?}; {} answers for the toggled user; load: {}",
+        "100 reloads in {reload_time:?}; {} answers for the toggled user; load: {sent} requests in {} parts",
         seen.len(),
-        report.to_text()
+        parts.len()
     );
     // zero failures: every request answered within the NAS's 3 s retry timer
-    assert_clean("load during reloads", &report);
+    for (i, report) in parts.iter().enumerate() {
+        assert_clean(&format!("load during reloads, part {i}"), report);
+    }
 
     // Which ban states may an answer reflect? State k (after valid reload k) may be in force
     // from the moment reload k was signalled until reload k+1 was confirmed.
