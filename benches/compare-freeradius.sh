@@ -65,55 +65,23 @@ printf '%s' "$SECRET" >"$WORK/secret"
 
 # --- configurations ------------------------------------------------------------------------
 # Two devices per user (hallpass limits devices per user); the MACs are those of
-# `hallpass load --macs N`: 3c:22 followed by the 32-bit index.
+# `hallpass load --macs N`: 3c:22 followed by the 32-bit index. Both servers reply with
+# VLAN 20 and Filter-Id "students" (the tests' students group).
 write_configs() {
     local n=$1 hp=$WORK/hp-$n fr=$WORK/fr-$n
     mkdir -p "$hp" "$fr/log" "$fr/run"
-    cat >"$hp/hallpass.toml" <<EOF
-[server]
-state_dir = "state"
-timezone = "Europe/Berlin"
-language = "de"
-metrics_listen = "127.0.0.1:$HP_METRICS_PORT"
-
-[radius]
-auth_listen = ["127.0.0.1:$HP_PORT"]
-acct_listen = ["127.0.0.1:$((HP_PORT + 1))"]
-
-[[radius.client]]
-name = "localhost"
-address = "127.0.0.1"
-secret = "$SECRET"
-module = "wifi"
-require_message_authenticator = true
-
-[policy]
-session_timeout = "12h"
-
-[[policy.group]]
-name = "students"
-vlan = 20
-
-[privacy]
-retention_days = 30
-EOF
-    awk -v n="$n" 'BEGIN {
-        for (i = 0; i < n; i += 2)
-            printf "[[user]]\nname = \"u%07d\"\ngroups = [\"students\"]\nconsent = true\n\n", i / 2
-    }' >"$hp/users.toml"
-    awk -v n="$n" 'BEGIN {
-        for (i = 0; i < n; i++)
-            printf "[[device]]\nmac = \"3c:22:%02x:%02x:%02x:%02x\"\nowner = \"u%07d\"\n\n",
-                int(i / 16777216) % 256, int(i / 65536) % 256, int(i / 256) % 256, i % 256, int(i / 2)
-    }' >"$hp/devices.toml"
-    : >"$hp/bans.toml"
-    : >"$hp/grants.toml"
+    # the tests' config (tests/fixtures/hallpass.toml) on fixed ports, with N devices
+    HP_SECRET="$SECRET" HP_STATE_DIR=state HP_LOAD_MACS="$n" \
+        HP_AUTH_LISTEN="127.0.0.1:$HP_PORT" HP_ACCT_LISTEN="127.0.0.1:$((HP_PORT + 1))" \
+        HP_SERVER_EXTRA="metrics_listen = \"127.0.0.1:$HP_METRICS_PORT\"" \
+        HP_CLIENT_EXTRA="require_message_authenticator = true" \
+        sh "$ROOT/tests/fixtures/config.sh" "$hp"
 
     # FreeRADIUS: MAB as `authorize { files }` with Auth-Type := Accept per MAC and the same
     # reply attributes; unknown MACs hit DEFAULT Auth-Type := Reject.
     awk -v n="$n" 'BEGIN {
         for (i = 0; i < n; i++)
-            printf "3c-22-%02x-%02x-%02x-%02x Auth-Type := Accept\n\tTunnel-Type = VLAN, Tunnel-Medium-Type = IEEE-802, Tunnel-Private-Group-Id = \"20\", Session-Timeout = 43200, Reply-Message = \"Willkommen\"\n\n",
+            printf "3c-22-%02x-%02x-%02x-%02x Auth-Type := Accept\n\tTunnel-Type = VLAN, Tunnel-Medium-Type = IEEE-802, Tunnel-Private-Group-Id = \"20\", Filter-Id = \"students\", Session-Timeout = 43200, Reply-Message = \"Willkommen\"\n\n",
                 int(i / 16777216) % 256, int(i / 65536) % 256, int(i / 256) % 256, i % 256
         printf "DEFAULT Auth-Type := Reject\n\tReply-Message = \"Unbekanntes Geraet\"\n"
     }' >"$fr/users"

@@ -40,7 +40,10 @@ ip -n "$srv" link set "$vs" up
 ip -n "$cli" link set "$vc" up
 
 mkdir -p "$work/state"
-cat > "$work/hallpass.toml" <<EOF
+HP_SECRET=bench-secret-0123456789 HP_STATE_DIR="$work/state" HP_ACCT_LISTEN=none \
+HP_EXTRA="[dhcp]
+interfaces = [\"$vs\"]
+trusted_servers = [\"10.98.0.1\"]" sh tests/fixtures/config.sh "$work"
 [server]
 state_dir = "$work/state"
 [radius]

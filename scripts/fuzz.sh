@@ -2,7 +2,7 @@
 # Fuzzes every parser for a bounded time: scripts/fuzz.sh [SECONDS_PER_TARGET] (default 60).
 # With cargo-fuzz and a nightly toolchain: coverage-guided libFuzzer (`cargo fuzz run`), the
 # corpus kept in fuzz/corpus/<target>. Without them: the same target bodies (fuzz/bodies.rs)
-# in a stable random-mutation loop (tests/it/faults.rs, `fuzz_*`): NOT coverage-guided, only
+# in a stable random-mutation loop (tests/it/faults/fuzz.rs, `fuzz_*`): NOT coverage-guided, only
 # random and mutated seed inputs. A crash is a bug: fix it and keep the input as a test.
 set -eu
 cd "$(dirname "$0")/.."
@@ -19,6 +19,6 @@ else
     for t in $targets; do
         echo "== fuzz_$t ($secs s)"
         FUZZ_SECONDS="$secs" cargo test --release --locked --test it -- --ignored --exact \
-            "faults::fuzz_$t" --nocapture
+            "faults::fuzz::fuzz_$t" --nocapture
     done
 fi

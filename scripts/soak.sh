@@ -14,25 +14,9 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$dir"; }
 trap cleanup EXIT INT TERM
 
 secret="soak-secret-0123456789"
-cat >"$dir/hallpass.toml" <<TOML
-[server]
-state_dir = "$dir/state"
-timezone = "Europe/Berlin"
-[radius]
-auth_listen = ["127.0.0.1:0"]
-acct_listen = ["127.0.0.1:0"]
-[[radius.client]]
-name = "soak"
-address = "127.0.0.1/32"
-secret = "$secret"
-module = "wifi"
-[[policy.group]]
-name = "students"
-vlan = 20
-TOML
-# 1000 users with one device each: the MACs `hallpass load --macs 1000` generates
-awk 'BEGIN { for (i = 0; i < 1000; i++) printf "[[user]]\nname = \"u%d\"\ngroups = [\"students\"]\nconsent = true\n", i }' >"$dir/users.toml"
-awk 'BEGIN { for (i = 0; i < 1000; i++) printf "[[device]]\nmac = \"3c:22:00:00:%02x:%02x\"\nowner = \"u%d\"\n", int(i / 256), i % 256, i }' >"$dir/devices.toml"
+# The tests' config (tests/fixtures/hallpass.toml) with the 1000 devices of
+# `hallpass load --macs 1000`
+HP_SECRET="$secret" HP_LOAD_MACS=1000 sh tests/fixtures/config.sh "$dir"
 
 RUST_LOG=info "$bin" serve --config "$dir" 2>"$dir/log" &
 pid=$!

@@ -16,48 +16,20 @@ pub struct TestConfig {
 }
 
 impl TestConfig {
-    /// hallpass.toml with one loopback client and the groups teachers (VLAN 30) and students
-    /// (VLAN 20, Filter-Id "students"); `extra` is appended verbatim (more [policy] keys go
-    /// in `policy_extra`).
+    /// hallpass.toml from `tests/fixtures/hallpass.toml` (one loopback client, the groups
+    /// teachers (VLAN 30) and students (VLAN 20, Filter-Id "students")), on port 0 for auth
+    /// and accounting; `policy_extra` is added to [policy], `extra` at the end.
     pub fn new(policy_extra: &str, extra: &str) -> TestConfig {
         let dir = tempfile::tempdir().unwrap();
         let state = dir.path().join("state");
-        let main = format!(
-            r#"[server]
-state_dir = "{state}"
-timezone = "Europe/Berlin"
-language = "de"
-
-[radius]
-auth_listen = ["127.0.0.1:0"]
-acct_listen = ["127.0.0.1:0"]
-
-[[radius.client]]
-name = "test-nas"
-address = "127.0.0.1/32"
-secret = "{SECRET}"
-module = "wifi"
-
-[policy]
-max_devices_per_user = 5
-session_timeout = "12h"
-{policy_extra}
-
-[[policy.group]]
-name = "teachers"
-vlan = 30
-
-[[policy.group]]
-name = "students"
-vlan = 20
-filter_id = "students"
-
-[privacy]
-retention_days = 30
-{extra}
-"#,
-            state = state.display()
-        );
+        let main = fixture_config(&[
+            ("STATE_DIR", &state.display().to_string()),
+            ("AUTH_LISTEN", "\"127.0.0.1:0\""),
+            ("ACCT_LISTEN", "\"127.0.0.1:0\""),
+            ("SECRET", SECRET),
+            ("POLICY_EXTRA", policy_extra),
+            ("EXTRA", extra),
+        ]);
         std::fs::write(dir.path().join("hallpass.toml"), main).unwrap();
         TestConfig { dir }
     }
@@ -118,6 +90,40 @@ retention_days = 30
     pub fn db_path(&self) -> PathBuf {
         self.dir.path().join("state").join("hallpass.db")
     }
+}
+
+/// The shared test config, `tests/fixtures/hallpass.toml`, filled in as
+/// `tests/fixtures/config.sh` fills it for the scripts: `@NAME@` inside a line becomes the
+/// value of NAME, a line that is only `@NAME@` becomes the value's lines (none when absent).
+pub fn fixture_config(values: &[(&str, &str)]) -> String {
+    let value = |name: &str| {
+        values
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| *v)
+    };
+    let mut out = String::new();
+    for line in include_str!("../fixtures/hallpass.toml").lines() {
+        if let Some(name) = line
+            .strip_prefix('@')
+            .and_then(|l| l.strip_suffix('@'))
+            .filter(|n| !n.contains('@'))
+        {
+            let v = value(name);
+            out.push_str(v);
+            if !v.is_empty() && !v.ends_with('\n') {
+                out.push('\n');
+            }
+            continue;
+        }
+        let mut line = line.to_string();
+        for name in ["STATE_DIR", "AUTH_LISTEN", "ACCT_LISTEN", "SECRET"] {
+            line = line.replace(&format!("@{name}@"), value(name));
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
 }
 
 /// Users, devices and bans most tests share.

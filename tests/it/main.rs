@@ -14,6 +14,8 @@ mod auth;
 mod cli;
 mod dhcp_capture;
 mod dhcp_watch;
+mod docs;
+mod example;
 mod faults;
 mod harness;
 mod metrics;
