@@ -164,7 +164,7 @@ pub(super) fn whole_file(rel: &Path, kind: K) -> ConfigError {
     }
 }
 
-/// The text of a config directory, as [`validate`](super::validate) takes it: its files in
+/// The text of a config directory, as [`validate`](fn@super::validate) takes it: its files in
 /// reading order (large list files in parts), and a whole-file error for each file or folder
 /// that could not be read.
 pub struct Sources {
