@@ -3,7 +3,7 @@
 //! decision, and watches DHCP.
 //!
 //! Layering (arrows point down only): `cli`, `daemon` → `server` → `policy`, `radius`,
-//! `store`, `config` → `model`, `sched`. The pure modules (`radius`, `policy`, `config`,
+//! `store`, `config` → `model`, `secret`, `sched`. The pure modules (`radius`, `policy`, `config`,
 //! `model`) do no network I/O, start no tasks and never read the clock.
 
 pub mod cli;
@@ -15,5 +15,6 @@ pub mod model;
 pub mod policy;
 pub mod radius;
 pub mod sched;
+pub mod secret;
 pub mod server;
 pub mod store;

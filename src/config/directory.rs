@@ -22,7 +22,9 @@ use crate::model::{
 pub type Map<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A RADIUS shared secret (with its HMAC key schedule; see [`SharedSecret`]).
-pub type Secret = crate::radius::SharedSecret;
+///
+/// [`SharedSecret`]: crate::secret::SharedSecret
+pub type Secret = crate::secret::SharedSecret;
 
 /// One NAS or NAS subnet allowed to ask.
 #[derive(Clone, Debug)]
@@ -363,26 +365,14 @@ impl Directory {
             }
             g
         };
-        let user_bans = self
-            .user_bans
-            .iter()
-            .map(|(k, v)| (name_of(k), v.iter().map(ban).collect()))
-            .collect();
-        let device_bans = self
-            .device_bans
-            .iter()
-            .map(|(k, v)| (*k, v.iter().map(ban).collect()))
-            .collect();
-        let user_grants = self
-            .user_grants
-            .iter()
-            .map(|(k, v)| (name_of(k), v.iter().map(grant).collect()))
-            .collect();
-        let group_grants = self
-            .group_grants
-            .iter()
-            .map(|(k, v)| (std::sync::Arc::from(&**k), v.iter().map(grant).collect()))
-            .collect();
+        let user_bans = renewed(&self.user_bans, &name_of, &ban);
+        let device_bans = renewed(&self.device_bans, &|m: &MacAddr| *m, &ban);
+        let user_grants = renewed(&self.user_grants, &name_of, &grant);
+        let group_grants = renewed(
+            &self.group_grants,
+            &|n: &std::sync::Arc<str>| std::sync::Arc::from(&**n),
+            &grant,
+        );
         Directory {
             config_dir: self.config_dir,
             server: self.server,
@@ -409,4 +399,18 @@ impl Directory {
                 .flat_map(|g| self.grants_of_group(g).iter()),
         )
     }
+}
+
+/// A copy of `map` in new memory, each key and entry renewed by `key` and `entry`.
+fn renewed<K, V>(
+    map: &Map<K, Vec<V>>,
+    key: &dyn Fn(&K) -> K,
+    entry: &dyn Fn(&V) -> V,
+) -> Map<K, Vec<V>>
+where
+    K: Eq + std::hash::Hash,
+{
+    map.iter()
+        .map(|(k, v)| (key(k), v.iter().map(entry).collect()))
+        .collect()
 }

@@ -5,56 +5,20 @@
 //! Every comparison of a received MAC is constant-time. Nothing here allocates except
 //! [`unhide_password`], whose result is wiped on drop.
 
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use md5::{Digest, Md5};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, Zeroizing};
 
 use super::packet::HEADER_LEN;
 use super::{Code, Packet, RadiusError, attr};
+// Re-exported here so that the codec's callers keep naming it `radius::SharedSecret`.
+pub use crate::secret::SharedSecret;
 
 /// Largest password RFC 2865 section 5.2 can carry.
 pub const MAX_PASSWORD_LEN: usize = 128;
 
 const ZEROS: [u8; 16] = [0; 16];
-
-/// A RADIUS shared secret, with its HMAC-MD5 key schedule done once: the key blocks XORed
-/// with the inner and outer pads (RFC 2104) are hashed when the secret is loaded, so each
-/// Message-Authenticator costs two MD5 blocks fewer. Never printed: `Debug` shows only its
-/// length. The secret is wiped on drop; the two keyed MD5 states cannot be (the `hmac`
-/// crate offers no wipe), and they live as long as the secret does.
-#[derive(Clone)]
-pub struct SharedSecret {
-    bytes: Zeroizing<Vec<u8>>,
-    /// `None` only if the HMAC crate ever refused the key; every use then reports
-    /// [`RadiusError::HmacKey`].
-    hmac: Option<Hmac<Md5>>,
-}
-
-impl SharedSecret {
-    pub fn new(bytes: Vec<u8>) -> SharedSecret {
-        let hmac = <Hmac<Md5> as Mac>::new_from_slice(&bytes).ok();
-        SharedSecret {
-            bytes: Zeroizing::new(bytes),
-            hmac,
-        }
-    }
-
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes
-    }
-
-    /// A fresh HMAC-MD5 keyed with the secret.
-    fn hmac(&self) -> Result<Hmac<Md5>, RadiusError> {
-        self.hmac.clone().ok_or(RadiusError::HmacKey)
-    }
-}
-
-impl std::fmt::Debug for SharedSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SharedSecret(<{} bytes>)", self.bytes.len())
-    }
-}
 
 /// MD5(secret + previous block): the keystream block of RFC 2865 section 5.2.
 fn password_block(secret: &[u8], prev: &[u8]) -> [u8; 16] {
@@ -192,7 +156,7 @@ pub(crate) fn compute_message_authenticator(
     ma_value_at: usize,
     secret: &SharedSecret,
 ) -> Result<[u8; 16], RadiusError> {
-    let mut mac = secret.hmac()?;
+    let mut mac = secret.hmac().ok_or(RadiusError::HmacKey)?;
     mac.update(packet.get(..4).unwrap_or_default());
     mac.update(auth_field);
     mac.update(packet.get(HEADER_LEN..ma_value_at).unwrap_or_default());
