@@ -2,14 +2,32 @@
 //! the school's own records (registered devices, consent, per-module bans), logs every
 //! decision, and watches DHCP.
 //!
-//! Layering (arrows point down only): `cli`, `daemon` → `server` → `policy`, `radius`,
-//! `store`, `config` → `model`, `sched`. The pure modules (`radius`, `policy`, `config`,
-//! `model`) do no network I/O, start no tasks and never read the clock.
+//! Layering: the arrows point down only, and nothing but `daemon` imports `server`.
+//!
+//! ```text
+//! main     → cli, daemon
+//! cli      → loadgen, control, policy, config, store, radius, model
+//! daemon   → server, control, policy, config, store
+//! server   → mmsg, policy, dhcp, radius, config, store, sched, model
+//! loadgen  → mmsg, radius, model     (a client with sockets of its own)
+//! policy   → config, store (the accounting record, as a value), model
+//! config   → radius (shared secrets), model
+//! store    → sched, model
+//! dhcp     → model
+//! radius, model, mmsg, control, sched: nothing of hallpass
+//! ```
+//!
+//! The pure modules (`radius`, `dhcp`, `policy`, `config`, `model`) do no network I/O, start
+//! no tasks and never read the clock. The CLI finds the running daemon and asks it to reload
+//! only through `control` (the pid file and SIGHUP).
 
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod daemon;
 pub mod dhcp;
+pub mod loadgen;
+mod mmsg;
 pub mod model;
 pub mod policy;
 pub mod radius;
