@@ -120,8 +120,14 @@ mod tests {
         let link = dir.join(name);
         std::os::unix::fs::symlink(sleep_binary(), &link).unwrap();
         let child = Command::new(&link).arg0("sleep").arg("60").spawn().unwrap();
-        let comm = std::fs::read_to_string(format!("/proc/{}/comm", child.id())).unwrap();
-        assert_eq!(comm.trim_end(), name);
+        // spawn returns once exec has closed the child's descriptors, which the kernel does
+        // just before it renames the process: wait for the new name.
+        let comm = || std::fs::read_to_string(format!("/proc/{}/comm", child.id())).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while comm().trim_end() != name && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(comm().trim_end(), name);
         child
     }
 
