@@ -1,6 +1,7 @@
 //! Wiring of `hallpass serve`: loads the config, starts the writer and the listeners, and
 //! handles signals (SIGHUP reload, SIGTERM/SIGINT graceful stop) and systemd notification.
-//! Owns no protocol logic itself.
+//! Writes the pid file the admin commands find it by (`control`). Owns no protocol logic
+//! itself, and is the only importer of `server`.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,12 +13,13 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tracing::{error, info, warn};
 
 use crate::config::{self, ConfigErrors, Directory};
+use crate::control;
+use crate::policy::usage::UsageBook;
 use crate::server::acct::{self, AcctShared};
 use crate::server::auth::{AuthShared, serve_socket};
 use crate::server::dynauth::{DynAuthClient, DynAuthError};
 use crate::server::enforce::Enforcer;
 use crate::server::metrics::{self, Exporter};
-use crate::server::usage::UsageBook;
 use crate::server::{self, Counters, RateLimitedLog, ServerError};
 use crate::store::{self, StoreError, WriterConfig};
 
@@ -75,7 +77,11 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
         path: state_dir.clone(),
         source,
     })?;
-    let _pid_file = PidFile::create(&state_dir);
+    // The admin commands find the daemon through this file; without it they only cannot
+    // ask for a reload, so the daemon runs on.
+    let _pid_file = control::PidFile::write(&state_dir)
+        .inspect_err(|e| warn!(error = %e, "cannot write the pid file"))
+        .ok();
     let db_path = store::db_path(&state_dir);
     let writer = store::spawn_writer(WriterConfig {
         retention_days: directory.privacy.retention_days,
@@ -317,27 +323,6 @@ async fn reload(
 fn notify(states: &[sd_notify::NotifyState]) {
     // Outside systemd NOTIFY_SOCKET is unset and this does nothing.
     let _ = sd_notify::notify(states);
-}
-
-// --- pid file: lets `hallpass` admin commands find the daemon to send SIGHUP after an edit.
-
-/// `<state_dir>/hallpass.pid`, written at start and removed when dropped (at stop). Not a
-/// lock: a stale file is harmless, the CLI checks /proc/PID/comm before signalling.
-pub const PID_FILE: &str = "hallpass.pid";
-struct PidFile(PathBuf);
-impl PidFile {
-    fn create(state_dir: &Path) -> PidFile {
-        let path = state_dir.join(PID_FILE);
-        if let Err(e) = std::fs::write(&path, format!("{}\n", std::process::id())) {
-            warn!(path = %path.display(), error = %e, "cannot write the pid file");
-        }
-        PidFile(path)
-    }
-}
-impl Drop for PidFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 // ---- SIGUSR1: counter dump -------------------------------------------------------------

@@ -2,15 +2,34 @@
 //! the school's own records (registered devices, consent, per-module bans), logs every
 //! decision, and watches DHCP.
 //!
-//! Layering (arrows point down only): `cli`, `daemon` → `server` → `policy`, `radius`,
-//! `store`, `config` → `model`, `secret`, `sched`. The pure modules (`radius`, `policy`, `config`,
-//! `model`) do no network I/O, start no tasks and never read the clock.
+//! Layering: the arrows point down only, and nothing but `daemon` imports `server`.
+//!
+//! ```text
+//! main     → cli, daemon
+//! cli      → loadgen, control, policy, config, store, radius, secret, model
+//! daemon   → server, control, policy, config, store
+//! server   → mmsg, policy, dhcp, radius, config, store, sched, model
+//! loadgen  → mmsg, radius, secret, model     (a client with sockets of its own)
+//! policy   → config, store (the accounting record, as a value), model
+//! config   → secret, model
+//! store    → sched, model
+//! dhcp     → model
+//! radius   → secret, model
+//! model, secret, eap, mmsg, control, sched: nothing of hallpass
+//! ```
+//!
+//! The pure modules (`radius`, `eap`, `dhcp`, `policy`, `config`, `model`) do no network
+//! I/O, start no tasks and never read the clock. The CLI finds the running daemon and asks
+//! it to reload only through `control` (the pid file and SIGHUP).
 
 pub mod cli;
 pub mod config;
+pub mod control;
 pub mod daemon;
 pub mod dhcp;
 pub mod eap;
+pub mod loadgen;
+mod mmsg;
 pub mod model;
 pub mod policy;
 pub mod radius;

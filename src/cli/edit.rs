@@ -1,5 +1,6 @@
 //! Editing the config files in place, safely: under a lock, validated as a whole directory
-//! before anything is written, written atomically, then the daemon asked to reload.
+//! before anything is written, written atomically, then the daemon asked to reload (through
+//! `control`: its pid file and SIGHUP).
 //!
 //! An edit collects the new texts of the files it changes in memory. `commit` mirrors the
 //! config directory into a temporary directory (symlinks to every untouched file, the new
@@ -360,41 +361,9 @@ pub fn remove_entry(doc: &mut DocumentMut, key: &str, idx: usize) {
     }
 }
 
-/// What happened to the reload request.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Reload {
-    /// SIGHUP sent to this pid.
-    Signalled(u32),
-    /// No running hallpass found (no pid file, or its pid is not hallpass).
-    NotRunning,
-    /// The signal could not be sent.
-    Failed(u32, String),
-}
-
-/// Asks the daemon of `state_dir` to reload: SIGHUP to the pid in its pid file, if that
-/// process is alive and is hallpass.
-pub fn reload(state_dir: &Path) -> Reload {
-    let Some(pid) = std::fs::read_to_string(state_dir.join(crate::daemon::PID_FILE))
-        .ok()
-        .and_then(|s| s.trim().parse::<u32>().ok())
-    else {
-        return Reload::NotRunning;
-    };
-    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-    if comm.trim() != "hallpass" {
-        return Reload::NotRunning;
-    }
-    match std::process::Command::new("kill")
-        .arg("-HUP")
-        .arg(pid.to_string())
-        .stderr(std::process::Stdio::piped())
-        .output()
-    {
-        Ok(o) if o.status.success() => Reload::Signalled(pid),
-        Ok(o) => Reload::Failed(pid, String::from_utf8_lossy(&o.stderr).trim().to_string()),
-        Err(e) => Reload::Failed(pid, e.to_string()),
-    }
-}
+/// The reload request after an edit: SIGHUP to the running daemon, found through its pid
+/// file.
+pub use crate::control::{Reload, reload};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

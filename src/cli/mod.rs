@@ -72,7 +72,7 @@ pub fn check(dir: &Path) -> ExitCode {
 
 /// `hallpass load`.
 pub fn load(args: &args::LoadArgs) -> anyhow::Result<ExitCode> {
-    use crate::server::loadgen::{self, LoadKind, LoadOptions};
+    use crate::loadgen::{self, LoadKind, LoadOptions};
     use anyhow::Context;
 
     let secret = match (&args.secret, &args.secret_file) {

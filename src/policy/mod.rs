@@ -12,10 +12,12 @@
 //! and [`next_change`] tells the daemon when time alone may change a decision.
 //!
 //! Facts the policy cannot know from the config (today's data usage) come in as [`Facts`];
-//! the policy never asks for them.
+//! the policy never asks for them. The daemon keeps today's usage in the quota book
+//! ([`usage::UsageBook`]), fed from committed accounting records.
 
 mod message;
 mod time;
+pub mod usage;
 
 #[cfg(test)]
 mod tests;

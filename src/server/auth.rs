@@ -15,16 +15,16 @@ use tokio::sync::{Semaphore, watch};
 use tracing::debug;
 
 use crate::config::{Client, Directory};
+use crate::mmsg::{RecvBatch, SendBatch};
 use crate::model::Module;
+use crate::policy::usage::UsageBook;
 use crate::policy::{self, AccessRequest, Decision, Outcome};
 use crate::radius::{self, Code, MessageAuthenticator, Packet, PacketBuilder, SharedSecret, attr};
 use crate::sched;
 use crate::store::{AuthLogRow, WriterHandle};
 
 use super::dedup::{DedupCache, DedupKey, Lookup};
-use super::mmsg::{RecvBatch, SendBatch};
 use super::rounds::{self, Rounds};
-use super::usage::UsageBook;
 use super::{Counters, RateLimitedLog};
 
 /// How long a reply stays in the duplicate cache (RFC 5080 2.2.2 suggests a few seconds).

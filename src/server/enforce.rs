@@ -19,6 +19,7 @@ use tracing::{info, warn};
 
 use crate::config::Directory;
 use crate::model::{MacAddr, Module, UserName};
+use crate::policy::usage::UsageBook;
 use crate::policy::{self, Facts, Outcome, Reason, SessionFacts};
 use crate::store::{
     self, AccountingRecord, AcctStatus, DisconnectRecord, DisconnectResult, WriterHandle,
@@ -26,7 +27,6 @@ use crate::store::{
 
 use super::Counters;
 use super::dynauth::{DisconnectOutcome, DisconnectTarget, DynAuthClient};
-use super::usage::UsageBook;
 
 /// The longest the enforcer sleeps without looking again (also the bound on how late a
 /// change is noticed when the next change cannot be computed).

@@ -1,6 +1,8 @@
-//! The only socket code of hallpass: the RADIUS authentication and accounting listeners, the
-//! dynamic-authorization client and its enforcer, DHCP capture, and the load generator. Nothing imports
-//! this module but the daemon.
+//! The daemon's socket code: the RADIUS authentication and accounting listeners, the
+//! dynamic-authorization client and its enforcer, DHCP capture and the watcher, and the
+//! metrics endpoint. Nothing imports this module but the daemon; the load generator is a
+//! client with sockets of its own (`loadgen`), and the batched UDP calls both use live
+//! below them in `mmsg`.
 
 pub mod acct;
 pub mod auth;
@@ -8,11 +10,8 @@ pub mod capture;
 mod dedup;
 pub mod dynauth;
 pub mod enforce;
-pub mod loadgen;
 pub mod metrics;
-mod mmsg;
 mod rounds;
-pub mod usage;
 pub mod watcher;
 
 use std::collections::HashMap;

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use hallpass::model::MacAddr;
-use hallpass::server::loadgen::{self, LoadKind, LoadOptions, LoadReport};
+use hallpass::loadgen::{self, LoadKind, LoadOptions, LoadReport};
 
 use crate::harness::{Daemon, SECRET, TestConfig, mab, school};
 use crate::wire;

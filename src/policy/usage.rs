@@ -3,6 +3,10 @@
 //! touching the disk. The NAS reports octets per session as running totals; each record
 //! adds the growth since the session's previous record to its owner's day. At the start of
 //! a new local day (server time zone) the day's totals start from zero.
+//!
+//! The quota book, pure like the rest of `policy`: no I/O, no clock (every time is a
+//! parameter), no tasks; the lock only lets the auth path read while the enforcer writes.
+//! It reads the store's accounting record as a value and never touches the database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

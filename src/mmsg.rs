@@ -1,7 +1,9 @@
 //! Batched UDP receive and send with `recvmmsg`/`sendmmsg`: one system call moves up to
 //! [`BATCH`] datagrams, so a busy listener crosses into the kernel once per batch instead of
-//! twice per request. Owns the buffers the kernel writes into; knows nothing of RADIUS.
-//! The load generator sends its requests and takes coalesced replies (UDP GRO) with it too.
+//! twice per request. Owns the buffers the kernel writes into; knows nothing of RADIUS and
+//! imports nothing of hallpass. Shared by the daemon's listeners (`server`) and the load
+//! generator (`loadgen`), which sends its requests and takes coalesced replies (UDP GRO)
+//! with it, so that neither of the two imports the other.
 //!
 //! Its unsafe code hands the kernel pointers into buffers this module owns and keeps alive,
 //! unmoved, for the duration of each call.
