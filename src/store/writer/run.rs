@@ -113,6 +113,7 @@ impl Writer {
                     }
                 }
             }
+            // The round's instant: every decision of the round is taken with it.
             let now = Instant::now();
             self.shared
                 .queue_depth
@@ -129,7 +130,7 @@ impl Writer {
     }
 
     /// How long the thread may wait for a job before a timer fires. The sleep needs a
-    /// duration, so this is the one place besides the round's instant that reads the clock.
+    /// duration, so this reads the clock too; the round's own instant is read after the wait.
     fn sleep_until_next_deadline(&self) -> Duration {
         match self.timers.next_deadline() {
             Some(at) => at.saturating_duration_since(Instant::now()),
