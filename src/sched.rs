@@ -1,6 +1,7 @@
 //! Scheduling hints for hallpass's own threads, so that one core answers requests promptly
 //! while the log writer does its work in the gaps. Owns the system calls that set a thread's
-//! time slice, nice value and timer slack; knows nothing of RADIUS or SQLite.
+//! time slice, nice value and timer slack, and the moves of a thread into the background and
+//! back; knows nothing of RADIUS or SQLite (when to move is the caller's decision).
 //!
 //! Every hint applies to the calling thread only (Linux keeps these per thread) and is best
 //! effort: a kernel or sandbox that refuses one leaves the thread as it was, and the caller
@@ -32,6 +33,10 @@ pub enum SchedError {
         #[source]
         source: io::Error,
     },
+    #[error("this thread runs at nice {nice}, the lowest weight: there is no background to go to")]
+    NoBackground { nice: i32 },
+    #[error("this process may not lower its nice value from {background} back to {normal}")]
+    NoReturn { normal: i32, background: i32 },
 }
 
 /// Asks the kernel to run the calling thread in time slices of `slice` (Linux 6.12 and later;
@@ -138,6 +143,55 @@ pub fn can_return_from(background: i32, normal: i32) -> bool {
         .unwrap_or(false)
 }
 
+/// A thread that steps into the background (a higher nice value, so that other threads get
+/// the core first) and comes back to its normal weight.
+#[derive(Debug)]
+pub struct Background {
+    normal: i32,
+    background: i32,
+    in_background: bool,
+}
+
+impl Background {
+    /// For the calling thread, `step` nice values above where it runs now (at most 19). Raising
+    /// the nice value needs no permission, lowering it again does (`RLIMIT_NICE`, which the
+    /// unit's `LimitNICE=` sets, or `CAP_SYS_NICE`): a probe thread tries the way back first,
+    /// and without it the thread is not offered the background at all. The thread starts at
+    /// its normal weight.
+    pub fn for_this_thread(step: i32) -> Result<Background, SchedError> {
+        let normal = nice()?;
+        let background = (normal + step).min(19);
+        if background <= normal {
+            return Err(SchedError::NoBackground { nice: normal });
+        }
+        if !can_return_from(background, normal) {
+            return Err(SchedError::NoReturn { normal, background });
+        }
+        Ok(Background {
+            normal,
+            background,
+            in_background: false,
+        })
+    }
+
+    /// Whether the thread runs in the background now.
+    pub fn in_background(&self) -> bool {
+        self.in_background
+    }
+
+    /// Moves the calling thread (the one this was made for) into the background or back to
+    /// its normal weight. On an error the thread stays where it was.
+    pub fn step(&mut self, into_background: bool) -> Result<(), SchedError> {
+        set_nice(if into_background {
+            self.background
+        } else {
+            self.normal
+        })?;
+        self.in_background = into_background;
+        Ok(())
+    }
+}
+
 /// The calling thread's id (as in `/proc/self/task/<id>`).
 pub fn thread_id() -> i32 {
     // SAFETY: gettid takes no arguments and cannot fail.
@@ -178,7 +232,7 @@ pub fn timer_slack() -> Duration {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -246,6 +300,46 @@ mod tests {
         });
         assert_eq!(allowed, direct);
         assert_eq!(nice().unwrap(), normal);
+    }
+
+    #[test]
+    fn a_thread_steps_into_the_background_and_back_if_it_may() {
+        let normal = nice().unwrap();
+        let may_return = can_return_from((normal + 10).min(19), normal);
+        let moves = on_thread(move || {
+            let mut b = match Background::for_this_thread(10) {
+                Ok(b) => b,
+                Err(SchedError::NoReturn { .. }) => return None,
+                Err(e) => panic!("{e}"),
+            };
+            assert!(!b.in_background());
+            assert_eq!(nice().unwrap(), normal, "it starts at its normal weight");
+            b.step(true).unwrap();
+            let inside = (b.in_background(), nice().unwrap());
+            b.step(false).unwrap();
+            Some((inside, (b.in_background(), nice().unwrap())))
+        });
+        match moves {
+            Some((inside, back)) => {
+                assert!(may_return);
+                assert_eq!(inside, (true, (normal + 10).min(19)));
+                assert_eq!(back, (false, normal));
+            }
+            None => assert!(!may_return, "refused although the way back is open"),
+        }
+        assert_eq!(nice().unwrap(), normal, "the calling thread only");
+    }
+
+    #[test]
+    fn a_thread_at_the_lowest_weight_has_no_background() {
+        let refused = on_thread(|| {
+            set_nice(19).unwrap();
+            Background::for_this_thread(10).map(|_| ())
+        });
+        assert!(matches!(
+            refused,
+            Err(SchedError::NoBackground { nice: 19 })
+        ));
     }
 
     #[test]
