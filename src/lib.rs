@@ -3,9 +3,10 @@
 //! decision, and watches DHCP.
 //!
 //! Layering (arrows point down only): `cli`, `daemon` → `server` → `policy`, `radius`,
-//! `store`, `config` → `model`, `sched`. The pure modules (`radius`, `policy`, `config`,
+//! `store`, `config` → `model`, `sched`, `accounts`. The pure modules (`radius`, `policy`, `config`,
 //! `model`) do no network I/O, start no tasks and never read the clock.
 
+pub mod accounts;
 pub mod cli;
 pub mod config;
 pub mod daemon;
