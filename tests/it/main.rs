@@ -17,4 +17,5 @@ mod dhcp_watch;
 mod faults;
 mod harness;
 mod metrics;
+mod privacy;
 mod wire;
