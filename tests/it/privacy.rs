@@ -108,14 +108,14 @@ const ACCESS_POINT: &str = "AP-TURNHALLE-9C1E";
 const HOSTNAME: &str = "Maxens-iPhone-b7d2";
 const ERIKA_SESSION: &str = "erika-sess-c0ffee";
 
-fn acct_start(d: &Daemon, session: &str, user: &str, mac_dashes: &str) {
+fn acct_start(d: &Daemon, session: &str, user: &str, mac_dashes: &str, ap: &str) {
     let r = radclient(
         d.acct,
         "acct",
         SECRET,
         &format!(
             "Acct-Status-Type = Start, Acct-Session-Id = \"{session}\", User-Name = \"{user}\", \
-             Calling-Station-Id = \"{mac_dashes}\", Called-Station-Id = \"{ACCESS_POINT}:Schule\", \
+             Calling-Station-Id = \"{mac_dashes}\", Called-Station-Id = \"{ap}:Schule\", \
              NAS-IP-Address = 127.0.0.1, NAS-Port = 7, NAS-Port-Type = Wireless-802.11\n"
         ),
     );
@@ -139,9 +139,28 @@ fn school_with_traces() -> (TestConfig, Daemon) {
         mab(d.addr, "02-00-00-00-00-42", "Wireless-802.11").code(),
         Some("Access-Reject")
     );
-    acct_start(&d, SESSION, "3c-22-fb-12-34-56", "3C-22-FB-12-34-56");
-    acct_start(&d, OLD_SESSION, "max.muster", "02-00-00-00-00-42");
-    acct_start(&d, ERIKA_SESSION, "3c-22-fb-00-00-07", "3C-22-FB-00-00-07");
+    acct_start(
+        &d,
+        SESSION,
+        "3c-22-fb-12-34-56",
+        "3C-22-FB-12-34-56",
+        ACCESS_POINT,
+    );
+    acct_start(
+        &d,
+        OLD_SESSION,
+        "max.muster",
+        "02-00-00-00-00-42",
+        ACCESS_POINT,
+    );
+    // erika at another access point: the one max used is his data only
+    acct_start(
+        &d,
+        ERIKA_SESSION,
+        "3c-22-fb-00-00-07",
+        "3C-22-FB-00-00-07",
+        "AP-AULA-01",
+    );
     wait_rows(&cfg, "SELECT count(*) FROM auth_log", 2);
     wait_rows(&cfg, "SELECT count(*) FROM sessions", 3);
     let c = rw(&cfg);
@@ -402,8 +421,9 @@ fn reads_need_a_reason_and_are_audited_first_under_the_login_account() {
 fn planted_link(cfg: &TestConfig) -> (PathBuf, Vec<u8>) {
     let state = cfg.db_path().parent().unwrap().to_path_buf();
     std::fs::create_dir_all(&state).unwrap();
+    // empty: SQLite takes an empty file for an empty database and would migrate it
     let target = cfg.path().join("precious-file");
-    let content = b"root:x:0:0:root:/root:/bin/bash\n".to_vec();
+    let content = Vec::new();
     std::fs::write(&target, &content).unwrap();
     std::os::unix::fs::symlink(&target, cfg.db_path()).unwrap();
     (target, content)
