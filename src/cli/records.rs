@@ -300,8 +300,9 @@ pub fn erase(
     let d = load_config(&edit.config.config)?;
     let macs = macs_of(&d, user);
     let mut admin = admin(&d.server.state_dir)?;
-    // Recorded first: an erasure that stops halfway (it is all or nothing, but the log
-    // may still hold copies) is still on record, and a rerun is recorded again.
+    // Recorded first, like every read: an erasure that fails, or that leaves copies in the
+    // write-ahead log (store::StoreError::WalKept), is on record too; a rerun is recorded
+    // again.
     admin.audit(&audit_record("user.erase", user, Some(why)))?;
     let person = reader(&d)?.person_macs(Some(user), &macs)?;
     let counts = admin.erase(Some(user), &macs)?;
