@@ -6,22 +6,23 @@
 //!
 //! ```text
 //! main     → cli, daemon
-//! cli      → loadgen, control, policy, config, store, radius, secret, model
+//! cli      → loadgen, control, accounts, policy, config, store, radius, secret, model
 //! daemon   → server, control, policy, config, store
 //! server   → mmsg, policy, dhcp, radius, config, store, sched, model
 //! loadgen  → mmsg, radius, secret, model     (a client with sockets of its own)
 //! policy   → config, store (the accounting record, as a value), model
 //! config   → secret, model
-//! store    → sched, model
+//! store    → accounts (who owns a state file), sched, model
 //! dhcp     → model
 //! radius   → secret, model
-//! model, secret, eap, mmsg, control, sched: nothing of hallpass
+//! model, secret, eap, mmsg, control, accounts, sched: nothing of hallpass
 //! ```
 //!
 //! The pure modules (`radius`, `eap`, `dhcp`, `policy`, `config`, `model`) do no network
 //! I/O, start no tasks and never read the clock. The CLI finds the running daemon and asks
 //! it to reload only through `control` (the pid file and SIGHUP).
 
+pub mod accounts;
 pub mod cli;
 pub mod config;
 pub mod control;

@@ -56,13 +56,15 @@ pub enum Command {
     /// Why a device or an account gets the answer it gets: the same policy as the daemon,
     /// every rule checked, and the Reply-Message the person would see.
     Why(WhyArgs),
-    /// Accounting sessions from the database (a person's sessions need --reason).
+    /// Accounting sessions from the database (needs --reason; audited before anything is read).
     Sessions(SessionsArgs),
-    /// DHCP sightings from the database: which device was seen where.
+    /// DHCP sightings from the database: which device was seen where (needs --reason;
+    /// audited before anything is read).
     Sightings(SightingsArgs),
-    /// Access decisions from the auth log (always needs --reason).
+    /// Access decisions from the auth log (needs --reason; audited before anything is read).
     Log(LogArgs),
-    /// The audit log: who read or changed what, when and why.
+    /// The audit log: who read or changed what, when and why. "Who" is the account the
+    /// admin logged in with (the kernel's login uid), not $SUDO_USER, which is shown beside it.
     Audit(AuditArgs),
     /// Write the man page or shell completions to stdout (used when packaging).
     #[command(hide = true)]
@@ -315,9 +317,12 @@ pub enum UserCmd {
         #[command(flatten)]
         config: ConfigArg,
     },
-    /// Delete the runtime records of the person and their devices (right to erasure).
+    /// Delete the runtime records of the person and their devices (right to erasure): also
+    /// those of MACs no longer registered to them and of randomized MACs linked to theirs,
+    /// overwritten in the database file and its write-ahead log.
     Erase {
         user: String,
+        /// Why (required; recorded in the audit log, which keeps the erasure on record).
         #[arg(long)]
         reason: Option<String>,
         /// Also remove their device registrations from the config files.
@@ -365,7 +370,7 @@ pub struct SessionsArgs {
     pub mac: Option<String>,
     #[arg(long)]
     pub user: Option<String>,
-    /// Why one person's sessions are read (required with --mac or --user; audited).
+    /// Why the sessions are read (required; recorded in the audit log first).
     #[arg(long)]
     pub reason: Option<String>,
     #[arg(long)]
@@ -384,6 +389,9 @@ pub struct SightingsArgs {
     /// Only randomized (locally administered) MACs.
     #[arg(long)]
     pub randomized: bool,
+    /// Why the sightings are read (required; recorded in the audit log first).
+    #[arg(long)]
+    pub reason: Option<String>,
     #[arg(long)]
     pub limit: Option<usize>,
     #[arg(long)]
@@ -399,7 +407,7 @@ pub struct LogArgs {
     pub mac: Option<String>,
     #[arg(long)]
     pub user: Option<String>,
-    /// Why the log is read (required; audited).
+    /// Why the log is read (required; recorded in the audit log first).
     #[arg(long)]
     pub reason: Option<String>,
     /// Only rows at or after this time.

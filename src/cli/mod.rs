@@ -192,7 +192,7 @@ fn devices_file_macs(path: &Path) -> anyhow::Result<Vec<crate::model::MacAddr>> 
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error(
-        "{what} shows one person's data: give --reason \"...\" (why you read it, e.g. the school's instruction); it is recorded in the audit log"
+        "{what} shows data about people: give --reason \"...\" (why you read it, e.g. the school's instruction); it is recorded in the audit log"
     )]
     ReasonRequired { what: &'static str },
     #[error(
@@ -279,30 +279,11 @@ pub fn run(command: args::Command) -> ExitCode {
     }
 }
 
-/// Who runs the command, for the audit log: the admin behind sudo, else the login name,
-/// else the name of the process's uid.
+/// Who runs the command, for the audit log, the config lock and a ban's `by`: the account
+/// the admin logged in with (`/proc/self/loginuid`, kept by the kernel across sudo), else
+/// the name of the real uid. Never the environment: `SUDO_USER` is anyone's to set.
 pub fn actor() -> String {
-    for var in ["SUDO_USER", "USER", "LOGNAME"] {
-        if let Ok(v) = std::env::var(var)
-            && !v.trim().is_empty()
-        {
-            return v;
-        }
-    }
-    use std::os::unix::fs::MetadataExt;
-    let Ok(uid) = std::fs::metadata("/proc/self").map(|m| m.uid()) else {
-        return "unknown".into();
-    };
-    std::fs::read_to_string("/etc/passwd")
-        .ok()
-        .and_then(|p| {
-            p.lines().find_map(|l| {
-                let mut f = l.split(':');
-                let name = f.next()?;
-                (f.nth(1)? == uid.to_string()).then(|| name.to_string())
-            })
-        })
-        .unwrap_or_else(|| format!("uid {uid}"))
+    crate::accounts::acting_account()
 }
 
 /// The config directory, loaded; an invalid one is an error that lists every problem.

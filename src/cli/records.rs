@@ -1,6 +1,8 @@
 //! The commands that read the runtime database (sessions, sightings, log, audit), the data
-//! export and the erasure of one person. Reads of one person's data need a reason and are
-//! recorded in the audit log BEFORE anything is read: no audit row, no data.
+//! export and the erasure of one person. Every read of data about people (sessions,
+//! sightings, log, export) needs a reason and is recorded in the audit log BEFORE anything
+//! is read: no audit row, no data. The audit's `actor` is the login account
+//! ([`super::actor`]); `SUDO_USER`, which anyone can set, is only recorded beside it.
 //!
 //! Reads go through [`store::Reader`], the audit rows and the erasure through
 //! [`store::Admin`]. `--json` prints the store's own record types (and the export document
@@ -28,7 +30,9 @@ const BUSY: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn db_file(state_dir: &Path) -> Result<PathBuf, CliError> {
     let path = store::db_path(state_dir);
-    if path.exists() {
+    // Not `exists()`: that follows a link, and a planted (even dangling) link must reach
+    // the store's own refusal, which names it.
+    if path.symlink_metadata().is_ok() {
         Ok(path)
     } else {
         Err(CliError::NoDatabase { path })
@@ -45,6 +49,24 @@ fn admin(state_dir: &Path) -> anyhow::Result<Admin> {
     Ok(Admin::open(&path, BUSY)?)
 }
 
+/// `SUDO_USER`, if set: recorded beside the actor as a hint, never as the actor.
+fn sudo_user() -> Option<String> {
+    std::env::var("SUDO_USER")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+fn audit_record(action: &str, subject: &str, reason: Option<&str>) -> AuditRecord {
+    AuditRecord {
+        time: Timestamp::now(),
+        actor: actor(),
+        sudo_user: sudo_user(),
+        action: action.to_string(),
+        subject: subject.to_string(),
+        reason: reason.map(str::to_string),
+    }
+}
+
 /// Records an admin action in the audit log, over a short read-write connection.
 pub fn audit_insert(
     state_dir: &Path,
@@ -53,18 +75,12 @@ pub fn audit_insert(
     reason: Option<&str>,
 ) -> anyhow::Result<()> {
     admin(state_dir)?
-        .audit(&AuditRecord {
-            time: Timestamp::now(),
-            actor: actor(),
-            action: action.to_string(),
-            subject: subject.to_string(),
-            reason: reason.map(str::to_string),
-        })
+        .audit(&audit_record(action, subject, reason))
         .context("cannot write the audit row")?;
     Ok(())
 }
 
-/// The reason for reading one person's data: required, non-empty.
+/// The reason for reading data about people: required, non-empty.
 fn reason<'a>(r: Option<&'a str>, what: &'static str) -> Result<&'a str, CliError> {
     r.filter(|r| !r.trim().is_empty())
         .ok_or(CliError::ReasonRequired { what })
@@ -88,11 +104,13 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 pub fn sessions(a: &SessionsArgs) -> anyhow::Result<()> {
     let d = load_config(&a.config.config)?;
     let mac = a.mac.as_deref().map(parse_mac).transpose()?;
-    if mac.is_some() || a.user.is_some() {
-        let why = reason(a.reason.as_deref(), "sessions --user/--mac")?;
-        let subject = a.user.clone().unwrap_or_else(|| opt(mac));
-        audit_insert(&d.server.state_dir, "sessions.read", &subject, Some(why))?;
-    }
+    let why = reason(a.reason.as_deref(), "sessions")?;
+    let subject = a
+        .user
+        .clone()
+        .or_else(|| mac.map(|m| m.to_string()))
+        .unwrap_or_else(|| "all".into());
+    audit_insert(&d.server.state_dir, "sessions.read", &subject, Some(why))?;
     let reader = reader(&d)?;
     let list = reader.sessions(&SessionFilter {
         mac,
@@ -136,6 +154,8 @@ pub fn sessions(a: &SessionsArgs) -> anyhow::Result<()> {
 
 pub fn sightings(a: &SightingsArgs) -> anyhow::Result<()> {
     let d = load_config(&a.config.config)?;
+    let why = reason(a.reason.as_deref(), "sightings")?;
+    audit_insert(&d.server.state_dir, "sightings.read", "all", Some(why))?;
     let list = reader(&d)?.sightings(&store::SightingFilter {
         unregistered_only: a.unregistered,
         randomized_only: a.randomized,
@@ -229,8 +249,12 @@ pub fn audit(a: &AuditArgs) -> anyhow::Result<()> {
     );
     for e in &list {
         let r = &e.record;
+        let sudo = r
+            .sudo_user
+            .as_deref()
+            .map_or(String::new(), |s| format!(" (SUDO_USER {s})"));
         println!(
-            "{:<16}  {:<14}  {:<14}  {:<20}  {}",
+            "{:<16}  {:<14}  {:<14}  {:<20}  {}{sudo}",
             show_time(r.time, tz),
             r.actor,
             r.action,
@@ -276,19 +300,34 @@ pub fn erase(
     let d = load_config(&edit.config.config)?;
     let macs = macs_of(&d, user);
     let mut admin = admin(&d.server.state_dir)?;
+    // Recorded first, like every read: an erasure that fails, or that leaves copies in the
+    // write-ahead log (store::StoreError::WalKept), is on record too; a rerun is recorded
+    // again.
+    admin.audit(&audit_record("user.erase", user, Some(why)))?;
+    let person = reader(&d)?.person_macs(Some(user), &macs)?;
     let counts = admin.erase(Some(user), &macs)?;
-    admin.audit(&AuditRecord {
-        time: Timestamp::now(),
-        actor: actor(),
-        action: "user.erase".into(),
-        subject: user.to_string(),
-        reason: Some(why.to_string()),
-    })?;
     drop(admin);
+    let list = |m: &[MacAddr]| {
+        if m.is_empty() {
+            "none".to_string()
+        } else {
+            m.iter()
+                .map(MacAddr::to_string)
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+    };
+    let others: Vec<MacAddr> = person
+        .unregistered
+        .iter()
+        .chain(&person.aliases)
+        .copied()
+        .collect();
     println!(
-        "erased {} rows of {user} and {} device(s): auth log {}, sessions {}, sightings {}, sighting history {}, rogue servers {}, disconnects {}",
+        "erased {} rows of {user} (registered devices: {}; other MACs: {}): auth log {}, sessions {}, sightings {}, sighting history {}, rogue servers {}, disconnects {}",
         counts.total(),
-        macs.len(),
+        list(&macs),
+        list(&others),
         counts.auth_log,
         counts.sessions,
         counts.sightings,

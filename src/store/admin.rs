@@ -36,8 +36,10 @@ impl Admin {
         Ok(insert_audit(&self.conn, record)?)
     }
 
-    /// Deletes every runtime row of `user` (if given) and of `macs` (their devices), all
-    /// or nothing. The audit log is kept.
+    /// Deletes every runtime row of `user` (if given), of `macs` (the devices registered to
+    /// them) and of their other MACs ([`PersonMacs`](super::PersonMacs)), all or nothing,
+    /// then empties the write-ahead log so that no copy stays in the files. The audit log
+    /// is kept.
     pub fn erase(
         &mut self,
         user: Option<&str>,

@@ -1,6 +1,19 @@
 //! The right to erasure (GDPR Art. 17): deletes every runtime row about one person — their
 //! decisions in the auth log, their sessions, the DHCP sightings of their devices, rogue
-//! server entries of their devices, and Disconnect results — in one transaction.
+//! server entries of their devices, and Disconnect results — in one transaction, and then
+//! makes sure no copy of those rows stays in the files.
+//!
+//! Whose rows: see [`PersonMacs`]. The person's MACs are those registered to them in the
+//! config, those the database itself links to their name (a device registered once and
+//! removed since still has rows), and the randomized MACs the DHCP watcher linked to either.
+//!
+//! Deleting a row is not enough for the file: SQLite leaves deleted cells and freed pages
+//! as they were, and the write-ahead log keeps earlier versions of every page it wrote.
+//! Every read-write connection has `secure_delete` on (see `schema::open_rw`), so the
+//! deleted content is overwritten with zeros; after the commit a `wal_checkpoint(TRUNCATE)`
+//! copies the zeroed pages into the database and empties the log. The checkpoint runs here,
+//! on the connection that erased, so the writer thread's erase job and
+//! [`Admin::erase`](super::Admin::erase) both end with it.
 //!
 //! The audit log is kept: it records what admins did (including this erasure) and is the
 //! school's accountability record, with its own retention.
@@ -32,27 +45,152 @@ impl EraseCounts {
     }
 }
 
-/// Deletes from `table` the rows whose `user_col` is `user` or whose `mac_col` is one of
-/// `macs`. Table and column names are constants of this module, never input.
+/// One person's MACs, for an erasure or an export, each sorted and each MAC in one list
+/// only.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PersonMacs {
+    /// Registered to the person in the config: every row of these is theirs.
+    pub registered: Vec<MacAddr>,
+    /// Not registered to them (any more), but named together with their name in a session,
+    /// a decision or a Disconnect: rows of these without a name are theirs too (rows with
+    /// another name are that person's, e.g. on a shared device).
+    pub unregistered: Vec<MacAddr>,
+    /// Randomized MACs whose sighting links them (same host name) to one of the above.
+    /// Erasure treats them like `unregistered`; an export shows their sightings only (the
+    /// link is a guess, and an export must not hand out another person's rows).
+    pub aliases: Vec<MacAddr>,
+}
+
+impl PersonMacs {
+    /// Every MAC of the person, registered or not.
+    pub fn all(&self) -> Vec<MacAddr> {
+        let mut all: Vec<MacAddr> = self
+            .registered
+            .iter()
+            .chain(&self.unregistered)
+            .chain(&self.aliases)
+            .copied()
+            .collect();
+        all.sort();
+        all
+    }
+}
+
+/// A MAC as stored, or the error naming the row it came from.
+fn stored_mac(id: i64, column: &'static str, value: String) -> Result<MacAddr, StoreError> {
+    value
+        .parse()
+        .map_err(|_| StoreError::BadRow { id, column, value })
+}
+
+/// The MACs of `user` (if given) and of the devices registered to them (`registered`).
+/// Reads the whole auth log once (it has no index by user; see schema migration 4).
+pub(crate) fn person_macs(
+    conn: &Connection,
+    user: Option<&str>,
+    registered: &[MacAddr],
+) -> Result<PersonMacs, StoreError> {
+    let mut registered = registered.to_vec();
+    registered.sort();
+    registered.dedup();
+    let mut unregistered = Vec::new();
+    if let Some(user) = user.filter(|u| !u.is_empty()) {
+        // Table names are constants of this module, never input.
+        for table in ["sessions", "auth_log", "disconnects"] {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT min(id), mac FROM {table} WHERE user = ?1 AND mac IS NOT NULL GROUP BY mac"
+            ))?;
+            let mut rows = stmt.query([user])?;
+            while let Some(row) = rows.next()? {
+                let mac = stored_mac(row.get(0)?, "mac", row.get(1)?)?;
+                if registered.binary_search(&mac).is_err() {
+                    unregistered.push(mac);
+                }
+            }
+        }
+    }
+    unregistered.sort();
+    unregistered.dedup();
+    let mut aliases = Vec::new();
+    let mut stmt = conn.prepare(
+        "SELECT rowid, mac, randomized_alias_of FROM sightings
+         WHERE randomized_alias_of IS NOT NULL",
+    )?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let of = stored_mac(id, "randomized_alias_of", row.get(2)?)?;
+        if registered.binary_search(&of).is_ok() || unregistered.binary_search(&of).is_ok() {
+            let mac = stored_mac(id, "mac", row.get(1)?)?;
+            if registered.binary_search(&mac).is_err() && unregistered.binary_search(&mac).is_err()
+            {
+                aliases.push(mac);
+            }
+        }
+    }
+    aliases.sort();
+    aliases.dedup();
+    Ok(PersonMacs {
+        registered,
+        unregistered,
+        aliases,
+    })
+}
+
+/// Adds `values` to `params` and returns their placeholders, e.g. `?3, ?4`.
+fn marks<'a>(values: &'a [String], params: &mut Vec<&'a str>) -> String {
+    let first = params.len() + 1;
+    params.extend(values.iter().map(String::as_str));
+    let marks: Vec<String> = (first..=params.len()).map(|i| format!("?{i}")).collect();
+    marks.join(", ")
+}
+
+/// Deletes from `table` the rows of the person: those whose `user_col` is their name, those
+/// of their registered MACs, and those of their other MACs that name nobody (tables without
+/// a user column: every row of any of their MACs). Table and column names are constants of
+/// this module, never input.
 fn delete_of(
     conn: &Connection,
     table: &str,
     user_col: Option<&str>,
     mac_col: &str,
     user: Option<&str>,
-    macs: &[String],
+    macs: &PersonMacs,
 ) -> rusqlite::Result<usize> {
+    let registered: Vec<String> = macs.registered.iter().map(MacAddr::to_string).collect();
+    let others: Vec<String> = macs
+        .unregistered
+        .iter()
+        .chain(&macs.aliases)
+        .map(MacAddr::to_string)
+        .collect();
+    let all: Vec<String> = registered.iter().chain(&others).cloned().collect();
     let mut params: Vec<&str> = Vec::new();
     let mut who: Vec<String> = Vec::new();
-    if let (Some(col), Some(user)) = (user_col, user) {
-        params.push(user);
-        who.push(format!("{col} = ?{}", params.len()));
-    }
-    if !macs.is_empty() {
-        let first = params.len() + 1;
-        params.extend(macs.iter().map(String::as_str));
-        let marks: Vec<String> = (first..=params.len()).map(|i| format!("?{i}")).collect();
-        who.push(format!("{mac_col} IN ({})", marks.join(", ")));
+    match user_col {
+        Some(col) => {
+            if let Some(user) = user {
+                params.push(user);
+                who.push(format!("{col} = ?{}", params.len()));
+            }
+            if !registered.is_empty() {
+                who.push(format!(
+                    "{mac_col} IN ({})",
+                    marks(&registered, &mut params)
+                ));
+            }
+            if !others.is_empty() {
+                who.push(format!(
+                    "({mac_col} IN ({}) AND {col} IS NULL)",
+                    marks(&others, &mut params)
+                ));
+            }
+        }
+        None => {
+            if !all.is_empty() {
+                who.push(format!("{mac_col} IN ({})", marks(&all, &mut params)));
+            }
+        }
     }
     if who.is_empty() {
         return Ok(0);
@@ -61,17 +199,20 @@ fn delete_of(
     conn.execute(&sql, rusqlite::params_from_iter(params))
 }
 
-/// Deletes every runtime row of `user` (if given) and of `macs` (the person's devices), in
-/// one transaction: either all of it is gone or nothing changed. Rows of other users and
-/// devices stay. Called by the writer thread and by [`Admin::erase`](super::Admin::erase).
+/// Deletes every runtime row of `user` (if given), of `registered` (the devices registered
+/// to them) and of their other MACs ([`person_macs`]), in one transaction: either all of it
+/// is gone or nothing changed. Rows of other users and devices stay. Then empties the
+/// write-ahead log (see the module doc); if a reader keeps it from being emptied, the rows
+/// are gone but [`StoreError::WalKept`] says that copies remain. Called by the writer
+/// thread and by [`Admin::erase`](super::Admin::erase).
 pub(crate) fn erase_user(
     conn: &mut Connection,
     user: Option<&str>,
-    macs: &[MacAddr],
+    registered: &[MacAddr],
 ) -> Result<EraseCounts, StoreError> {
-    let macs: Vec<String> = macs.iter().map(MacAddr::to_string).collect();
     let user = user.filter(|u| !u.is_empty());
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let macs = person_macs(&tx, user, registered)?;
     let counts = EraseCounts {
         auth_log: delete_of(&tx, "auth_log", Some("user"), "mac", user, &macs)?,
         sessions: delete_of(&tx, "sessions", Some("user"), "mac", user, &macs)?,
@@ -81,7 +222,21 @@ pub(crate) fn erase_user(
         disconnects: delete_of(&tx, "disconnects", Some("user"), "mac", user, &macs)?,
     };
     tx.commit()?;
+    empty_wal(conn)?;
     Ok(counts)
+}
+
+/// Copies every page of the write-ahead log into the database and truncates the log to
+/// zero bytes. Waits (busy timeout) for the daemon's writer and for readers of older
+/// snapshots.
+fn empty_wal(conn: &Connection) -> Result<(), StoreError> {
+    let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+    if busy != 0 {
+        return Err(StoreError::WalKept {
+            path: conn.path().unwrap_or_default().into(),
+        });
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -204,6 +359,193 @@ pub(crate) mod tests {
         );
     }
 
+    const OLD_TABLET: &str = "3c:22:fb:00:00:09";
+    const PRIVATE_MAC: &str = "0a:11:22:33:44:55";
+
+    /// Rows of a tablet max no longer has registered (named with him once, then without a
+    /// name, and once by paul), and a randomized MAC linked to his phone.
+    fn populate_unregistered(conn: &Connection) {
+        let t = "2026-11-27T07:00:00Z";
+        auth_log::insert(
+            conn,
+            &auth_log::tests::row(t, Some(OLD_TABLET), Some("max")),
+        )
+        .unwrap();
+        auth_log::insert(conn, &auth_log::tests::row(t, Some(OLD_TABLET), None)).unwrap();
+        auth_log::insert(
+            conn,
+            &auth_log::tests::row(t, Some(OLD_TABLET), Some("paul")),
+        )
+        .unwrap();
+        for (id, user) in [("T1", None), ("T2", Some("paul"))] {
+            let mut r = rec(AcctStatus::Start, id, t);
+            r.mac = Some(OLD_TABLET.parse().unwrap());
+            r.user = user.map(String::from);
+            accounting::apply(conn, &r).unwrap();
+        }
+        upsert_sighting(conn, &seen(OLD_TABLET, t, DhcpMessage::Request)).unwrap();
+        let mut alias = seen(PRIVATE_MAC, t, DhcpMessage::Request);
+        alias.randomized = true;
+        alias.randomized_alias_of = Some(MAX_PHONE.parse().unwrap());
+        upsert_sighting(conn, &alias).unwrap();
+        upsert_rogue(
+            conn,
+            &RogueServerSeen {
+                server_ip: "192.168.137.1".parse().unwrap(),
+                server_mac: OLD_TABLET.parse().unwrap(),
+                time: t.parse().unwrap(),
+                message: DhcpMessage::Offer,
+                interface: None,
+            },
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_person_s_macs_come_from_the_database_too() {
+        let (_dir, conn) = db();
+        populate(&conn);
+        populate_unregistered(&conn);
+        let registered: Vec<MacAddr> = vec![MAX_LAPTOP.parse().unwrap()];
+        let macs = person_macs(&conn, Some("max"), &registered).unwrap();
+        assert_eq!(
+            macs,
+            PersonMacs {
+                registered,
+                unregistered: vec![OLD_TABLET.parse().unwrap(), MAX_PHONE.parse().unwrap(),],
+                aliases: vec![PRIVATE_MAC.parse().unwrap()],
+            }
+        );
+        assert_eq!(macs.all().len(), 4);
+        // erika's only MAC is registered; nothing links another one to her
+        let erika = person_macs(&conn, Some("erika"), &[ERIKA_PHONE.parse().unwrap()]).unwrap();
+        assert!(erika.unregistered.is_empty() && erika.aliases.is_empty());
+    }
+
+    #[test]
+    fn erase_covers_macs_no_longer_registered_and_aliases_but_not_other_names() {
+        let (_dir, mut conn) = db();
+        populate(&conn);
+        populate_unregistered(&conn);
+        let macs = [MAX_PHONE.parse().unwrap(), MAX_LAPTOP.parse().unwrap()];
+        let counts = erase_user(&mut conn, Some("max"), &macs).unwrap();
+        assert_eq!(
+            counts.auth_log,
+            3 + 2,
+            "the tablet's row with his name and without"
+        );
+        assert_eq!(
+            counts.sessions,
+            2 + 1,
+            "the tablet's session without a name"
+        );
+        assert_eq!(counts.sightings, 2 + 2, "the tablet and the private MAC");
+        assert_eq!(counts.rogue_servers, 1 + 1);
+        let q = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(
+            q("SELECT count(*) FROM auth_log WHERE mac = '3c:22:fb:00:00:09'"),
+            1,
+            "paul's decision on the tablet is his"
+        );
+        assert_eq!(
+            q("SELECT count(*) FROM sessions WHERE acct_session_id = 'T2'"),
+            1
+        );
+        assert_eq!(
+            q(
+                "SELECT count(*) FROM sightings WHERE mac IN ('3c:22:fb:00:00:09', '0a:11:22:33:44:55')"
+            ),
+            0
+        );
+        assert_eq!(rows_of_erika(&conn), 7);
+    }
+
+    /// Every byte of the files of the database at `path`.
+    fn file_bytes(path: &std::path::Path) -> Vec<u8> {
+        let mut out = Vec::new();
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            out.extend(std::fs::read(std::path::PathBuf::from(name)).unwrap_or_default());
+        }
+        out
+    }
+
+    fn contains(hay: &[u8], needle: &str) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+    }
+
+    #[test]
+    fn no_byte_of_the_erased_rows_stays_in_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(crate::store::DB_FILE_NAME);
+        let mut conn =
+            crate::store::schema::open_rw(&path, std::time::Duration::from_secs(1)).unwrap();
+        populate(&conn);
+        let t = "2026-11-27T07:00:00Z";
+        // unique strings in each kind of row, written and updated in several commits
+        let mut r = rec(AcctStatus::Start, "SESSION-OF-MAX-7f3a", t);
+        r.user = Some("max".into());
+        r.mac = Some(MAX_PHONE.parse().unwrap());
+        r.called_station_id = Some("AP-TURNHALLE-9c1e:Schule".into());
+        accounting::apply(&conn, &r).unwrap();
+        r.status = AcctStatus::Interim;
+        r.input_octets = 12345;
+        accounting::apply(&conn, &r).unwrap();
+        let mut s = seen(MAX_PHONE, t, DhcpMessage::Request);
+        s.hostname = Some("Maxens-iPhone-b7d2".into());
+        upsert_sighting(&conn, &s).unwrap();
+        let mut a = auth_log::tests::row(t, Some(MAX_LAPTOP), None);
+        a.client = "ap-secret-wing-44e0".into();
+        auth_log::insert(&conn, &a).unwrap();
+        let needles = [
+            "SESSION-OF-MAX-7f3a",
+            "AP-TURNHALLE-9c1e",
+            "Maxens-iPhone-b7d2",
+            "ap-secret-wing-44e0",
+            MAX_PHONE,
+            MAX_LAPTOP,
+        ];
+        let before = file_bytes(&path);
+        for n in needles {
+            assert!(contains(&before, n), "{n} was written");
+        }
+        let macs = [MAX_PHONE.parse().unwrap(), MAX_LAPTOP.parse().unwrap()];
+        erase_user(&mut conn, Some("max"), &macs).unwrap();
+        let after = file_bytes(&path);
+        for n in needles {
+            assert!(!contains(&after, n), "{n} is still in the files");
+        }
+        assert!(contains(&after, ERIKA_PHONE), "erika's rows stay");
+        let wal = std::fs::metadata(dir.path().join("hallpass.db-wal")).unwrap();
+        assert_eq!(wal.len(), 0, "the write-ahead log is emptied");
+    }
+
+    #[test]
+    fn a_reader_in_a_transaction_keeps_the_log_and_the_erasure_says_so() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(crate::store::DB_FILE_NAME);
+        let mut conn =
+            crate::store::schema::open_rw(&path, std::time::Duration::from_millis(50)).unwrap();
+        populate(&conn);
+        let reader = crate::store::schema::open_read_only(&path).unwrap();
+        reader
+            .execute_batch("BEGIN; SELECT count(*) FROM sessions;")
+            .unwrap();
+        let macs = [MAX_PHONE.parse().unwrap(), MAX_LAPTOP.parse().unwrap()];
+        assert!(matches!(
+            erase_user(&mut conn, Some("max"), &macs),
+            Err(StoreError::WalKept { .. })
+        ));
+        assert_eq!(rows_of_max(&conn), 0, "the rows are gone all the same");
+        reader.execute_batch("COMMIT").unwrap();
+        // a rerun finds nothing to delete and empties the log now
+        assert_eq!(
+            erase_user(&mut conn, Some("max"), &macs).unwrap(),
+            EraseCounts::default()
+        );
+    }
+
     #[test]
     fn erase_by_macs_only_or_by_name_only() {
         let (_dir, mut conn) = db();
@@ -218,7 +560,12 @@ pub(crate) mod tests {
             counts.auth_log, 2,
             "by name: the phone's row and the MAC-less one"
         );
-        assert_eq!(counts.sightings, 0, "sightings are found by MAC only");
+        assert_eq!(
+            (counts.sightings, counts.sighting_history),
+            (1, 2),
+            "the phone's sighting: its MAC is named with max in the database"
+        );
+        assert_eq!(rows_of_max(&conn), 0);
         assert_eq!(
             erase_user(&mut conn, None, &[]).unwrap(),
             EraseCounts::default()

@@ -25,6 +25,7 @@ mod accounting;
 mod admin;
 mod auth_log;
 mod erase;
+mod owner;
 mod reader;
 mod records;
 mod retention;
@@ -40,7 +41,7 @@ pub use accounting::{
 };
 pub use admin::Admin;
 pub use auth_log::{AuthLogEntry, AuthLogFilter, AuthLogRow};
-pub use erase::EraseCounts;
+pub use erase::{EraseCounts, PersonMacs};
 pub use reader::Reader;
 pub use records::{AuditEntry, AuditRecord, DisconnectEntry, DisconnectRecord, DisconnectResult};
 pub use retention::{Expiring, retention_cutoff};
@@ -68,6 +69,23 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
+    #[error(
+        "refusing {path}: it is a symbolic link; the state directory must hold the database files themselves"
+    )]
+    Symlink { path: PathBuf },
+    #[error(
+        "refusing {path}: it is owned by uid {uid}, not by root, the daemon's account (hallpass) or the account running hallpass"
+    )]
+    ForeignOwner { path: PathBuf, uid: u32 },
+    #[error("cannot check {path}: {source}")]
+    StateFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the rows are erased, but older copies of their pages remain in the write-ahead log of {path} (a reader held it): run the erasure again"
+    )]
+    WalKept { path: PathBuf },
     #[error("the database {path} cannot use WAL journaling (journal_mode is {mode})")]
     NoWal { path: PathBuf, mode: String },
     #[error("cannot migrate the database schema: {0}")]

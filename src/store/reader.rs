@@ -14,6 +14,7 @@ use rusqlite::Connection;
 use super::StoreError;
 use super::accounting::{self, Session, SessionFilter};
 use super::auth_log::{self, AuthLogEntry, AuthLogFilter};
+use super::erase::{self, PersonMacs};
 use super::records::{self, AuditEntry, DisconnectEntry};
 use super::schema;
 use super::sightings::{self, RogueServer, SessionIp, Sighting, SightingEvent, SightingFilter};
@@ -104,6 +105,17 @@ impl Reader {
     /// What admins did, newest first, at most `limit` (all if `None`).
     pub fn audit_log(&self, limit: Option<usize>) -> Result<Vec<AuditEntry>, StoreError> {
         records::audit_log(&self.conn, limit)
+    }
+
+    /// The MACs of a person: `registered` (their devices in the config), those the database
+    /// links to `user`'s name, and the randomized MACs linked to either (see
+    /// [`PersonMacs`]). What an export shows and an erasure deletes.
+    pub fn person_macs(
+        &self,
+        user: Option<&str>,
+        registered: &[MacAddr],
+    ) -> Result<PersonMacs, StoreError> {
+        erase::person_macs(&self.conn, user, registered)
     }
 
     /// Disconnect results, newest first, at most `limit` (all if `None`).

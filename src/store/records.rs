@@ -99,8 +99,12 @@ pub struct DisconnectEntry {
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct AuditRecord {
     pub time: Timestamp,
-    /// Who did it (the admin's login).
+    /// Who did it: the account the admin logged in with (the kernel's login uid), which a
+    /// caller cannot choose.
     pub actor: String,
+    /// The `SUDO_USER` the command ran with, if any: a hint only, since any caller can set
+    /// it; kept beside `actor`, never instead of it.
+    pub sudo_user: Option<String>,
     /// What, e.g. `"ban.add"`, `"erase"`.
     pub action: String,
     /// On whom or what, e.g. a user name or a MAC.
@@ -140,14 +144,16 @@ pub(crate) fn insert_disconnect(conn: &Connection, d: &DisconnectRecord) -> rusq
 
 pub(crate) fn insert_audit(conn: &Connection, a: &AuditRecord) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO audit (time, actor, action, subject, reason) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO audit (time, actor, action, subject, reason, sudo_user)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
     stmt.execute(rusqlite::params![
         a.time.as_millisecond(),
         a.actor,
         a.action,
         a.subject,
-        a.reason
+        a.reason,
+        a.sudo_user
     ])?;
     Ok(())
 }
@@ -180,7 +186,7 @@ pub(crate) fn audit_log(
     limit: Option<usize>,
 ) -> Result<Vec<AuditEntry>, StoreError> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, time, actor, action, subject, reason FROM audit
+        "SELECT id, time, actor, action, subject, reason, sudo_user FROM audit
          ORDER BY time DESC, id DESC LIMIT ?1",
     )?;
     let mut rows = stmt.query([limit_sql(limit)])?;
@@ -195,6 +201,7 @@ pub(crate) fn audit_log(
                 action: row.get(3)?,
                 subject: row.get(4)?,
                 reason: row.get(5)?,
+                sudo_user: row.get(6)?,
             },
         });
     }
@@ -276,6 +283,7 @@ pub(crate) mod tests {
             action: "ban.add".into(),
             subject: subject.into(),
             reason: Some("Netiquette".into()),
+            sudo_user: None,
         }
     }
 
@@ -341,6 +349,7 @@ pub(crate) mod tests {
         let mut b = audit("2026-11-27T08:00:00Z", "3c:22:fb:12:34:56");
         b.reason = None;
         b.action = "device.remove".into();
+        b.sudo_user = Some("mallory".into());
         insert_audit(&conn, &a).unwrap();
         insert_audit(&conn, &b).unwrap();
         let got: Vec<AuditRecord> = audit_log(&conn, None)

@@ -17,7 +17,7 @@ pub fn db_path(state_dir: &Path) -> PathBuf {
 }
 
 /// The schema version after all migrations (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Migration 1: the authentication log. Times are unix milliseconds (UTC); MACs are printed
 /// `3c:22:fb:12:34:56`; `module` is `wifi` or `lan`. The (mac, time) and (user, time)
@@ -204,6 +204,13 @@ INSERT INTO auth_log (id, time, client, client_ip, mac, user, module, accepted, 
     WHERE seq < 1024;
 ";
 
+/// Migration 6 (additive): `audit.sudo_user`, the `SUDO_USER` the command ran with. Any
+/// caller can set that variable, so it is kept beside `actor` (the login account the
+/// kernel reports), never instead of it.
+const M6_AUDIT_SUDO_USER: &str = "
+ALTER TABLE audit ADD COLUMN sudo_user TEXT;
+";
+
 /// The rest of migration 5: the rows that did not fit their millisecond, then the old table.
 fn m5_crowded_rows(tx: &rusqlite::Transaction) -> rusqlite_migration::HookResult {
     super::auth_log::move_crowded_rows(tx, "auth_log_v4")?;
@@ -219,6 +226,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(M3_RANDOMIZED_ALIAS),
         M::up(M4_AUTH_LOG_TIME_INDEX_ONLY),
         M::up_with_hook(M5_AUTH_LOG_TIME_ORDERED_ID, m5_crowded_rows),
+        M::up(M6_AUDIT_SUDO_USER),
     ])
 }
 
@@ -231,13 +239,23 @@ pub(crate) const M1_FOR_TESTS: &str = M1_AUTH_LOG;
 /// WAL lets the CLI read while the writer writes. `synchronous=FULL` makes every commit
 /// durable (the WAL is synced at each commit): accounting answers only after its record
 /// survives a crash, and batching (group commit) keeps the cost per row small.
+///
+/// `secure_delete` overwrites what is deleted (cells, freed pages) with zeros: an erased
+/// person's rows must not stay readable in the file's free space (see `erase`). It is a
+/// setting of the connection, so every read-write connection gets it here.
+///
+/// The state files are checked first (`owner`), and SQLite refuses a symbolic link as the
+/// database (`SQLITE_OPEN_NOFOLLOW`): root running the CLI must never turn a planted link's
+/// target into a database.
 pub(crate) fn open_rw(path: &Path, busy_timeout: Duration) -> Result<Connection, StoreError> {
     let open_err = |source| StoreError::Open {
         path: path.to_path_buf(),
         source,
     };
+    super::owner::check_state_files(path)?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NOFOLLOW
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let mut conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
     conn.busy_timeout(busy_timeout).map_err(open_err)?;
@@ -256,6 +274,8 @@ pub(crate) fn open_rw(path: &Path, busy_timeout: Duration) -> Result<Connection,
         .map_err(open_err)?;
     conn.pragma_update(None, "foreign_keys", true)
         .map_err(open_err)?;
+    conn.pragma_update(None, "secure_delete", true)
+        .map_err(open_err)?;
     migrations().to_latest(&mut conn)?;
     Ok(conn)
 }
@@ -267,7 +287,10 @@ pub(crate) fn open_read_only(db_path: &Path) -> Result<Connection, StoreError> {
         path: db_path.to_path_buf(),
         source,
     };
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    super::owner::check_state_files(db_path)?;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_NOFOLLOW
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(db_path, flags).map_err(open_err)?;
     conn.busy_timeout(Duration::from_secs(5))
         .map_err(open_err)?;
@@ -338,6 +361,11 @@ mod tests {
         assert_eq!(q("PRAGMA journal_mode"), "wal");
         assert_eq!(q("PRAGMA synchronous"), "2", "FULL");
         assert_eq!(q("PRAGMA foreign_keys"), "1");
+        assert_eq!(
+            q("PRAGMA secure_delete"),
+            "1",
+            "erased rows are overwritten"
+        );
         assert_eq!(q("PRAGMA busy_timeout"), "1234");
     }
 
@@ -371,6 +399,42 @@ mod tests {
                 expected: SCHEMA_VERSION
             })
         ));
+    }
+
+    #[test]
+    fn a_symlinked_database_is_refused_and_its_target_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE_NAME);
+        let target = dir.path().join("passwd");
+        std::fs::write(&target, b"root:x:0:0::/root:/bin/sh\n").unwrap();
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        assert!(matches!(
+            open_rw(&path, Duration::from_secs(1)),
+            Err(StoreError::Symlink { .. })
+        ));
+        assert!(matches!(
+            open_read_only(&path),
+            Err(StoreError::Symlink { .. })
+        ));
+        assert_eq!(
+            std::fs::read(&target).unwrap(),
+            b"root:x:0:0::/root:/bin/sh\n"
+        );
+    }
+
+    #[test]
+    fn sqlite_itself_refuses_a_symlinked_database() {
+        // the flag alone, without the check before it: a link swapped in after the check
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(DB_FILE_NAME);
+        let target = dir.path().join("target");
+        std::fs::write(&target, b"").unwrap();
+        std::os::unix::fs::symlink(&target, &path).unwrap();
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NOFOLLOW;
+        assert!(Connection::open_with_flags(&path, flags).is_err());
+        assert_eq!(std::fs::read(&target).unwrap(), b"");
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The admin commands, run as the built binary on a temporary config directory: edits keep
 //! every untouched byte, invalid edits change nothing, concurrent edits stay consistent,
 //! `why` agrees with the daemon, export/erase cover a person's records, reads need a reason
-//! and are audited, and a password set with `user passwd` works for a PAP login.
+//! and are audited (more in `privacy`), and a password set with `user passwd` works for a PAP login.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -442,6 +442,8 @@ fn export_erase_and_audit() {
         &["log", "--mac", "3c:22:fb:12:34:56"],
         &["sessions", "--user", "max.muster"],
         &["sessions", "--mac", "3c:22:fb:12:34:56"],
+        &["sessions", "--open"],
+        &["sightings", "--unregistered"],
     ] {
         let o = hallpass(&cfg, args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
@@ -499,8 +501,14 @@ fn export_erase_and_audit() {
         ],
     ));
     assert!(s.contains("max-1"), "{s}");
-    ok(&hallpass(&cfg, &["sessions", "--open"]));
-    ok(&hallpass(&cfg, &["sightings", "--unregistered"]));
+    ok(&hallpass(
+        &cfg,
+        &["sessions", "--open", "--reason", "Störung 19"],
+    ));
+    ok(&hallpass(
+        &cfg,
+        &["sightings", "--unregistered", "--reason", "Störung 20"],
+    ));
     let audit: serde_json::Value =
         serde_json::from_str(&ok(&hallpass(&cfg, &["audit", "--json"]))).unwrap();
     let rows: Vec<(String, String, String, String)> = audit
@@ -516,9 +524,11 @@ fn export_erase_and_audit() {
             )
         })
         .collect();
+    // the login account, not SUDO_USER (admin.test)
+    let actor = crate::privacy::login_account();
     let has = |action: &str, subject: &str, reason: &str| {
         rows.iter()
-            .any(|r| r.0 == "admin.test" && r.1 == action && r.2 == subject && r.3 == reason)
+            .any(|r| r.0 == actor && r.1 == action && r.2 == subject && r.3 == reason)
     };
     assert!(
         has("user.export", "max.muster", "Auskunftsersuchen"),
@@ -529,6 +539,8 @@ fn export_erase_and_audit() {
         has("sessions.read", "3c:22:fb:12:34:56", "Störung 18"),
         "{rows:?}"
     );
+    assert!(has("sessions.read", "all", "Störung 19"), "{rows:?}");
+    assert!(has("sightings.read", "all", "Störung 20"), "{rows:?}");
 
     // erase: none of max's rows remain, erika's stay; with --registrations his devices go
     let out = ok(&hallpass(

@@ -19,4 +19,5 @@ mod example;
 mod faults;
 mod harness;
 mod metrics;
+mod privacy;
 mod wire;

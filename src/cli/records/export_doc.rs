@@ -1,9 +1,14 @@
 //! The document `hallpass user export` prints: everything hallpass keeps about one person
 //! (GDPR Art. 15 and 20), from the config files and the runtime database, as one typed value.
 //!
+//! Whose rows: those of the person's name, of their registered devices, and — without
+//! another person's name — of MACs the database links to them that are no longer
+//! registered ([`PersonMacs`](crate::store::PersonMacs)); the sightings of randomized MACs linked to theirs, the
+//! rogue-server entries of their devices, and the audit rows about them or their devices.
+//!
 //! Must not: include a password hash (only whether one is set), or rows of other people:
-//! sessions, log entries and Disconnect results are those of the person's name or of one of
-//! their registered devices, each row once.
+//! each row once, and a row naming someone else is theirs even on one of the person's MACs
+//! that is not registered to them.
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -11,8 +16,8 @@ use serde::Serialize;
 use crate::config::Directory;
 use crate::model::{Ban, BanTarget, Device, Grant, MacAddr, ModuleSet, User};
 use crate::store::{
-    AuthLogEntry, AuthLogFilter, DisconnectEntry, Reader, Session, SessionFilter, Sighting,
-    SightingEvent, StoreError,
+    AuditEntry, AuthLogEntry, AuthLogFilter, DisconnectEntry, Reader, RogueServer, Session,
+    SessionFilter, Sighting, SightingEvent, StoreError,
 };
 
 #[derive(Debug, Serialize)]
@@ -21,12 +26,20 @@ pub(super) struct ExportDoc<'a> {
     user: Person<'a>,
     devices: Vec<DeviceOf<'a>>,
     macs: Vec<MacAddr>,
+    /// MACs the database links to the person that are not registered to them (any more).
+    unregistered_macs: Vec<MacAddr>,
     bans: Vec<BanOf<'a>>,
     grants: Vec<GrantOf<'a>>,
     sessions: Vec<Session>,
     sightings: Vec<SightingOf>,
+    /// Sightings of randomized MACs that the DHCP watcher linked to one of the person's.
+    alias_sightings: Vec<SightingOf>,
+    /// Rogue DHCP servers seen with one of the person's MACs.
+    rogue_servers: Vec<RogueServer>,
     auth_log: Vec<AuthLogEntry>,
     disconnects: Vec<DisconnectEntry>,
+    /// What admins did about the person or their devices (reads, edits, erasures).
+    audit: Vec<AuditEntry>,
 }
 
 #[derive(Debug, Serialize)]
@@ -135,7 +148,10 @@ impl<'a> ExportDoc<'a> {
             .map(BanOf::from);
         let grants = d.grants_of_user(user).iter().map(GrantOf::from);
 
-        // By name, and by each of their devices; each row once.
+        let person = reader.person_macs(Some(user), &macs)?;
+        let unnamed = |name: Option<&str>| name.is_none_or(|n| n == user);
+        // By name, by each of their devices, and by their other MACs where the row names
+        // nobody else; each row once.
         let mut sessions = reader.sessions(&SessionFilter {
             user: Some(user.to_string()),
             ..SessionFilter::default()
@@ -145,19 +161,34 @@ impl<'a> ExportDoc<'a> {
             ..AuthLogFilter::default()
         })?;
         let mut sightings = Vec::new();
-        for m in &macs {
-            sessions.extend(reader.sessions(&SessionFilter {
+        for (m, registered) in macs
+            .iter()
+            .map(|m| (m, true))
+            .chain(person.unregistered.iter().map(|m| (m, false)))
+        {
+            let by_mac = reader.sessions(&SessionFilter {
                 mac: Some(*m),
                 ..SessionFilter::default()
-            })?);
-            auth_log.extend(reader.auth_log(&AuthLogFilter {
+            })?;
+            sessions.extend(
+                by_mac
+                    .into_iter()
+                    .filter(|s| registered || unnamed(s.user.as_deref())),
+            );
+            let by_mac = reader.auth_log(&AuthLogFilter {
                 mac: Some(*m),
                 ..AuthLogFilter::default()
-            })?);
-            if let Some(sighting) = reader.sighting(*m)? {
-                let history = reader.sighting_history(*m, usize::MAX)?;
-                sightings.push(SightingOf { sighting, history });
-            }
+            })?;
+            auth_log.extend(
+                by_mac
+                    .into_iter()
+                    .filter(|e| registered || unnamed(e.user.as_deref())),
+            );
+            sightings.extend(sighting_of(reader, *m)?);
+        }
+        let mut alias_sightings = Vec::new();
+        for m in &person.aliases {
+            alias_sightings.extend(sighting_of(reader, *m)?);
         }
         sessions.sort_by_key(|s| s.id);
         sessions.dedup_by_key(|s| s.id);
@@ -166,7 +197,27 @@ impl<'a> ExportDoc<'a> {
         let disconnects = reader
             .disconnects(None)?
             .into_iter()
-            .filter(|x| x.user.as_deref() == Some(user) || x.mac.is_some_and(|m| macs.contains(&m)))
+            .filter(|x| {
+                x.user.as_deref() == Some(user)
+                    || x.mac.is_some_and(|m| {
+                        macs.contains(&m)
+                            || (person.unregistered.contains(&m) && unnamed(x.user.as_deref()))
+                    })
+            })
+            .collect();
+        let all = person.all();
+        let rogue_servers = reader
+            .rogue_servers()?
+            .into_iter()
+            .filter(|r| all.contains(&r.server_mac))
+            .collect();
+        let about: Vec<String> = std::iter::once(user.to_string())
+            .chain(all.iter().map(MacAddr::to_string))
+            .collect();
+        let audit = reader
+            .audit_log(None)?
+            .into_iter()
+            .filter(|a| about.contains(&a.record.subject))
             .collect();
         Ok(ExportDoc {
             exported: now,
@@ -185,10 +236,23 @@ impl<'a> ExportDoc<'a> {
             bans: bans.collect(),
             grants: grants.collect(),
             macs,
+            unregistered_macs: person.unregistered,
             sessions,
             sightings,
+            alias_sightings,
+            rogue_servers,
             auth_log,
             disconnects,
+            audit,
         })
     }
+}
+
+/// The sighting of `mac` with every message, if the DHCP watcher ever saw it.
+fn sighting_of(reader: &Reader, mac: MacAddr) -> Result<Option<SightingOf>, StoreError> {
+    let Some(sighting) = reader.sighting(mac)? else {
+        return Ok(None);
+    };
+    let history = reader.sighting_history(mac, usize::MAX)?;
+    Ok(Some(SightingOf { sighting, history }))
 }

@@ -106,6 +106,7 @@ fn an_auth_log_entry_and_an_audit_row_print_flat() {
             action: "user.export".into(),
             subject: "max.muster".into(),
             reason: None,
+            sudo_user: Some("mallory".into()),
         },
     };
     assert_eq!(
@@ -116,6 +117,7 @@ fn an_auth_log_entry_and_an_audit_row_print_flat() {
   "id": 3,
   "reason": null,
   "subject": "max.muster",
+  "sudo_user": "mallory",
   "time": "2026-11-27T07:00:00Z"
 }"#
     );
@@ -268,7 +270,8 @@ fn the_export_is_the_persons_document_as_before() {
     let reader = reader(&d).unwrap();
     let max = d.user("max").unwrap();
     let doc = ExportDoc::of(&d, max, &reader, ts("2026-12-03T08:00:00Z")).unwrap();
-    // printed by hallpass before the document was a type; only "exported" was added here
+    // printed by hallpass before the document was a type; added since: "exported", and the
+    // unregistered MACs, alias sightings, rogue servers and audit rows about the person
     let expected = include_str!("export.golden.json");
     assert_eq!(format!("{}\n", to_json(&doc).unwrap()), expected);
     // nothing of erika's
