@@ -15,6 +15,7 @@ mod cli;
 mod dhcp_capture;
 mod dhcp_watch;
 mod faults;
+mod flood_sources;
 mod harness;
 mod metrics;
 mod wire;
