@@ -14,6 +14,7 @@ mod auth;
 mod cli;
 mod dhcp_capture;
 mod dhcp_watch;
+mod edit_private;
 mod faults;
 mod flood_sources;
 mod harness;
