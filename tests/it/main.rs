@@ -19,4 +19,5 @@ mod faults;
 mod flood_sources;
 mod harness;
 mod metrics;
+mod metrics_idle;
 mod wire;
