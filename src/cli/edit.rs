@@ -3,8 +3,8 @@
 //! `control`: its pid file and SIGHUP).
 //!
 //! An edit collects the new texts of the files it changes in memory. `commit` mirrors the
-//! config directory into a temporary directory (symlinks to every untouched file, the new
-//! texts as real files), runs `config::load` on it, and only if that passes replaces each
+//! config directory into a private temporary directory inside it (mode 0700: symlinks to
+//! every untouched file, the new texts as files of mode 0600), runs `config::load` on it, and only if that passes replaces each
 //! changed file (temp file in the same directory, fsync, rename, fsync of the directory).
 //! Untouched bytes of a file stay as they were: entries are appended as text, and removals
 //! go through toml_edit, which keeps comments and layout.
@@ -233,50 +233,97 @@ fn check_rel(rel: &Path) -> Result<(), EditError> {
     }
 }
 
+/// Names of the validation mirrors inside the config directory.
+const MIRROR_PREFIX: &str = ".hallpass-check-";
+
 /// Loads `dir` as it would be with `changes`, from a temporary mirror of it.
 fn validate(dir: &Path, changes: &[(PathBuf, String)]) -> Result<Directory, EditError> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let tmp = std::env::temp_dir().join(format!("hallpass-check-{}-{nanos}", std::process::id()));
-    std::fs::create_dir(&tmp).map_err(io(&tmp))?;
-    let result = (|| {
-        let src = std::path::absolute(dir).map_err(io(dir))?;
-        mirror(&src, &tmp, changes, Path::new(""))?;
-        for (rel, text) in changes {
-            let path = tmp.join(rel);
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(io(parent))?;
-            }
-            std::fs::write(&path, text).map_err(io(&path))?;
+    let src = std::path::absolute(dir).map_err(io(dir))?;
+    let stage = stage(&src, changes)?;
+    let mut d = config::load(stage.path()).map_err(EditError::Invalid)?;
+    // A relative state_dir resolved inside the mirror; point it at the real one.
+    if let Ok(rest) = d.server.state_dir.strip_prefix(stage.path()) {
+        d.server.state_dir = src.join(rest);
+    }
+    d.config_dir = src;
+    Ok(d)
+    // `stage` is removed here, on every path out, panics that unwind included.
+}
+
+/// Builds the mirror of `src` (an absolute path) with `changes` applied. The mirror holds
+/// new ban reasons and password hashes, so it lives inside the config directory itself
+/// (which only root and the daemon's group can list), in a directory of mode 0700 with
+/// files of mode 0600: even one left behind by a killed edit is readable by nobody else. It
+/// is removed when the returned value is dropped; leftovers of killed edits are removed
+/// here, which is safe because edits commit under the directory's lock.
+fn stage(src: &Path, changes: &[(PathBuf, String)]) -> Result<tempfile::TempDir, EditError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+    remove_stale_mirrors(src);
+    let tmp = tempfile::Builder::new()
+        .prefix(MIRROR_PREFIX)
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir_in(src)
+        .map_err(io(src))?;
+    mirror(src, tmp.path(), changes, Path::new(""))?;
+    for (rel, text) in changes {
+        let path = tmp.path().join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(parent)
+                .map_err(io(parent))?;
         }
-        let mut d = config::load(&tmp).map_err(EditError::Invalid)?;
-        // A relative state_dir resolved inside the mirror; point it at the real one.
-        let tmp_abs = std::path::absolute(&tmp).unwrap_or(tmp.clone());
-        if let Ok(rest) = d.server.state_dir.strip_prefix(&tmp_abs) {
-            d.server.state_dir = src.join(rest);
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(io(&path))?;
+        f.write_all(text.as_bytes()).map_err(io(&path))?;
+    }
+    Ok(tmp)
+}
+
+/// Removes mirrors that a killed edit left in `dir`; best effort.
+fn remove_stale_mirrors(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(MIRROR_PREFIX)
+            && entry.file_type().is_ok_and(|t| t.is_dir());
+        if stale {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
-        d.config_dir = src;
-        Ok(d)
-    })();
-    let _ = std::fs::remove_dir_all(&tmp);
-    result
+    }
 }
 
 /// Mirrors `src/sub` into `dst/sub`: symlinks for everything, except real directories on
-/// the way to a changed file and no entry for the changed files themselves.
+/// the way to a changed file and no entry for the changed files themselves. Leaves out the
+/// lock file and the mirrors themselves.
 fn mirror(
     src: &Path,
     dst: &Path,
     changes: &[(PathBuf, String)],
     sub: &Path,
 ) -> Result<(), EditError> {
+    use std::os::unix::fs::DirBuilderExt;
     let from = src.join(sub);
     let entries = std::fs::read_dir(&from).map_err(io(&from))?;
     for entry in entries {
         let entry = entry.map_err(io(&from))?;
         let rel = sub.join(entry.file_name());
-        if rel == Path::new(LOCK_FILE) {
+        if rel == Path::new(LOCK_FILE)
+            || (sub.as_os_str().is_empty()
+                && entry
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(MIRROR_PREFIX))
+        {
             continue;
         }
         if changes.iter().any(|(c, _)| *c == rel) {
@@ -284,7 +331,10 @@ fn mirror(
         }
         let target = dst.join(&rel);
         if changes.iter().any(|(c, _)| c.starts_with(&rel)) && entry.path().is_dir() {
-            std::fs::create_dir(&target).map_err(io(&target))?;
+            std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&target)
+                .map_err(io(&target))?;
             mirror(src, dst, changes, &rel)?;
         } else {
             std::os::unix::fs::symlink(entry.path(), &target).map_err(io(&target))?;
@@ -389,6 +439,41 @@ mod tests {
         remove_entry(&mut doc, "device", 1);
         assert!(doc.to_string().contains("# about b\n"));
         assert!(!doc.to_string().contains("\"b\""));
+    }
+
+    #[test]
+    fn the_mirror_is_private_and_replaces_what_a_killed_edit_left() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path();
+        std::fs::write(src.join("hallpass.toml"), "").unwrap();
+        std::fs::create_dir(src.join("users.d")).unwrap();
+        std::fs::write(src.join("users.d/a.toml"), "").unwrap();
+        let stale = src.join(format!("{MIRROR_PREFIX}killed"));
+        std::fs::create_dir(&stale).unwrap();
+        std::fs::write(stale.join("users.toml"), "password = \"$argon2id$\"").unwrap();
+        let changes = vec![
+            (PathBuf::from("users.toml"), "x".to_string()),
+            (PathBuf::from("users.d/b.toml"), "y".to_string()),
+        ];
+        let stage = stage(src, &changes).unwrap();
+        assert!(!stale.exists(), "a mirror of a killed edit is removed");
+        assert_eq!(stage.path().parent(), Some(src));
+        let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(stage.path()), 0o700);
+        assert_eq!(mode(&stage.path().join("users.d")), 0o700);
+        assert_eq!(mode(&stage.path().join("users.toml")), 0o600);
+        assert_eq!(mode(&stage.path().join("users.d/b.toml")), 0o600);
+        assert!(stage.path().join("users.d/a.toml").is_symlink());
+        assert!(
+            !stage
+                .path()
+                .join(stage.path().file_name().unwrap())
+                .exists()
+        );
+        let kept = stage.path().to_path_buf();
+        drop(stage);
+        assert!(!kept.exists());
     }
 
     #[test]

@@ -85,7 +85,7 @@ pub async fn serve_socket(
             shared.log_limit.warn(
                 "acct_refused",
                 src.ip(),
-                "accounting queue full: request not answered, the NAS will retry",
+                format_args!("accounting queue full: request not answered, the NAS will retry"),
             );
             continue;
         }
@@ -113,7 +113,11 @@ pub async fn serve_socket(
                     c.inc(&c.acct_committed);
                     dedup.complete(&key, &out);
                     if let Err(e) = socket.send_to(&out, src).await {
-                        debug!(error = %e, peer = %src, "accounting response not sent");
+                        shared.log_limit.debug(
+                            "acct_send",
+                            src.ip(),
+                            format_args!("accounting response to {src} not sent: {e}"),
+                        );
                     }
                     if let Some(tx) = &shared.committed {
                         let _ = tx.try_send(*record);
@@ -125,7 +129,7 @@ pub async fn serve_socket(
                     shared.log_limit.warn(
                         "acct_commit",
                         src.ip(),
-                        &format!(
+                        format_args!(
                             "accounting record not stored ({e}): not answered, the NAS will retry"
                         ),
                     );
@@ -173,7 +177,7 @@ fn accept_request(
         shared.log_limit.warn(
             "bad_acct_auth",
             src.ip(),
-            &format!(
+            format_args!(
                 "accounting request from client {} failed authentication; wrong shared secret?",
                 client.name
             ),
@@ -208,7 +212,7 @@ fn accept_request(
             shared.log_limit.warn(
                 "acct_incomplete",
                 src.ip(),
-                &format!(
+                format_args!(
                     "accounting request from client {} dropped: {problem}",
                     client.name
                 ),

@@ -226,7 +226,11 @@ fn start_pap(
         let mut out = Vec::with_capacity(512);
         if finish_pap(&job, &shared, &mut out) {
             if let Err(e) = socket.send_to(&out, job.src) {
-                debug!(error = %e, peer = %job.src, "auth reply not sent");
+                shared.log_limit.debug(
+                    "auth_send",
+                    job.src.ip(),
+                    format_args!("auth reply to {} not sent: {e}", job.src),
+                );
             }
             dedup.complete(&job.key, &out);
         }
@@ -301,7 +305,7 @@ fn handle_datagram(
                 shared.log_limit.warn(
                     "missing_ma",
                     src.ip(),
-                    &format!(
+                    format_args!(
                         "request from client {} without Message-Authenticator: dropped",
                         client.name
                     ),
@@ -315,7 +319,7 @@ fn handle_datagram(
             shared.log_limit.warn(
                 "bad_ma",
                 src.ip(),
-                &format!(
+                format_args!(
                     "request from client {} failed authentication ({e}); wrong shared secret?",
                     client.name
                 ),
@@ -360,7 +364,7 @@ fn handle_datagram(
                     shared.log_limit.warn(
                         "bad_password_attr",
                         src.ip(),
-                        &format!("unusable User-Password from client {}: {e}", client.name),
+                        format_args!("unusable User-Password from client {}: {e}", client.name),
                     );
                     dedup.forget(&key);
                     return Handled::Dropped;
@@ -391,7 +395,7 @@ fn handle_datagram(
             shared.log_limit.warn(
                 "encode",
                 src.ip(),
-                &format!("reply could not be encoded: {e}"),
+                format_args!("reply could not be encoded: {e}"),
             );
             Handled::Dropped
         }

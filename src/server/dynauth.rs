@@ -2,7 +2,8 @@
 //! ban takes effect at once instead of at the next re-authentication. One UDP socket per
 //! address family; replies are matched by identifier and checked (Response Authenticator
 //! and Message-Authenticator) before they count. Three tries with backoff, then the request
-//! is recorded as timed out.
+//! is recorded as timed out. Anyone can send to the sockets: every line a reply causes is
+//! rate-limited.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -11,8 +12,9 @@ use std::time::Duration;
 
 use tokio::net::UdpSocket;
 use tokio::sync::oneshot;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
+use super::RateLimitedLog;
 use crate::radius::{self, Code, Packet, PacketBuilder, SharedSecret, attr};
 
 #[derive(Debug, thiserror::Error)]
@@ -82,9 +84,10 @@ impl DynAuthClient {
         // IPv6 may be disabled on a school server; then only IPv4 NAS can be reached.
         let v6 = UdpSocket::bind("[::]:0").await.ok().map(Arc::new);
         let pending: Arc<Pending> = Arc::default();
-        tokio::spawn(receive(v4.clone(), pending.clone()));
+        let log = Arc::new(RateLimitedLog::new(LOG_INTERVAL));
+        tokio::spawn(receive(v4.clone(), pending.clone(), log.clone()));
         if let Some(v6) = &v6 {
-            tokio::spawn(receive(v6.clone(), pending.clone()));
+            tokio::spawn(receive(v6.clone(), pending.clone(), log));
         }
         Ok(Arc::new(DynAuthClient {
             v4,
@@ -188,8 +191,11 @@ impl DynAuthClient {
     }
 }
 
+/// The interval of the rate limit on lines about replies.
+const LOG_INTERVAL: Duration = Duration::from_secs(10);
+
 /// Reads ACKs and NAKs, checks them against the waiting request, and wakes it.
-async fn receive(socket: Arc<UdpSocket>, pending: Arc<Pending>) {
+async fn receive(socket: Arc<UdpSocket>, pending: Arc<Pending>, log: Arc<RateLimitedLog>) {
     let mut buf = vec![0u8; radius::MAX_PACKET_LEN];
     loop {
         let (n, from) = match socket.recv_from(&mut buf).await {
@@ -201,14 +207,25 @@ async fn receive(socket: Arc<UdpSocket>, pending: Arc<Pending>) {
         };
         let Some(bytes) = buf.get(..n) else { continue };
         let Ok(p) = Packet::parse(bytes) else {
-            warn!(nas = %from, "malformed reply to a Disconnect-Request: ignored");
+            log.warn(
+                "dynauth_malformed",
+                from.ip(),
+                format_args!("malformed reply to a Disconnect-Request from {from}: ignored"),
+            );
             continue;
         };
         let outcome = match p.code() {
             Code::DisconnectAck => DisconnectOutcome::Ack,
             Code::DisconnectNak => DisconnectOutcome::Nak(p.get_u32(attr::ERROR_CAUSE)),
             other => {
-                warn!(nas = %from, code = %other, "unexpected reply on the dynamic-authorization socket");
+                log.warn(
+                    "dynauth_unexpected",
+                    from.ip(),
+                    format_args!(
+                        "unexpected {other} from {from} on the dynamic-authorization socket: \
+                         ignored"
+                    ),
+                );
                 continue;
             }
         };
@@ -216,14 +233,26 @@ async fn receive(socket: Arc<UdpSocket>, pending: Arc<Pending>) {
             continue;
         };
         let Some(req) = map.get_mut(&(from, p.identifier())) else {
-            debug!(nas = %from, "reply to no waiting Disconnect-Request (late or duplicate)");
+            log.debug(
+                "dynauth_unmatched",
+                from.ip(),
+                format_args!(
+                    "reply from {from} to no waiting Disconnect-Request (late or duplicate)"
+                ),
+            );
             continue;
         };
         let authentic = radius::verify_response_authenticator(&p, &req.authenticator, &req.secret)
             && radius::verify_message_authenticator(&p, &req.secret, Some(&req.authenticator))
                 .is_ok();
         if !authentic {
-            warn!(nas = %from, "reply to a Disconnect-Request failed authentication: ignored");
+            log.warn(
+                "dynauth_forged",
+                from.ip(),
+                format_args!(
+                    "reply from {from} to a Disconnect-Request failed authentication: ignored"
+                ),
+            );
             continue;
         }
         if let Some(tx) = req.reply.take() {

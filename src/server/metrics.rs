@@ -1,35 +1,49 @@
 //! The Prometheus metrics endpoint: a collector that reads the listeners' `Counters` and the
-//! writer's getters at scrape time (nothing is counted twice), and a deliberately tiny
-//! HTTP/1.1 responder on a TCP listener: `GET /metrics` gets the Prometheus text format,
-//! anything else a 404. Bounded in every direction: at most 8 KiB of request, a deadline per
-//! connection, a fixed number of connections at once, one request per connection.
+//! writer's getters at scrape time (nothing is counted twice), and an HTTP/1.1 server (hyper)
+//! on a TCP listener: `GET /metrics` gets the Prometheus text format, anything else a 404.
+//! Bounded in every direction: at most 8 KiB of request head, read within a header timeout;
+//! a deadline per connection; one request per connection; a fixed number of connections, a
+//! new one closing the oldest, so idle connections cannot lock scrapes out.
 //!
 //! Must not: export anything secret or personal (no secrets, passwords, user names, MAC or
-//! IP addresses of devices — client names are the admin's labels of NAS), or pull in an
-//! HTTP framework for one fixed resource.
+//! IP addresses of devices — client names are the admin's labels of NAS), or parse HTTP by
+//! hand (hyper does: its header timeout and connection handling are maintained and tested
+//! far beyond what one endpoint could).
 
+use std::collections::VecDeque;
+use std::convert::Infallible;
 use std::fmt;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{oneshot, watch};
 use tracing::debug;
 
-use super::{Counters, LatencyHistogram, ServerError};
+use super::{Counters, LatencyHistogram, RateLimitedLog, ServerError};
 use crate::store::WriterHandle;
 
-/// The largest request head read; a longer one is answered 431 and closed.
+/// The largest request head read; a longer one is answered 431 and closed (hyper's
+/// smallest read buffer).
 pub const MAX_REQUEST: usize = 8 * 1024;
-/// Connections served at once; further ones are closed at once without an answer.
-pub const MAX_CONNECTIONS: usize = 8;
-/// Time a client has to send its request, and then to read the answer.
-pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections open at once; one more closes the oldest.
+pub const MAX_CONNECTIONS: usize = 64;
+/// Time a client has from connecting to the end of its request head.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Time for the whole exchange, a slowly read answer included.
+pub const CONNECTION_DEADLINE: Duration = Duration::from_secs(15);
 /// Media type of the Prometheus text exposition format 0.0.4.
 pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
 
@@ -381,13 +395,18 @@ pub fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
     TcpListener::from_std(std).map_err(err)
 }
 
-/// Serves scrapes until `stop` turns true.
+/// Serves scrapes until `stop` turns true. Connections beyond [`MAX_CONNECTIONS`] close the
+/// oldest open one: idle connections cannot lock scrapes out, and the header timeout closes
+/// them anyway.
 pub async fn serve(
     listener: TcpListener,
     exporter: Arc<Exporter>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let permits = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let log = Arc::new(RateLimitedLog::new(Duration::from_secs(10)));
+    // One sender per open connection, oldest first; a connection that ended has dropped
+    // its receiver.
+    let mut open: VecDeque<oneshot::Sender<()>> = VecDeque::with_capacity(MAX_CONNECTIONS);
     loop {
         let accepted = tokio::select! {
             a = listener.accept() => a,
@@ -402,127 +421,99 @@ pub async fn serve(
                 continue;
             }
         };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
-            debug!(peer = %peer, "metrics: too many connections; closed");
-            continue;
-        };
-        let exporter = exporter.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            if let Err(e) = answer(stream, &exporter).await {
-                debug!(peer = %peer, error = %e, "metrics connection ended");
-            }
-        });
+        open.retain(|c| !c.is_closed());
+        if open.len() >= MAX_CONNECTIONS
+            && let Some(oldest) = open.pop_front()
+        {
+            let _ = oldest.send(());
+            log.debug(
+                "metrics_full",
+                peer.ip(),
+                format_args!("metrics: {MAX_CONNECTIONS} connections open; closed the oldest"),
+            );
+        }
+        let (close, closed) = oneshot::channel();
+        open.push_back(close);
+        tokio::spawn(connection(
+            stream,
+            peer,
+            exporter.clone(),
+            closed,
+            log.clone(),
+        ));
     }
 }
 
-/// What a request head asks for.
-#[derive(Debug, PartialEq, Eq)]
-enum Request {
-    /// `GET /metrics` (or HEAD: the same without a body).
-    Metrics {
-        head: bool,
-    },
-    NotFound,
-    Malformed,
-    TooLarge,
+/// Serves one connection: one request (no keep-alive), its head within [`HEADER_TIMEOUT`]
+/// and at most [`MAX_REQUEST`] bytes long, the whole exchange within [`CONNECTION_DEADLINE`];
+/// ends early when `closed` fires.
+async fn connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    exporter: Arc<Exporter>,
+    closed: oneshot::Receiver<()>,
+    log: Arc<RateLimitedLog>,
+) {
+    let service = service_fn(move |request: Request<Incoming>| {
+        let response = respond(request.method(), request.uri().path(), &exporter);
+        std::future::ready(Ok::<_, Infallible>(response))
+    });
+    let conn = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .max_buf_size(MAX_REQUEST)
+        .keep_alive(false)
+        .title_case_headers(true)
+        .auto_date_header(false)
+        .serve_connection(TokioIo::new(stream), service);
+    let ended = tokio::select! {
+        r = tokio::time::timeout(CONNECTION_DEADLINE, conn) => match r {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "deadline passed".to_string(),
+        },
+        _ = closed => "closed for a newer connection".to_string(),
+    };
+    log.debug(
+        "metrics_connection",
+        peer.ip(),
+        format_args!("metrics connection from {peer} ended: {ended}"),
+    );
 }
 
-/// Reads one request head (bounded in size and time) and answers it; one request per
-/// connection.
-async fn answer(stream: TcpStream, exporter: &Exporter) -> std::io::Result<()> {
-    let mut buf = vec![0u8; MAX_REQUEST];
-    let mut len = 0;
-    let request = tokio::time::timeout(IO_TIMEOUT, async {
-        loop {
-            if let Some(end) = head_end(buf.get(..len).unwrap_or_default()) {
-                return Ok(parse(buf.get(..end).unwrap_or_default()));
-            }
-            let Some(free) = buf.get_mut(len..) else {
-                return Ok(Request::TooLarge);
-            };
-            if free.is_empty() {
-                return Ok(Request::TooLarge);
-            }
-            // readiness + try_read: the few bytes of a scrape need no buffered I/O layer.
-            stream.readable().await?;
-            match stream.try_read(free) {
-                Ok(0) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
-                Ok(n) => len += n,
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
-        }
-    })
-    .await
-    .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+/// What a request asks for.
+#[derive(Debug, PartialEq, Eq)]
+enum Route {
+    /// `GET /metrics` (or HEAD: the same without a body).
+    Metrics,
+    NotFound,
+}
 
-    let (status, body, head) = match request {
-        Request::Metrics { head } => ("200 OK", exporter.render(), head),
-        Request::NotFound => ("404 Not Found", "not found; try /metrics\n".into(), false),
-        Request::Malformed => ("400 Bad Request", "bad request\n".into(), false),
-        Request::TooLarge => (
-            "431 Request Header Fields Too Large",
-            "request too large\n".into(),
-            false,
+/// Only `GET /metrics` (and HEAD) is served; the query is ignored.
+fn route(method: &Method, path: &str) -> Route {
+    if (method == Method::GET || method == Method::HEAD) && path == "/metrics" {
+        Route::Metrics
+    } else {
+        Route::NotFound
+    }
+}
+
+fn respond(method: &Method, path: &str, exporter: &Exporter) -> Response<Full<Bytes>> {
+    let (status, content_type, body) = match route(method, path) {
+        Route::Metrics => (StatusCode::OK, CONTENT_TYPE, exporter.render()),
+        Route::NotFound => (
+            StatusCode::NOT_FOUND,
+            "text/plain; charset=utf-8",
+            "not found; try /metrics\n".to_string(),
         ),
     };
-    let content_type = if status.starts_with("200") {
-        CONTENT_TYPE
-    } else {
-        "text/plain; charset=utf-8"
-    };
-    let mut out = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-         Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    if !head {
-        out.extend_from_slice(body.as_bytes());
-    }
-    tokio::time::timeout(IO_TIMEOUT, async {
-        let mut rest = out.as_slice();
-        while !rest.is_empty() {
-            stream.writable().await?;
-            match stream.try_write(rest) {
-                Ok(n) => rest = rest.get(n..).unwrap_or_default(),
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(())
-    })
-    .await
-    .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))?
-}
-
-/// The length of the request head including its blank line, once it is complete.
-fn head_end(buf: &[u8]) -> Option<usize> {
-    buf.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
-}
-
-/// Looks at the request line only; headers are ignored and a body is never read.
-fn parse(head: &[u8]) -> Request {
-    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
-    let Ok(line) = std::str::from_utf8(line) else {
-        return Request::Malformed;
-    };
-    let mut parts = line.trim_end_matches('\r').split(' ');
-    let (Some(method), Some(target), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Request::Malformed;
-    };
-    if !version.starts_with("HTTP/1.") {
-        return Request::Malformed;
-    }
-    let path = target.split('?').next().unwrap_or(target);
-    match (method, path) {
-        ("GET", "/metrics") => Request::Metrics { head: false },
-        ("HEAD", "/metrics") => Request::Metrics { head: true },
-        _ => Request::NotFound,
-    }
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 #[cfg(test)]
@@ -534,29 +525,13 @@ mod tests {
     use crate::server::LATENCY_BUCKETS_US;
 
     #[test]
-    fn request_lines() {
-        let p = |s: &str| parse(s.as_bytes());
-        assert_eq!(
-            p("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n"),
-            Request::Metrics { head: false }
-        );
-        assert_eq!(
-            p("GET /metrics?name[]=x HTTP/1.0\r\n\r\n"),
-            Request::Metrics { head: false }
-        );
-        assert_eq!(
-            p("HEAD /metrics HTTP/1.1\r\n\r\n"),
-            Request::Metrics { head: true }
-        );
-        assert_eq!(p("GET / HTTP/1.1\r\n\r\n"), Request::NotFound);
-        assert_eq!(p("POST /metrics HTTP/1.1\r\n\r\n"), Request::NotFound);
-        assert_eq!(p("GET /metrics/x HTTP/1.1\r\n\r\n"), Request::NotFound);
-        assert_eq!(p("GET /metrics\r\n\r\n"), Request::Malformed);
-        assert_eq!(p("GET /metrics SPDY/3\r\n\r\n"), Request::Malformed);
-        assert_eq!(p("GET  /metrics HTTP/1.1\r\n\r\n"), Request::Malformed);
-        assert_eq!(parse(b"\xff\xfe /metrics HTTP/1.1"), Request::Malformed);
-        assert_eq!(head_end(b"GET / HTTP/1.1\r\n\r\nrest"), Some(18));
-        assert_eq!(head_end(b"GET / HTTP/1.1\r\n"), None);
+    fn only_get_and_head_of_metrics_are_routed() {
+        assert_eq!(route(&Method::GET, "/metrics"), Route::Metrics);
+        assert_eq!(route(&Method::HEAD, "/metrics"), Route::Metrics);
+        assert_eq!(route(&Method::GET, "/"), Route::NotFound);
+        assert_eq!(route(&Method::POST, "/metrics"), Route::NotFound);
+        assert_eq!(route(&Method::GET, "/metrics/x"), Route::NotFound);
+        assert_eq!(route(&Method::PUT, "/metrics"), Route::NotFound);
     }
 
     #[test]

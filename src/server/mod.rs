@@ -15,16 +15,14 @@ mod rounds;
 pub mod watcher;
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
-
-use socket2::{Domain, Protocol, Socket, Type};
-use tracing::warn;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use crate::model::Module;
 use crate::policy::Reason;
+use socket2::{Domain, Protocol, Socket, Type};
 
 /// Errors of the socket layer.
 #[derive(Debug, thiserror::Error)]
@@ -249,56 +247,8 @@ impl PerClient {
     }
 }
 
-type LogState = (Instant, u64);
-
-/// Log lines about network input, at most one per kind and source every interval, with a
-/// count of what was suppressed: a flood must not fill the journal.
-pub struct RateLimitedLog {
-    interval: Duration,
-    /// (kind, source) → (last logged, suppressed since).
-    seen: Mutex<HashMap<(&'static str, IpAddr), LogState>>,
-}
-
-impl RateLimitedLog {
-    /// Distinct (kind, source) pairs remembered; beyond this, everything is suppressed until
-    /// the next sweep, so a spoofed flood cannot grow the map.
-    const MAX_KEYS: usize = 4096;
-
-    pub fn new(interval: Duration) -> RateLimitedLog {
-        RateLimitedLog {
-            interval,
-            seen: Mutex::new(HashMap::new()),
-        }
-    }
-
-    pub fn warn(&self, kind: &'static str, source: IpAddr, message: &str) {
-        let now = Instant::now();
-        let Ok(mut seen) = self.seen.lock() else {
-            return;
-        };
-        if seen.len() >= Self::MAX_KEYS {
-            let interval = self.interval;
-            seen.retain(|_, (t, _)| now.duration_since(*t) < interval);
-        }
-        match seen.get_mut(&(kind, source)) {
-            Some((last, suppressed)) if now.duration_since(*last) < self.interval => {
-                *suppressed += 1;
-            }
-            Some((last, suppressed)) => {
-                let n = *suppressed;
-                *last = now;
-                *suppressed = 0;
-                warn!(source = %source, suppressed = n, "{message}");
-            }
-            None => {
-                if seen.len() < Self::MAX_KEYS {
-                    seen.insert((kind, source), (now, 0));
-                    warn!(source = %source, "{message}");
-                }
-            }
-        }
-    }
-}
+mod ratelog;
+pub use ratelog::RateLimitedLog;
 
 /// Fixes glibc's thresholds for handing memory back. By default they adapt: freeing one
 /// large block (a parse tree of a big config) raises the trim threshold up to 64 MB, after
@@ -346,7 +296,7 @@ pub(crate) fn admit<'p, 'd>(
             log.warn(
                 "malformed",
                 src.ip(),
-                &format!("malformed RADIUS packet on the {port} port: {e}"),
+                format_args!("malformed RADIUS packet on the {port} port: {e}"),
             );
             return None;
         }
@@ -356,7 +306,7 @@ pub(crate) fn admit<'p, 'd>(
         log.warn(
             "unknown_client",
             src.ip(),
-            &format!("{port} request from an address that is no configured client: dropped"),
+            format_args!("{port} request from an address that is no configured client: dropped"),
         );
         return None;
     };
@@ -365,7 +315,7 @@ pub(crate) fn admit<'p, 'd>(
         log.warn(
             "unexpected_code",
             src.ip(),
-            &format!("{} on the {port} port: dropped", packet.code()),
+            format_args!("{} on the {port} port: dropped", packet.code()),
         );
         return None;
     }

@@ -305,7 +305,12 @@ impl Shared {
             }
             Err(e) => {
                 c.inc(&c.dhcp_parse_errors);
-                debug!(interface = %iface, error = %e, "not a readable DHCP frame");
+                // A frame has no trusted source address: one window for all of them.
+                self.w.log_limit.debug(
+                    "dhcp_unreadable",
+                    IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+                    format_args!("not a readable DHCP frame on {iface}: {e}"),
+                );
                 return;
             }
         };
@@ -338,7 +343,7 @@ impl Shared {
         self.w.log_limit.warn(
             "dhcp_rogue",
             IpAddr::V4(rogue.server),
-            &format!(
+            format_args!(
                 "rogue DHCP server {} ({server_mac}) sent {} to {client} on {iface}: it is not \
                  in dhcp.trusted_servers",
                 rogue.server, rogue.message_type

@@ -15,9 +15,13 @@ mod cli;
 mod dhcp_capture;
 mod dhcp_watch;
 mod docs;
+mod edit_private;
 mod example;
 mod faults;
+mod flood_sources;
 mod harness;
 mod metrics;
+mod metrics_idle;
 mod privacy;
 mod wire;
+
