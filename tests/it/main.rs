@@ -13,6 +13,7 @@ mod acct;
 mod auth;
 mod cli;
 mod dhcp_capture;
+mod dhcp_forgery;
 mod dhcp_watch;
 mod faults;
 mod harness;

@@ -122,7 +122,10 @@ fn a_client_message_gives_its_words_and_the_config_decides_registered() {
     let u = update_of(&f, &dir).unwrap();
     assert_eq!(u.mac, PHONE);
     assert_eq!(u.message, DhcpMessage::Request);
-    assert_eq!(u.ip, None, "the address a client asks for (option 50) is only a wish");
+    assert_eq!(
+        u.ip, None,
+        "the address a client asks for (option 50) is only a wish"
+    );
     assert_eq!(u.hostname.as_deref(), Some("max-phone"));
     assert_eq!(u.vendor_class.as_deref(), Some("android-dhcp-13"));
     assert_eq!(
@@ -260,7 +263,12 @@ fn frames_become_sightings_and_rogue_reports_in_the_database() {
     );
     assert_eq!(s.hostname.as_deref(), Some("max-phone"));
     assert_eq!(
-        (s.counts.discover, s.counts.request, s.counts.offer, s.counts.ack),
+        (
+            s.counts.discover,
+            s.counts.request,
+            s.counts.offer,
+            s.counts.ack
+        ),
         (1, 1, 0, 1),
         "the forged ACK is no sighting"
     );
@@ -272,7 +280,10 @@ fn frames_become_sightings_and_rogue_reports_in_the_database() {
     let mut rogues = reader.rogue_servers().unwrap();
     rogues.sort_by_key(|r| r.server_ip);
     assert_eq!(rogues.len(), 2);
-    assert_eq!(rogues[0].server_ip, LAPTOP, "by its source, not its option 54");
+    assert_eq!(
+        rogues[0].server_ip, LAPTOP,
+        "by its source, not its option 54"
+    );
     assert_eq!(rogues[0].acks, 1);
     assert_eq!(rogues[1].server_ip, ROGUE);
     assert_eq!(rogues[1].server_mac, MacAddr([2, 0, 0, 0, 0, 0x66]));
@@ -314,7 +325,10 @@ fn each_alias_is_reported_once_a_day_within_a_daily_limit() {
     assert_eq!(r.admit(a, tue), (Admit::First, Some((mon, 1))));
     assert_eq!(r.admit(c, tue), (Admit::First, None));
     assert_eq!(r.admit(b, tue), (Admit::OverLimit, None));
-    assert_eq!(r.admit(b, day("2026-12-09")), (Admit::First, Some((tue, 1))));
+    assert_eq!(
+        r.admit(b, day("2026-12-09")),
+        (Admit::First, Some((tue, 1)))
+    );
 }
 
 #[test]
