@@ -17,5 +17,6 @@ mod dhcp_forgery;
 mod dhcp_watch;
 mod faults;
 mod harness;
+mod journal_privacy;
 mod metrics;
 mod wire;
