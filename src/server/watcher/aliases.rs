@@ -102,7 +102,8 @@ impl DailyReports {
         (admit, finished)
     }
 
-    pub fn len(&self) -> usize {
+    /// How many aliases were reported on the current day.
+    pub fn reported_today(&self) -> usize {
         self.reported.len()
     }
 }

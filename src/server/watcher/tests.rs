@@ -192,12 +192,12 @@ fn a_private_mac_with_the_name_of_one_registered_device_is_linked_once() {
     let mut private = update_of(&client_frame(PRIVATE, 1, "Max-Phone", &[]), &dir).unwrap();
     aliases.link(&mut private, &dir);
     assert_eq!(private.randomized_alias_of, Some(PHONE));
-    assert_eq!(aliases.reports.len(), 1, "reported");
+    assert_eq!(aliases.reports.reported_today(), 1, "reported");
     // again the same day: linked, not reported again
     let mut again = update_of(&client_frame(PRIVATE, 3, "max-phone", &[]), &dir).unwrap();
     aliases.link(&mut again, &dir);
     assert_eq!(again.randomized_alias_of, Some(PHONE));
-    assert_eq!(aliases.reports.len(), 1);
+    assert_eq!(aliases.reports.reported_today(), 1);
 
     // another name, or a universal (not randomized) MAC: no link
     let mut other = update_of(&client_frame(PRIVATE, 1, "someone", &[]), &dir).unwrap();
@@ -320,7 +320,7 @@ fn each_alias_is_reported_once_a_day_within_a_daily_limit() {
     assert_eq!(r.admit(b, mon), (Admit::First, None));
     assert_eq!(r.admit(c, mon), (Admit::OverLimit, None), "the day's limit");
     assert_eq!(r.admit(a, mon), (Admit::Repeat, None));
-    assert_eq!(r.len(), 2);
+    assert_eq!(r.reported_today(), 2);
     // a new day: reported again, and the old day's unlisted count handed over once
     assert_eq!(r.admit(a, tue), (Admit::First, Some((mon, 1))));
     assert_eq!(r.admit(c, tue), (Admit::First, None));
@@ -347,10 +347,10 @@ fn a_flood_of_private_macs_under_a_registered_name_keeps_memory_bounded() {
         aliases.link(&mut u, &dir);
         assert_eq!(u.randomized_alias_of, Some(PHONE), "every one is recorded");
     }
-    assert_eq!(aliases.reports.len(), aliases::REPORTS_PER_DAY);
+    assert_eq!(aliases.reports.reported_today(), aliases::REPORTS_PER_DAY);
     // the same MACs again the next day start a fresh, equally bounded, set
     let mut u = update_of(&client_frame(PRIVATE, 1, "max-phone", &[]), &dir).unwrap();
     u.time = t0 + jiff::SignedDuration::from_hours(24);
     aliases.link(&mut u, &dir);
-    assert_eq!(aliases.reports.len(), 1);
+    assert_eq!(aliases.reports.reported_today(), 1);
 }
