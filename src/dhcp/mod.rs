@@ -3,7 +3,8 @@
 //!
 //! Owns: Ethernet/802.1Q/IPv4/UDP unwrapping ([`parse_frame`]), BOOTP/DHCP decoding
 //! ([`parse_dhcp`], on top of `dhcproto`, with the raw option reads it cannot do safely), the
-//! built-in fingerprint table ([`classify`]) and the rogue-server check ([`rogue_server`]).
+//! built-in fingerprint table ([`classify`]), the rogue-server check ([`rogue_server`]) and
+//! the rule which address a message may give its device ([`leased_address`]).
 //!
 //! Must not: open sockets, read the clock, start threads or tasks, touch the store. Every
 //! byte it sees comes from the network, so nothing in here may panic on any input.
@@ -25,7 +26,7 @@ use crate::model::MacAddr;
 pub use fingerprint::{DeviceFamily, FingerprintError, FingerprintTable, classify};
 pub use frame::parse_frame;
 pub use message::parse_dhcp;
-pub use rogue::{RogueServer, rogue_server};
+pub use rogue::{RogueServer, ServerTrust, leased_address, rogue_server, server_trust};
 
 /// Why a frame or payload is not a DHCP message we can read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -242,7 +243,8 @@ pub struct Observation {
     /// 802.1Q VLAN id of the frame, when it carried a tag.
     pub vlan: Option<u16>,
     /// The client's address this message is about: yiaddr of an OFFER/ACK, else the
-    /// requested address (50), else ciaddr.
+    /// requested address (50), else ciaddr. What the sender says, not what is true: only
+    /// [`leased_address`] decides which address a device has.
     pub ip: Option<Ipv4Addr>,
     pub ciaddr: Option<Ipv4Addr>,
     pub yiaddr: Option<Ipv4Addr>,

@@ -1,4 +1,11 @@
-//! Rogue DHCP servers: a server answering clients that is not one of the school's.
+//! Which DHCP replies come from the school's servers: the rogue-server check, and the one
+//! message whose address may become a device's address.
+//!
+//! Everything in a DHCP message is chosen by whoever sent it: a pupil's laptop can run a
+//! DHCP server that names the school's server in option 54, and a client can ask for any
+//! address in option 50. So a reply is the school's only when the frame's source address
+//! is on the trusted list as well as the server it names, and a device's address comes only
+//! from such a reply's ACK.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -8,8 +15,12 @@ use crate::model::MacAddr;
 /// A DHCP server reply from a server not on the trusted list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RogueServer {
-    /// The address the server names itself by (option 54), else the frame's source IP.
+    /// The address that sent the reply when it is not trusted (the rogue box, or a relay
+    /// nobody listed); else the untrusted server the reply names in option 54.
     pub server: Ipv4Addr,
+    /// What the reply says about itself (option 54), which may name a trusted server: a
+    /// forger copies the school's server's address there.
+    pub claimed: Option<Ipv4Addr>,
     /// Ethernet source of the reply: the rogue box itself, or the relay that forwarded it.
     pub src_mac: Option<MacAddr>,
     pub message_type: MessageType,
@@ -17,92 +28,91 @@ pub struct RogueServer {
     pub client_mac: Option<MacAddr>,
 }
 
-/// Reports a server reply (OFFER, ACK, NAK) whose server is not in `trusted`. An empty
-/// `trusted` list means "not configured": nothing is reported. Replies that name no server
-/// at all (no option 54, no source IP) cannot be attributed and are not reported.
-pub fn rogue_server(obs: &Observation, trusted: &[IpAddr]) -> Option<RogueServer> {
-    if trusted.is_empty() || !obs.is_from_server {
-        return None;
-    }
-    let message_type = obs.message_type?;
+/// What the trusted list says about one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerTrust {
+    /// Not a server's OFFER, ACK or NAK.
+    NotAReply,
+    /// `trusted_servers` is empty: no server is the school's and none is reported.
+    Unconfigured,
+    /// The frame's source and the server it names are both trusted.
+    Trusted,
+    Rogue(RogueServer),
+    /// A reply without a source address or option 54 (only when decoded without its
+    /// frame): it cannot be attributed, so it is neither trusted nor reported.
+    Unattributable,
+}
+
+fn is_trusted(ip: Ipv4Addr, trusted: &[IpAddr]) -> bool {
+    trusted.iter().any(|t| match t {
+        IpAddr::V4(v4) => *v4 == ip,
+        IpAddr::V6(v6) => v6.to_ipv4_mapped() == Some(ip),
+    })
+}
+
+/// Judges a message against `trusted` (`[dhcp] trusted_servers`). A reply is trusted when
+/// the IP source of its frame is on the list (the school's server, or a relay the school
+/// listed) and the server it names in option 54, if any, is too. The source is checked
+/// first, so a rogue that copies the school's address into option 54 is still reported, by
+/// the address it really sent from.
+pub fn server_trust(obs: &Observation, trusted: &[IpAddr]) -> ServerTrust {
+    let Some(message_type) = obs.message_type.filter(|_| obs.is_from_server) else {
+        return ServerTrust::NotAReply;
+    };
     if !matches!(
         message_type,
         MessageType::Offer | MessageType::Ack | MessageType::Nak
     ) {
+        return ServerTrust::NotAReply;
+    }
+    if trusted.is_empty() {
+        return ServerTrust::Unconfigured;
+    }
+    let source = obs.src_ip.filter(|ip| !ip.is_unspecified());
+    let rogue = |server| {
+        ServerTrust::Rogue(RogueServer {
+            server,
+            claimed: obs.server_id,
+            src_mac: obs.src_mac,
+            message_type,
+            client_mac: obs.client_mac,
+        })
+    };
+    if let Some(src) = source.filter(|ip| !is_trusted(*ip, trusted)) {
+        return rogue(src);
+    }
+    if let Some(named) = obs.server_id.filter(|ip| !is_trusted(*ip, trusted)) {
+        return rogue(named);
+    }
+    if source.is_none() && obs.server_id.is_none() {
+        return ServerTrust::Unattributable;
+    }
+    ServerTrust::Trusted
+}
+
+/// Reports a server reply (OFFER, ACK, NAK) that is not from a trusted server (see
+/// [`server_trust`]). An empty `trusted` list means "not configured": nothing is reported.
+pub fn rogue_server(obs: &Observation, trusted: &[IpAddr]) -> Option<RogueServer> {
+    match server_trust(obs, trusted) {
+        ServerTrust::Rogue(r) => Some(r),
+        _ => None,
+    }
+}
+
+/// The address this message may set as its device's address: the yiaddr of an ACK from a
+/// trusted server, else none. A client's REQUEST (option 50, ciaddr) is only a wish, an
+/// OFFER only a proposal, and with no trusted server configured no reply is believed; the
+/// address of such a device then comes from accounting (Framed-IP-Address) alone.
+pub fn leased_address(obs: &Observation, trusted: &[IpAddr]) -> Option<Ipv4Addr> {
+    if obs.message_type != Some(MessageType::Ack) {
         return None;
     }
-    let server = obs
-        .server_id
-        .or(obs.src_ip.filter(|ip| !ip.is_unspecified()))?;
-    let is_trusted = trusted.iter().any(|t| match t {
-        IpAddr::V4(v4) => *v4 == server,
-        IpAddr::V6(v6) => v6.to_ipv4_mapped() == Some(server),
-    });
-    (!is_trusted).then_some(RogueServer {
-        server,
-        src_mac: obs.src_mac,
-        message_type,
-        client_mac: obs.client_mac,
-    })
+    match server_trust(obs, trusted) {
+        ServerTrust::Trusted => obs.yiaddr.filter(|ip| !ip.is_unspecified()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-mod tests {
-    use super::*;
-
-    fn offer(server_id: Option<Ipv4Addr>, src_ip: Option<Ipv4Addr>) -> Observation {
-        Observation {
-            is_from_server: true,
-            message_type: Some(MessageType::Offer),
-            server_id,
-            src_ip,
-            src_mac: Some(MacAddr([2, 0, 0, 0, 0, 0x66])),
-            ..Observation::default()
-        }
-    }
-
-    const SCHOOL: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
-    const HOME_ROUTER: Ipv4Addr = Ipv4Addr::new(192, 168, 178, 1);
-
-    #[test]
-    fn the_schools_server_is_not_rogue() {
-        let trusted = [IpAddr::V4(SCHOOL)];
-        assert_eq!(
-            rogue_server(&offer(Some(SCHOOL), Some(SCHOOL)), &trusted),
-            None
-        );
-        // relayed: the source is the relay, option 54 names the server
-        let relayed = offer(Some(SCHOOL), Some(Ipv4Addr::new(10, 5, 0, 254)));
-        assert_eq!(rogue_server(&relayed, &trusted), None);
-    }
-
-    #[test]
-    fn another_server_is_rogue() {
-        let trusted = [IpAddr::V4(SCHOOL)];
-        let r = rogue_server(&offer(Some(HOME_ROUTER), Some(HOME_ROUTER)), &trusted).unwrap();
-        assert_eq!(r.server, HOME_ROUTER);
-        assert_eq!(r.message_type, MessageType::Offer);
-        assert_eq!(r.src_mac, Some(MacAddr([2, 0, 0, 0, 0, 0x66])));
-        // no option 54: the source address names it
-        let r = rogue_server(&offer(None, Some(HOME_ROUTER)), &trusted).unwrap();
-        assert_eq!(r.server, HOME_ROUTER);
-        // an IPv4-mapped IPv6 entry in the trusted list counts too
-        let mapped = [IpAddr::V6(HOME_ROUTER.to_ipv6_mapped())];
-        assert_eq!(rogue_server(&offer(Some(HOME_ROUTER), None), &mapped), None);
-    }
-
-    #[test]
-    fn client_messages_and_unconfigured_lists_report_nothing() {
-        let trusted = [IpAddr::V4(SCHOOL)];
-        let mut o = offer(Some(HOME_ROUTER), None);
-        assert_eq!(rogue_server(&o, &[]), None);
-        o.is_from_server = false;
-        assert_eq!(rogue_server(&o, &trusted), None);
-        let mut o = offer(None, None);
-        assert_eq!(rogue_server(&o, &trusted), None);
-        o.server_id = Some(HOME_ROUTER);
-        o.message_type = Some(MessageType::Inform);
-        assert_eq!(rogue_server(&o, &trusted), None);
-    }
-}
+mod tests;

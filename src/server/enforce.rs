@@ -15,7 +15,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use jiff::Timestamp;
 use tokio::sync::{Semaphore, mpsc, watch};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::config::Directory;
 use crate::model::{MacAddr, Module, UserName};
@@ -233,15 +233,22 @@ impl Enforcer {
             trigger,
         };
         match queue.try_send(job) {
-            Ok(()) => info!(
-                client = %session.client,
-                mac = session.mac.map(|m| m.to_string()).unwrap_or_default(),
-                user = session.user.as_deref().unwrap_or(""),
-                module = %session.module,
-                reason = decision.reason.code(),
-                checked = why,
-                "session no longer allowed: sending Disconnect-Request"
-            ),
+            // who it is goes to the debug log and the disconnects table, not the journal
+            Ok(()) => {
+                info!(
+                    client = %session.client,
+                    module = %session.module,
+                    reason = decision.reason.code(),
+                    checked = why,
+                    "session no longer allowed: sending Disconnect-Request"
+                );
+                debug!(
+                    session = %session.acct_session_id,
+                    mac = session.mac.map(|m| m.to_string()).unwrap_or_default(),
+                    user = session.user.as_deref().unwrap_or(""),
+                    "Disconnect-Request queued"
+                );
+            }
             Err(_) => {
                 // The queue is full (a NAS not answering, thousands of sessions at once):
                 // the session is checked again at the next occasion, nothing piles up.

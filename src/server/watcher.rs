@@ -3,14 +3,14 @@
 //! an untrusted server into a rogue-server report.
 //!
 //! Owns: one capture task per interface (opening, waiting for an interface that is missing
-//! or down, reopening one that was removed and came back), the DHCP counters, the link
-//! from a new randomized MAC to the registered device with the same host name (seeded once
-//! at start from earlier sightings, through a `store::Reader`).
+//! or down, reopening one that was removed and came back), the DHCP counters, turning an
+//! observation into a sighting (the address only from a trusted server's ACK), and the
+//! link from a new randomized MAC to a registered device ([`aliases`]).
 //! Must not: block on the database (sightings go to the writer's bounded queue and are
 //! dropped and counted when it is full), stop the RADIUS side when capture is impossible,
-//! or switch an interface into promiscuous mode.
+//! switch an interface into promiscuous mode, or write a MAC, host name or user name to
+//! the log above debug level.
 
-use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,8 +27,11 @@ use super::capture::{Capture, CaptureError, interface_index};
 use super::{Counters, RateLimitedLog};
 use crate::config::Directory;
 use crate::dhcp::{self, DeviceFamily, MessageType, Observation};
-use crate::model::MacAddr;
-use crate::store::{self, DhcpMessage, RogueServerSeen, SightingFilter, SightingUpdate};
+use crate::store::{self, DhcpMessage, RogueServerSeen, SightingUpdate};
+
+pub mod aliases;
+
+pub use aliases::{Aliases, PRIVATE_ADDRESS_HINT};
 
 /// Wait between attempts to open a capture on a missing interface.
 pub const RETRY: Duration = Duration::from_secs(2);
@@ -36,18 +39,9 @@ pub const RETRY: Duration = Duration::from_secs(2);
 const RELOG: Duration = Duration::from_secs(60);
 /// How often the kernel's counters are read (they reset on read) and changes logged.
 const STATS_EVERY: Duration = Duration::from_secs(1);
-/// Registered host names remembered for the randomized-MAC link; beyond this no new names
-/// are learnt, so a flood of invented names cannot grow memory.
-const NAMES_MAX: usize = 65_536;
-/// Sightings read from the database at start to seed the host names of registered devices.
-const SEED_ROWS: usize = 50_000;
 /// Receive buffer: a whole frame of any size the capture's snap length lets through
 /// (DHCP frames are normally under 600 bytes).
 const FRAME_BUF: usize = 65_536;
-
-/// Told once per new randomized MAC that stands in for a registered device.
-pub const PRIVATE_ADDRESS_HINT: &str = "this phone now uses a private address; register the \
-     new one or switch it off for the school network";
 
 /// What the watcher needs from the daemon.
 pub struct Watcher {
@@ -102,6 +96,12 @@ impl Watcher {
         if interfaces.is_empty() {
             info!("DHCP watcher off: no [dhcp] interfaces configured");
             return None;
+        }
+        if self.directory.load().dhcp.trusted_servers.is_empty() {
+            info!(
+                "dhcp.trusted_servers is empty: no DHCP server is reported as rogue, and no \
+                 address is taken from DHCP (only from accounting)"
+            );
         }
         let aliases = Aliases::seeded(&self.db_path);
         let shared = Arc::new(Shared {
@@ -334,20 +334,27 @@ impl Shared {
     fn report_rogue(&self, rogue: &dhcp::RogueServer, iface: &Arc<str>, now: Timestamp) {
         let c = &self.w.counters;
         c.inc(&c.dhcp_rogue);
-        let client = rogue
-            .client_mac
-            .map_or_else(|| "a client".to_string(), |m| m.to_string());
-        let server_mac = rogue
-            .src_mac
-            .map_or_else(|| "unknown MAC".to_string(), |m| m.to_string());
+        // The journal gets the server's address and what it did; its MAC and the client's
+        // go to the database (rogue_servers) and the debug log, which is for people's data.
+        let claimed = match rogue.claimed {
+            Some(c) if c != rogue.server => format!(" naming itself {c} (option 54)"),
+            _ => String::new(),
+        };
         self.w.log_limit.warn(
             "dhcp_rogue",
             IpAddr::V4(rogue.server),
             format_args!(
-                "rogue DHCP server {} ({server_mac}) sent {} to {client} on {iface}: it is not \
-                 in dhcp.trusted_servers",
+                "rogue DHCP server {}{claimed} sent {} on {iface}: it is not in \
+                 dhcp.trusted_servers",
                 rogue.server, rogue.message_type
             ),
+        );
+        debug!(
+            server = %rogue.server,
+            server_mac = rogue.src_mac.map(|m| m.to_string()).unwrap_or_default(),
+            client = rogue.client_mac.map(|m| m.to_string()).unwrap_or_default(),
+            interface = %iface,
+            "rogue DHCP reply"
         );
         let (Some(server_mac), Some(message)) = (rogue.src_mac, store_message(rogue.message_type))
         else {
@@ -393,8 +400,9 @@ fn relay_text(bytes: &[u8]) -> Option<String> {
 
 /// The sighting one DHCP message makes, or `None` when it names no device or no known
 /// message type. A client's own messages give its name, vendor class, client id and
-/// fingerprint; a server's OFFER/ACK gives the address it offered or acknowledged to the
-/// client (chaddr), and nothing of the client's words.
+/// fingerprint, never its address (what it asks for is a wish anyone can send); a trusted
+/// server's ACK gives the address it acknowledged to the client (chaddr), and nothing of
+/// the client's words.
 pub fn sighting_update(
     obs: &Observation,
     dir: &Directory,
@@ -425,7 +433,7 @@ pub fn sighting_update(
         mac,
         time: now,
         message,
-        ip: obs.ip,
+        ip: dhcp::leased_address(obs, &dir.dhcp.trusted_servers),
         hostname,
         vendor_class: obs
             .vendor_class
@@ -446,92 +454,6 @@ pub fn sighting_update(
             .and_then(relay_text),
         randomized_alias_of: None,
     })
-}
-
-/// Host names of registered devices, to recognise the same device under a new randomized
-/// (private) MAC. A name two registered devices share ("iPhone") links nothing.
-#[derive(Default)]
-pub struct Aliases {
-    /// Lower-case host name → the registered MAC seen with it; `None`: ambiguous.
-    by_name: HashMap<String, Option<MacAddr>>,
-    /// Randomized MACs already reported (logged once each).
-    reported: HashSet<MacAddr>,
-}
-
-impl Aliases {
-    /// Seeded from the sightings of registered devices in the database, if it can be read.
-    fn seeded(db_path: &std::path::Path) -> Aliases {
-        let mut a = Aliases::default();
-        let filter = SightingFilter {
-            limit: Some(SEED_ROWS),
-            ..SightingFilter::default()
-        };
-        match store::Reader::open(db_path).and_then(|r| r.sightings(&filter)) {
-            Ok(rows) => {
-                for s in rows {
-                    if let (true, Some(name)) = (s.registered, s.hostname.as_deref()) {
-                        a.learn(name, s.mac);
-                    }
-                }
-            }
-            Err(e) => debug!(error = %e, "no earlier sightings read for the randomized-MAC link"),
-        }
-        a
-    }
-
-    fn learn(&mut self, name: &str, mac: MacAddr) {
-        let key = name.trim().to_lowercase();
-        if key.is_empty() {
-            return;
-        }
-        let full = self.by_name.len() >= NAMES_MAX;
-        match self.by_name.get_mut(&key) {
-            Some(slot) if *slot != Some(mac) => *slot = None,
-            Some(_) => {}
-            None if !full => {
-                self.by_name.insert(key, Some(mac));
-            }
-            None => {}
-        }
-    }
-
-    /// Learns the names of registered devices; marks a randomized, unregistered MAC that
-    /// uses the name of exactly one registered device (logging it once).
-    pub fn link(&mut self, update: &mut SightingUpdate, dir: &Directory) {
-        let Some(name) = update.hostname.as_deref() else {
-            return;
-        };
-        if update.registered {
-            self.learn(name, update.mac);
-            return;
-        }
-        if !update.randomized {
-            return;
-        }
-        let key = name.trim().to_lowercase();
-        let Some(Some(registered)) = self.by_name.get(&key).copied() else {
-            return;
-        };
-        let Some(device) = dir.device(&registered) else {
-            return;
-        };
-        if registered == update.mac {
-            return;
-        }
-        update.randomized_alias_of = Some(registered);
-        if self.reported.len() >= NAMES_MAX {
-            self.reported.clear();
-        }
-        if self.reported.insert(update.mac) {
-            info!(
-                mac = %update.mac,
-                registered = %registered,
-                owner = %device.owner,
-                hostname = name,
-                "{PRIVATE_ADDRESS_HINT}"
-            );
-        }
-    }
 }
 
 #[cfg(test)]

@@ -63,7 +63,9 @@ pub struct SightingUpdate {
     pub mac: MacAddr,
     pub time: Timestamp,
     pub message: DhcpMessage,
-    /// The address the device has or asks for (yiaddr, ciaddr or option 50).
+    /// The address a trusted DHCP server acknowledged to the device (the yiaddr of its
+    /// ACK); never what a client asks for, which anyone can send. `None` keeps what is
+    /// stored.
     pub ip: Option<Ipv4Addr>,
     /// Option 12 (or the name in option 81).
     pub hostname: Option<String>,

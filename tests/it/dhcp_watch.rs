@@ -24,7 +24,7 @@ const PRIVATE_MAC: &str = "0a:11:22:33:44:55";
 
 /// Processes started for one test, killed when it ends (also on failure).
 #[derive(Default)]
-struct Procs(Vec<Child>);
+pub(crate) struct Procs(pub(crate) Vec<Child>);
 
 impl Drop for Procs {
     fn drop(&mut self) {
@@ -35,14 +35,14 @@ impl Drop for Procs {
     }
 }
 
-fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
+pub(crate) fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     let p = dir.join(name);
     std::fs::write(&p, format!("#!/bin/sh\n{body}\nexit 0\n")).unwrap();
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     p
 }
 
-fn config(seg: &Segment, devices: &[String]) -> TestConfig {
+pub(crate) fn config(seg: &Segment, devices: &[String]) -> TestConfig {
     let cfg = TestConfig::new(
         "",
         &format!(
@@ -70,13 +70,13 @@ fn config(seg: &Segment, devices: &[String]) -> TestConfig {
     cfg
 }
 
-fn start_daemon(seg: &Segment, cfg: &TestConfig) -> Daemon {
+pub(crate) fn start_daemon(seg: &Segment, cfg: &TestConfig) -> Daemon {
     run(&["ip", "-n", &seg.srv_ns, "link", "set", "lo", "up"]);
     Daemon::start_in(cfg, &["ip", "netns", "exec", &seg.srv_ns])
 }
 
 /// A macvlan on the client veth with its own MAC.
-fn macvlan(seg: &Segment, name: &str, mac: &str) {
+pub(crate) fn macvlan(seg: &Segment, name: &str, mac: &str) {
     assert!(name.len() <= 15, "{name}");
     run(&[
         "ip",
@@ -99,7 +99,7 @@ fn macvlan(seg: &Segment, name: &str, mac: &str) {
 
 /// udhcpc on `iface` (started, not waited for); the script writes the leased address to
 /// `<dir>/ip-<iface>`.
-fn udhcpc(seg: &Segment, iface: &str, hostname: &str, vendor: &str) -> Child {
+pub(crate) fn udhcpc(seg: &Segment, iface: &str, hostname: &str, vendor: &str) -> Child {
     let out = seg.dir.path().join(format!("ip-{iface}"));
     // written once: rewriting it while other udhcpc run it would break them
     let s = seg.dir.path().join("watch-udhcpc.sh");
@@ -129,7 +129,7 @@ fn udhcpc(seg: &Segment, iface: &str, hostname: &str, vendor: &str) -> Child {
         .expect("cannot run udhcpc")
 }
 
-fn wait_ok(child: Child, what: &str) {
+pub(crate) fn wait_ok(child: Child, what: &str) {
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -138,7 +138,7 @@ fn wait_ok(child: Child, what: &str) {
     );
 }
 
-fn leased(seg: &Segment, iface: &str) -> Ipv4Addr {
+pub(crate) fn leased(seg: &Segment, iface: &str) -> Ipv4Addr {
     let p = seg.dir.path().join(format!("ip-{iface}"));
     std::fs::read_to_string(&p)
         .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
@@ -148,7 +148,11 @@ fn leased(seg: &Segment, iface: &str) -> Ipv4Addr {
 }
 
 /// Polls the database until `ok` holds for the sighting of `mac`.
-fn wait_sighting(cfg: &TestConfig, mac: &str, ok: impl Fn(&Sighting) -> bool) -> Sighting {
+pub(crate) fn wait_sighting(
+    cfg: &TestConfig,
+    mac: &str,
+    ok: impl Fn(&Sighting) -> bool,
+) -> Sighting {
     let mac: MacAddr = mac.parse().unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     let mut last = None;

@@ -263,6 +263,16 @@ impl Daemon {
     /// it inside a network namespace. The prefix must exec the daemon (same process), so
     /// that signals reach it.
     pub fn start_in(cfg: &TestConfig, prefix: &[&str]) -> Daemon {
+        Daemon::spawn(cfg, prefix, Some("debug"))
+    }
+
+    /// Like [`Daemon::start_in`], at the log level a school runs it with: no `RUST_LOG`,
+    /// so the default (info) applies.
+    pub fn start_in_at_default_level(cfg: &TestConfig, prefix: &[&str]) -> Daemon {
+        Daemon::spawn(cfg, prefix, None)
+    }
+
+    fn spawn(cfg: &TestConfig, prefix: &[&str], rust_log: Option<&str>) -> Daemon {
         let bin = env!("CARGO_BIN_EXE_hallpass");
         let mut cmd = match prefix.split_first() {
             Some((first, rest)) => {
@@ -272,11 +282,14 @@ impl Daemon {
             }
             None => Command::new(bin),
         };
+        match rust_log {
+            Some(level) => cmd.env("RUST_LOG", level),
+            None => cmd.env_remove("RUST_LOG"),
+        };
         let mut child = cmd
             .arg("serve")
             .arg("--config")
             .arg(cfg.path())
-            .env("RUST_LOG", "debug")
             .env_remove("JOURNAL_STREAM")
             .env_remove("NOTIFY_SOCKET")
             .stdin(Stdio::null())
