@@ -26,4 +26,3 @@ mod metrics;
 mod metrics_idle;
 mod privacy;
 mod wire;
-

