@@ -139,3 +139,48 @@ pub fn scratch_dir() -> PathBuf {
     let _ = std::fs::create_dir_all(&dir);
     dir
 }
+
+/// The EAP parsers (anything a supplicant sends through an access point): the packet
+/// (decode → encode → decode gives the same packet), EAP-Message joining, the TLS methods'
+/// framing and reassembly, the inner PEAP and MS-CHAPv2 messages (decode → encode → decode)
+/// and TTLS AVPs. The first octet chooses a split point for the EAP-Message attributes.
+pub fn eap_parse(data: &[u8]) {
+    use hallpass::eap::{attr, fragment, mschapv2, packet, peap, ttls};
+    if let Ok(p) = packet::EapPacket::decode(data) {
+        let again = p.encode();
+        assert!(again.is_ok(), "a decoded EAP packet encodes: {p:?}");
+        if let Ok(bytes) = again {
+            let q = packet::EapPacket::decode(&bytes);
+            assert!(q.as_ref().is_ok_and(|q| *q == p), "round trip: {p:?} {q:?}");
+        }
+        if let packet::EapPacket::Response(m) = &p {
+            let _ = packet::parse_nak(&m.data);
+        }
+    }
+    if let Some((&cut, rest)) = data.split_first() {
+        let cut = usize::from(cut).min(rest.len());
+        let _ = attr::join([&rest[..cut], &rest[cut..]]);
+    }
+    if let Ok(frame) = fragment::Frame::parse(data) {
+        let _ = (frame.more(), frame.start(), frame.version(), frame.is_ack());
+        let mut r = fragment::Reassembly::new(fragment::DEFAULT_MAX_MESSAGE);
+        let _ = r.push(&frame);
+        let _ = r.push(&frame);
+    }
+    if let Ok(m) = mschapv2::MsChapPacket::decode(data) {
+        let mut out = Vec::new();
+        assert!(
+            m.encode(&mut out).is_ok(),
+            "a decoded MS-CHAPv2 packet encodes"
+        );
+        assert_eq!(out.len(), m.encoded_len());
+        let again = mschapv2::MsChapPacket::decode(&out);
+        assert!(again.as_ref().is_ok_and(|a| *a == m), "round trip: {m:?}");
+    }
+    let _ = peap::inner_response(data);
+    let _ = peap::parse_identity(data);
+    let _ = peap::parse_result(data);
+    let _ = peap::parse_success_response(data);
+    let _ = ttls::parse_avps(data);
+    let _ = ttls::pap_credentials(data);
+}

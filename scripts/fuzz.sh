@@ -7,7 +7,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 secs="${1:-60}"
-targets="radius_decode radius_round_trip dhcp_parse config_load"
+targets="radius_decode radius_round_trip dhcp_parse config_load eap_parse"
 
 if rustup toolchain list 2>/dev/null | grep -q '^nightly' && cargo +nightly fuzz --version >/dev/null 2>&1; then
     for t in $targets; do

@@ -162,3 +162,25 @@ fn fuzz_config_load() {
         fuzz_bodies::config_load(d, &path)
     });
 }
+
+#[test]
+#[ignore = "fuzzing loop; scripts/fuzz.sh runs it"]
+fn fuzz_eap_parse() {
+    // An EAP-Response/Identity, a PEAP start with the L flag, an EAP-MSCHAPv2 Response
+    // (opcode 2, MS-Length 54, value size 49) and a TTLS User-Name AVP (code 1, M flag).
+    let identity = vec![
+        2, 1, 0, 14, 1, b'a', b'n', b'o', b'n', b'y', b'm', b'o', b'u', b's',
+    ];
+    let peap = vec![2, 2, 0, 12, 25, 0x80, 0, 0, 0, 2, 0x16, 3];
+    let mut mschap = vec![2, 7, 0, 54, 49];
+    mschap.extend_from_slice(&[0x11; 16]);
+    mschap.extend_from_slice(&[0; 8]);
+    mschap.extend_from_slice(&[0x22; 24]);
+    mschap.extend_from_slice(&[0, b'm', b'a', b'x', b'.']);
+    let avp = vec![0, 0, 0, 1, 0x40, 0, 0, 12, b'm', b'a', b'x', 0];
+    fuzz_loop(
+        "eap_parse",
+        &[identity, peap, mschap, avp],
+        fuzz_bodies::eap_parse,
+    );
+}
