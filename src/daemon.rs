@@ -70,7 +70,7 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let mut usr1 = signal(SignalKind::user_defined1()).map_err(DaemonError::Signal)?;
     // Copied into packed memory once the parser's temporaries are gone (see `compacted`).
-    let directory = config::load(config_dir)?.compacted();
+    let directory = config::load(config_dir, jiff::Timestamp::now())?.compacted();
     server::release_free_memory();
     let state_dir = directory.server.state_dir.clone();
     std::fs::create_dir_all(&state_dir).map_err(|source| DaemonError::StateDir {
@@ -254,7 +254,8 @@ async fn reload(
         notify(&[sd_notify::NotifyState::Reloading, now]);
     }
     let dir = config_dir.to_path_buf();
-    let loaded = tokio::task::spawn_blocking(move || config::load(&dir)).await;
+    let loaded =
+        tokio::task::spawn_blocking(move || config::load(&dir, jiff::Timestamp::now())).await;
     match loaded {
         Ok(Ok(new)) => {
             // Parsed on a blocking thread, copied here on the daemon's main thread: its heap

@@ -250,7 +250,7 @@ fn validate(dir: &Path, changes: &[(PathBuf, String)]) -> Result<Directory, Edit
             }
             std::fs::write(&path, text).map_err(io(&path))?;
         }
-        let mut d = config::load(&tmp).map_err(EditError::Invalid)?;
+        let mut d = config::load(&tmp, jiff::Timestamp::now()).map_err(EditError::Invalid)?;
         // A relative state_dir resolved inside the mirror; point it at the real one.
         let tmp_abs = std::path::absolute(&tmp).unwrap_or(tmp.clone());
         if let Ok(rest) = d.server.state_dir.strip_prefix(&tmp_abs) {

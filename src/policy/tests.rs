@@ -67,6 +67,7 @@ impl Dir {
                 unregistered_vlan: None,
                 groups: Vec::new(),
             },
+            eap: None,
             privacy: PrivacySettings { retention_days: 30 },
             registry: Registry::default(),
             user_bans: Map::default(),
@@ -115,6 +116,7 @@ impl Dir {
             consent: true,
             disabled: false,
             password_hash: None,
+            nt_hash: None,
         };
         self.registry(|users, _| {
             users.retain(|u| u.name != user.name);

@@ -23,8 +23,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use hallpass::model::MacAddr;
 use hallpass::loadgen::{self, LoadKind, LoadOptions, LoadReport};
+use hallpass::model::MacAddr;
 
 use crate::harness::{Daemon, SECRET, TestConfig, mab, school};
 use crate::wire;
