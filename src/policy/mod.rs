@@ -15,6 +15,7 @@
 //! the policy never asks for them. The daemon keeps today's usage in the quota book
 //! ([`usage::UsageBook`]), fed from committed accounting records.
 
+mod eap;
 mod message;
 mod time;
 pub mod usage;
@@ -32,6 +33,7 @@ use jiff::Timestamp;
 use crate::config::{Account, Directory, PolicyGroup};
 use crate::model::{Access, Ban, MacAddr, Module, Schedule, UserName, Vlan};
 
+pub use eap::{EapLogin, decide_eap, explain_eap};
 pub use message::reply_message;
 pub use time::local_day_bounds;
 use time::{ScheduleState, cover_end, days_after, schedule_intervals, schedule_state};
@@ -109,10 +111,12 @@ pub enum Reason {
     QuotaExceeded,
     /// No User-Name, or neither MAB nor PAP.
     Malformed,
+    /// An EAP login from a device registered to another account.
+    DeviceOfOtherUser,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 13] = [
+    pub const ALL: [Reason; 14] = [
         Reason::Accepted,
         Reason::NotRegistered,
         Reason::MacMismatch,
@@ -126,6 +130,7 @@ impl Reason {
         Reason::NoGrant,
         Reason::QuotaExceeded,
         Reason::Malformed,
+        Reason::DeviceOfOtherUser,
     ];
 
     /// The reason code in logs and metrics.
@@ -144,6 +149,7 @@ impl Reason {
             Reason::NoGrant => "no_grant",
             Reason::QuotaExceeded => "quota_exceeded",
             Reason::Malformed => "malformed",
+            Reason::DeviceOfOtherUser => "device_of_other_user",
         }
     }
 }

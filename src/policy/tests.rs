@@ -380,6 +380,7 @@ fn deciding_step(reason: Reason) -> &'static str {
         Reason::OutsideSchedule => "schedule",
         Reason::NoGrant => "grant",
         Reason::QuotaExceeded => "quota",
+        Reason::DeviceOfOtherUser => "device_owner",
     }
 }
 
@@ -1235,7 +1236,8 @@ fn reason_codes() {
             "outside_schedule",
             "no_grant",
             "quota_exceeded",
-            "malformed"
+            "malformed",
+            "device_of_other_user"
         ]
     );
     assert_eq!(Reason::Banned.to_string(), "banned");
@@ -1634,4 +1636,5 @@ mod props {
 }
 
 // Grants, schedules, daily quotas, recheck and next_change.
+mod eap;
 mod rules;
