@@ -41,6 +41,14 @@ pub fn explain_eap(dir: &Directory, login: &EapLogin, facts: Facts, now: Timesta
     }
 }
 
+/// The TTLS/PAP check: `password` against the argon2 hash of `user`. Unknown users and
+/// users without a password take the same time (a dummy hash is verified), so the answer
+/// does not tell whether the account exists.
+pub fn eap_password_ok(dir: &Directory, user: &str, password: &[u8]) -> bool {
+    let hash = dir.user(user).and_then(|u| u.password_hash.as_deref());
+    super::verify(hash.unwrap_or(super::DUMMY_HASH), password) && hash.is_some()
+}
+
 fn run_eap<O: Observer>(
     dir: &Directory,
     login: &EapLogin,

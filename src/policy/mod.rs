@@ -33,7 +33,7 @@ use jiff::Timestamp;
 use crate::config::{Account, Directory, PolicyGroup};
 use crate::model::{Access, Ban, MacAddr, Module, Schedule, UserName, Vlan};
 
-pub use eap::{EapLogin, decide_eap, explain_eap};
+pub use eap::{EapLogin, decide_eap, eap_password_ok, explain_eap};
 pub use message::reply_message;
 pub use time::local_day_bounds;
 use time::{ScheduleState, cover_end, days_after, schedule_intervals, schedule_state};

@@ -15,6 +15,7 @@ mod cli;
 mod dhcp_capture;
 mod dhcp_watch;
 mod docs;
+mod eap;
 mod example;
 mod faults;
 mod harness;

@@ -1,0 +1,321 @@
+//! 802.1X logins over RADIUS with wpa_supplicant's eapol_test as the peer: PEAP-MSCHAPv2,
+//! TTLS/PAP and EAP-TLS succeed with matching MPPE keys; a wrong password, a Wi-Fi ban on
+//! Wi-Fi (the same person on a wired port gets in), another user's device and an
+//! unregistered device are refused, each with its reason in the auth log. Certificates are
+//! made here with `hallpass::eap::certs`.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
+use std::process::Command;
+
+use crate::harness::{Daemon, SECRET, TestConfig, password_hash};
+
+const PASSWORD: &str = "Schule2026!";
+const SERVER_NAME: &str = "radius.school.example";
+const MAX_PHONE: &str = "3c:22:fb:12:34:56";
+const BANNED_PHONE: &str = "3c:22:fb:00:00:04";
+const STRANGER: &str = "da:a1:19:00:00:99";
+
+/// eapol_test, installed if missing and possible; `None`: skip (said why on stderr).
+fn eapol_test() -> Option<&'static str> {
+    let found = || {
+        Command::new("sh")
+            .args(["-c", "command -v eapol_test"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if found() {
+        return Some("eapol_test");
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
+    if !root {
+        eprintln!(
+            "SKIPPED: eapol_test is missing and this is not root (apt-get install eapoltest)"
+        );
+        return None;
+    }
+    let installed = Command::new("apt-get")
+        .args([
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            "eapoltest",
+        ])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(installed && found(), "eapol_test could not be installed");
+    Some("eapol_test")
+}
+
+fn nt_hash_hex(password: &str) -> String {
+    hallpass::eap::mschapv2::NtHash::from_password(password)
+        .as_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A config with `[eap]` (PEAP, TTLS, TLS; `unregistered` as given), its certificates,
+/// the users max.muster, lena.meyer and wifi.gesperrt (Wi-Fi ban) with password and NT
+/// hash, and the files eapol_test needs: `ca.pem`, `client.pem`, `client.key`.
+fn eap_config(unregistered: &str) -> TestConfig {
+    let eap = format!(
+        "\n[eap]\nmethods = [\"peap\", \"ttls\", \"tls\"]\ncertificate = \"eap/server.pem\"\nprivate_key = \"eap/server.key\"\nclient_ca = \"eap/clients-ca.pem\"\nunregistered_devices = \"{unregistered}\"\n"
+    );
+    let cfg = TestConfig::new("", &eap);
+    let now = jiff::Timestamp::now();
+    let certs = hallpass::eap::certs::make_ca("hallpass test CA", now).unwrap();
+    let server = hallpass::eap::certs::make_server_cert(&certs, &[SERVER_NAME], now).unwrap();
+    let clients_ca = hallpass::eap::certs::make_ca("hallpass clients", now).unwrap();
+    let client = hallpass::eap::certs::make_client_cert(&clients_ca, "max.muster", now).unwrap();
+    cfg.write(
+        "eap/server.pem",
+        &format!("{}{}", server.cert_pem, certs.cert_pem),
+    );
+    cfg.write("eap/server.key", &server.key_pem);
+    std::fs::set_permissions(
+        cfg.path().join("eap/server.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    cfg.write("eap/clients-ca.pem", &clients_ca.cert_pem);
+    cfg.write("ca.pem", &certs.cert_pem);
+    cfg.write("client.pem", &client.cert_pem);
+    cfg.write("client.key", &client.key_pem);
+    let hash = password_hash(PASSWORD);
+    let nt = nt_hash_hex(PASSWORD);
+    let user = |name: &str| {
+        format!(
+            "[[user]]\nname = \"{name}\"\ngroups = [\"students\"]\nconsent = true\npassword = \"{hash}\"\nnt_hash = \"{nt}\"\n\n"
+        )
+    };
+    cfg.write(
+        "users.toml",
+        &[
+            user("max.muster"),
+            user("lena.meyer"),
+            user("wifi.gesperrt"),
+        ]
+        .concat(),
+    );
+    cfg.write(
+        "devices.toml",
+        &format!(
+            "[[device]]\nmac = \"{MAX_PHONE}\"\nowner = \"max.muster\"\n\n[[device]]\nmac = \"{BANNED_PHONE}\"\nowner = \"wifi.gesperrt\"\n"
+        ),
+    );
+    cfg.write(
+        "bans.toml",
+        "[[ban]]\nuser = \"wifi.gesperrt\"\nmodules = [\"wifi\"]\nuntil = 2099-12-04T08:00:00+01:00\nreason = \"Netiquette\"\n",
+    );
+    cfg
+}
+
+/// The network block of one method.
+fn network(method: &str, user: &str, password: &str, dir: &Path) -> String {
+    let ca = dir.join("ca.pem").display().to_string();
+    let common = format!(
+        "ca_cert=\"{ca}\"\n  domain_suffix_match=\"{SERVER_NAME}\"\n  key_mgmt=IEEE8021X\n  eapol_flags=0\n"
+    );
+    match method {
+        "peap" => format!(
+            "network={{\n  eap=PEAP\n  identity=\"{user}\"\n  anonymous_identity=\"anonymous@school.example\"\n  password=\"{password}\"\n  phase2=\"auth=MSCHAPV2\"\n  {common}}}\n"
+        ),
+        "ttls" => format!(
+            "network={{\n  eap=TTLS\n  identity=\"{user}\"\n  anonymous_identity=\"anonymous@school.example\"\n  password=\"{password}\"\n  phase2=\"auth=PAP\"\n  {common}}}\n"
+        ),
+        "tls" => format!(
+            "network={{\n  eap=TLS\n  identity=\"{user}\"\n  client_cert=\"{}\"\n  private_key=\"{}\"\n  {common}}}\n",
+            dir.join("client.pem").display(),
+            dir.join("client.key").display()
+        ),
+        other => panic!("no method {other}"),
+    }
+}
+
+struct Run {
+    success: bool,
+    keys_ok: bool,
+    output: String,
+}
+
+/// eapol_test against one daemon.
+struct Peer<'a> {
+    bin: &'a str,
+    d: &'a Daemon,
+    cfg: &'a TestConfig,
+}
+
+/// One eapol_test login of `user` from `mac`; `port_type` 19 (Wi-Fi) or 15 (Ethernet).
+fn login(peer: &Peer, method: &str, user: &str, password: &str, mac: &str, port_type: u32) -> Run {
+    let Peer { bin, d, cfg } = *peer;
+    let conf = cfg.path().join(format!("{method}-{user}-{port_type}.conf"));
+    std::fs::write(&conf, network(method, user, password, cfg.path())).unwrap();
+    let out = Command::new(bin)
+        .arg("-c")
+        .arg(&conf)
+        .args(["-a", &d.addr.ip().to_string()])
+        .args(["-p", &d.addr.port().to_string()])
+        .args(["-s", SECRET, "-M", mac, "-t", "10"])
+        .args(["-N", &format!("61:d:{port_type}")])
+        .output()
+        .expect("run eapol_test");
+    let output = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last = output
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("");
+    Run {
+        success: last.trim() == "SUCCESS" && out.status.success(),
+        keys_ok: output.contains("MPPE keys OK: 1  mismatch: 0"),
+        output,
+    }
+}
+
+/// The tail of the output, enough to see why a login went wrong.
+fn tail(r: &Run) -> String {
+    let lines: Vec<&str> = r.output.lines().collect();
+    lines[lines.len().saturating_sub(60)..].join("\n")
+}
+
+/// The last auth-log line the daemon printed about an EAP login.
+fn logged_reason(d: &mut Daemon, skip: usize) -> String {
+    let line = d.wait_for_log("access decision", skip, std::time::Duration::from_secs(10));
+    line.split("reason=")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap_or("")
+        .trim_matches('"')
+        .to_string()
+}
+
+#[test]
+fn peap_ttls_and_tls_log_in_with_matching_keys() {
+    let Some(bin) = eapol_test() else { return };
+    let cfg = eap_config("reject");
+    let d = Daemon::start(&cfg);
+    let peer = Peer {
+        bin,
+        d: &d,
+        cfg: &cfg,
+    };
+    for method in ["peap", "ttls", "tls"] {
+        let r = login(&peer, method, "max.muster", PASSWORD, MAX_PHONE, 19);
+        assert!(r.success, "{method}: no SUCCESS\n{}", tail(&r));
+        assert!(r.keys_ok, "{method}: MPPE keys\n{}", tail(&r));
+        // The Access-Accept names the person (not the anonymous outer identity) and
+        // carries the VLAN of their group ("20", which eapol_test prints in hex).
+        assert!(
+            r.output
+                .contains("Attribute 1 (User-Name) length=12\n      Value: 'max.muster'"),
+            "{method}: User-Name\n{}",
+            tail(&r)
+        );
+        assert!(
+            r.output
+                .contains("Attribute 81 (Tunnel-Private-Group-Id) length=4\n      Value: 3230"),
+            "{method}: VLAN\n{}",
+            tail(&r)
+        );
+    }
+}
+
+#[test]
+fn refused_eap_logins_say_why() {
+    let Some(bin) = eapol_test() else { return };
+    let cfg = eap_config("reject");
+    let mut d = Daemon::start(&cfg);
+    let cases: [(&str, &str, &str, &str, u32, Option<&str>); 6] = [
+        (
+            "peap",
+            "max.muster",
+            "falsch",
+            MAX_PHONE,
+            19,
+            Some("bad_credentials"),
+        ),
+        (
+            "ttls",
+            "max.muster",
+            "falsch",
+            MAX_PHONE,
+            19,
+            Some("bad_credentials"),
+        ),
+        (
+            "peap",
+            "wifi.gesperrt",
+            PASSWORD,
+            BANNED_PHONE,
+            19,
+            Some("banned"),
+        ),
+        ("peap", "wifi.gesperrt", PASSWORD, BANNED_PHONE, 15, None),
+        (
+            "peap",
+            "lena.meyer",
+            PASSWORD,
+            MAX_PHONE,
+            19,
+            Some("device_of_other_user"),
+        ),
+        (
+            "ttls",
+            "max.muster",
+            PASSWORD,
+            STRANGER,
+            19,
+            Some("not_registered"),
+        ),
+    ];
+    for (method, user, password, mac, port, refused) in cases {
+        let skip = d.log_len();
+        let r = login(
+            &Peer {
+                bin,
+                d: &d,
+                cfg: &cfg,
+            },
+            method,
+            user,
+            password,
+            mac,
+            port,
+        );
+        let reason = logged_reason(&mut d, skip);
+        match refused {
+            Some(why) => {
+                assert!(!r.success, "{method} {user} {mac}: let in\n{}", tail(&r));
+                assert_eq!(reason, why, "{method} {user} {mac}\n{}", tail(&r));
+            }
+            None => {
+                assert!(r.success, "{method} {user} {mac} port {port}\n{}", tail(&r));
+                assert_eq!(reason, "accepted");
+            }
+        }
+    }
+}
+
+#[test]
+fn unregistered_devices_may_be_allowed() {
+    let Some(bin) = eapol_test() else { return };
+    let cfg = eap_config("allow");
+    let d = Daemon::start(&cfg);
+    let peer = Peer {
+        bin,
+        d: &d,
+        cfg: &cfg,
+    };
+    let r = login(&peer, "peap", "max.muster", PASSWORD, STRANGER, 19);
+    assert!(r.success && r.keys_ok, "{}", tail(&r));
+}
