@@ -319,3 +319,75 @@ fn unregistered_devices_may_be_allowed() {
     let r = login(&peer, "peap", "max.muster", PASSWORD, STRANGER, 19);
     assert!(r.success && r.keys_ok, "{}", tail(&r));
 }
+
+/// An EAP-Response/Identity as the NAS forwards it.
+fn identity_response(id: u8, identity: &[u8]) -> Vec<u8> {
+    let len = (5 + identity.len()) as u16;
+    let mut eap = vec![2, id, 0, 0, 1];
+    eap[2..4].copy_from_slice(&len.to_be_bytes());
+    eap.extend_from_slice(identity);
+    eap
+}
+
+#[test]
+fn eap_rounds_need_a_message_authenticator_and_duplicates_get_the_same_challenge() {
+    use crate::wire;
+    use std::time::Duration;
+    let cfg = eap_config("reject");
+    let d = Daemon::start(&cfg);
+    let eap = identity_response(7, b"anonymous@school.example");
+    let attrs = [
+        (1u8, b"anonymous@school.example".to_vec()),
+        (31, b"3C-22-FB-12-34-56".to_vec()),
+        (79, eap),
+    ];
+    // Without Message-Authenticator: dropped (RFC 3579 3.2), even for this client.
+    let bare = wire::access_request(1, [5; 16], &attrs, SECRET.as_bytes(), false);
+    assert_eq!(wire::exchange(d.addr, &bare, Duration::from_secs(1)), None);
+
+    let request = wire::access_request(2, [6; 16], &attrs, SECRET.as_bytes(), true);
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let first = wire::exchange_on(&s, d.addr, &request, Duration::from_secs(5)).unwrap();
+    wire::check_reply(&first, &request, SECRET.as_bytes());
+    assert_eq!(first[0], 11, "Access-Challenge");
+    let got = wire::attributes(&first);
+    assert_eq!(got[0].0, 80, "Message-Authenticator first: {got:?}");
+    let proposed = got.iter().find(|(t, _)| *t == 79).unwrap();
+    // An EAP-Request (1) with the next identifier, proposing PEAP (25) with the Start flag.
+    assert_eq!(
+        (proposed.1[0], proposed.1[1], proposed.1[4]),
+        (1, 8, 25),
+        "{got:?}"
+    );
+    assert_eq!(proposed.1[5] & 0x20, 0x20, "Start flag");
+    let state = got.iter().find(|(t, _)| *t == 24).unwrap();
+    assert_eq!(state.1.len(), 16);
+    // The retransmission (same source, identifier and authenticator) gets the cached reply:
+    // the same State, not a second conversation.
+    let again = wire::exchange_on(&s, d.addr, &request, Duration::from_secs(5)).unwrap();
+    assert_eq!(again, first);
+}
+
+#[test]
+fn why_explains_an_eap_login() {
+    let cfg = eap_config("reject");
+    let why = |user: &str, mac: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_hallpass"))
+            .args(["why", "--user", user, "--mac", mac, "--config"])
+            .arg(cfg.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let other = why("lena.meyer", MAX_PHONE);
+    assert!(
+        other.contains("802.1X (EAP) login of lena.meyer"),
+        "{other}"
+    );
+    assert!(other.contains("reject (device_of_other_user)"), "{other}");
+    let own = why("max.muster", MAX_PHONE);
+    assert!(own.contains("accept (accepted)"), "{own}");
+    let stranger = why("max.muster", STRANGER);
+    assert!(stranger.contains("reject (not_registered)"), "{stranger}");
+}
