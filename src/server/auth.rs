@@ -430,7 +430,7 @@ fn handle_datagram(
         Ok(decision) => {
             c.auth_latency_mab.observe(batch.at.elapsed());
             dedup.complete(&key, reply);
-            record(shared, client, src.ip(), &decision, now);
+            record(shared, client, src.ip(), &decision, now, None);
             Handled::Reply
         }
         Err(e) => {
@@ -468,7 +468,7 @@ fn finish_pap(job: &PapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bool {
     ) {
         Ok(decision) => {
             shared.counters.auth_latency_pap.observe(started.elapsed());
-            record(shared, &job.client, job.src.ip(), &decision, now);
+            record(shared, &job.client, job.src.ip(), &decision, now, None);
             true
         }
         Err(_) => false,
@@ -514,6 +514,7 @@ pub(super) fn record(
     ip: IpAddr,
     d: &Decision,
     now: Timestamp,
+    method: Option<&'static str>,
 ) {
     let c = &shared.counters;
     let accepted = matches!(d.outcome, Outcome::Accept { .. });
@@ -543,6 +544,7 @@ pub(super) fn record(
             Outcome::Accept { vlan, .. } => Some(vlan.get()),
             Outcome::Reject => None,
         },
+        method,
     };
     if !shared.writer.log_auth(row) {
         c.inc(&c.log_rows_dropped);

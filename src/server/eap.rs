@@ -305,8 +305,16 @@ pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bo
                 return false;
             }
             done(counters);
-            record(shared, &job.client, job.src.ip(), &decision, now);
-            debug!(client = %job.client.name, method = method_label(Some(method)), user = %identity, reason = decision.reason.code(), "EAP login decided");
+            let label = method_label(Some(method));
+            record(
+                shared,
+                &job.client,
+                job.src.ip(),
+                &decision,
+                now,
+                Some(label),
+            );
+            debug!(client = %job.client.name, method = label, user = %identity, reason = decision.reason.code(), "EAP login decided");
             true
         }
         Step::Done(Outcome::Failure { reason, eap }) => {
@@ -335,8 +343,16 @@ pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bo
                 return false;
             }
             done(counters);
-            record(shared, &job.client, job.src.ip(), &decision, now);
-            debug!(client = %job.client.name, method = method_label(conversation.method), outer = conversation.session.outer_identity().unwrap_or(""), error = %reason, "EAP login failed");
+            let label = method_label(conversation.method);
+            record(
+                shared,
+                &job.client,
+                job.src.ip(),
+                &decision,
+                now,
+                Some(label),
+            );
+            debug!(client = %job.client.name, method = label, outer = conversation.session.outer_identity().unwrap_or(""), error = %reason, "EAP login failed");
             true
         }
         // `settle` answers every check.

@@ -1262,6 +1262,7 @@ mod tests {
             accepted: false,
             reason: "device_banned",
             vlan: Some(99),
+            method: None,
         };
         assert!(w.log_auth(r.clone()));
         w.flush().unwrap();

@@ -228,6 +228,36 @@ fn peap_ttls_and_tls_log_in_with_matching_keys() {
             tail(&r)
         );
     }
+    // The auth log names the method and the person inside the tunnel.
+    assert!(d.stop().success());
+    let conn = rusqlite::Connection::open_with_flags(
+        cfg.db_path(),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT method, user, mac, accepted, reason FROM auth_log ORDER BY id")
+        .unwrap();
+    let rows: Vec<(Option<String>, Option<String>, Option<String>, bool, String)> = stmt
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let want: Vec<_> = ["peap", "ttls", "tls"]
+        .iter()
+        .map(|m| {
+            (
+                Some(m.to_string()),
+                Some("max.muster".to_string()),
+                Some(MAX_PHONE.to_string()),
+                true,
+                "accepted".to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(rows, want);
 }
 
 #[test]
