@@ -113,10 +113,14 @@ pub enum Reason {
     Malformed,
     /// An EAP login from a device registered to another account.
     DeviceOfOtherUser,
+    /// The EAP method ended before any credential was judged: the TLS handshake failed
+    /// (say, a client certificate of another CA, or the peer refused the server's), or the
+    /// peer broke the protocol.
+    EapFailed,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 14] = [
+    pub const ALL: [Reason; 15] = [
         Reason::Accepted,
         Reason::NotRegistered,
         Reason::MacMismatch,
@@ -131,6 +135,7 @@ impl Reason {
         Reason::QuotaExceeded,
         Reason::Malformed,
         Reason::DeviceOfOtherUser,
+        Reason::EapFailed,
     ];
 
     /// The reason code in logs and metrics.
@@ -150,6 +155,7 @@ impl Reason {
             Reason::QuotaExceeded => "quota_exceeded",
             Reason::Malformed => "malformed",
             Reason::DeviceOfOtherUser => "device_of_other_user",
+            Reason::EapFailed => "eap_failed",
         }
     }
 }

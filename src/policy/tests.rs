@@ -381,6 +381,7 @@ fn deciding_step(reason: Reason) -> &'static str {
         Reason::NoGrant => "grant",
         Reason::QuotaExceeded => "quota",
         Reason::DeviceOfOtherUser => "device_owner",
+        Reason::EapFailed => "eap",
     }
 }
 
@@ -1237,7 +1238,8 @@ fn reason_codes() {
             "no_grant",
             "quota_exceeded",
             "malformed",
-            "device_of_other_user"
+            "device_of_other_user",
+            "eap_failed"
         ]
     );
     assert_eq!(Reason::Banned.to_string(), "banned");

@@ -54,10 +54,7 @@ pub enum EapReplyError {
 /// Labels of the EAP result counters: the methods, and `none` for conversations that ended
 /// before the peer took one up.
 const METHOD_LABELS: [&str; 4] = ["peap", "ttls", "tls", "none"];
-/// Reason labels: the policy's reason codes, and `eap_failed` for conversations the method
-/// ended (TLS refused, protocol error) before any credential was judged.
-const FAILED_LABEL: &str = "eap_failed";
-const REASONS: usize = Reason::ALL.len() + 1;
+const REASONS: usize = Reason::ALL.len();
 
 /// What the EAP path counts; read by the metrics endpoint.
 #[derive(Default)]
@@ -72,28 +69,27 @@ pub struct EapCounters {
 }
 
 impl EapCounters {
-    fn count(&self, method: Option<Method>, reason: Option<Reason>) {
+    fn count(&self, method: Option<Method>, reason: Reason) {
         let m = match method {
             Some(Method::Peap) => 0,
             Some(Method::Ttls) => 1,
             Some(Method::Tls) => 2,
             None => 3,
         };
-        let r = reason
-            .and_then(|r| Reason::ALL.iter().position(|x| *x == r))
-            .unwrap_or(Reason::ALL.len());
-        if let Some(c) = self.results.get(m).and_then(|row| row.get(r)) {
+        let r = Reason::ALL.iter().position(|x| *x == reason);
+        if let Some(r) = r
+            && let Some(c) = self.results.get(m).and_then(|row| row.get(r))
+        {
             c.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// (method, reason code, conversations ended so), for every pair.
     pub fn results(&self) -> Vec<(&'static str, &'static str, u64)> {
-        let reasons = Reason::ALL.iter().map(|r| r.code()).chain([FAILED_LABEL]);
         let mut out = Vec::new();
         for (method, row) in METHOD_LABELS.iter().zip(&self.results) {
-            for (reason, c) in reasons.clone().zip(row) {
-                out.push((*method, reason, c.load(Ordering::Relaxed)));
+            for (reason, c) in Reason::ALL.iter().zip(row) {
+                out.push((*method, reason.code(), c.load(Ordering::Relaxed)));
             }
         }
         out
@@ -121,10 +117,22 @@ impl Conversations {
         })
     }
 
-    fn take(&self, client: IpAddr, state: &State, now: Instant) -> Option<Conversation> {
+    /// Takes a conversation out for a worker (idle ones are dropped first).
+    fn take(
+        &self,
+        client: IpAddr,
+        state: &State,
+        now: Instant,
+        counters: &EapCounters,
+    ) -> Option<Conversation> {
         let mut table = self.table.lock().ok()?;
-        table.expire(now);
-        table.remove(&client, state)
+        let gone = table.expire(now).len() as u64;
+        counters.expired.fetch_add(gone, Ordering::Relaxed);
+        let taken = table.remove(&client, state);
+        counters
+            .in_flight
+            .store(table.len() as u64, Ordering::Relaxed);
+        taken
     }
 
     /// Puts a conversation (back) into the table: under `state` if it had one, else under
@@ -227,14 +235,21 @@ pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bo
             (None, conversation)
         }
         Some(value) => {
-            let found = State::from_bytes(value)
-                .ok()
-                .and_then(|s| shared.eap.take(client_ip, &s, at).map(|c| (Some(s), c)));
+            let found = State::from_bytes(value).ok().and_then(|s| {
+                shared
+                    .eap
+                    .take(client_ip, &s, at, &shared.counters.eap)
+                    .map(|c| (Some(s), c))
+            });
             match found {
                 Some(f) => f,
                 None => {
-                    debug!(client = %job.client.name, "EAP round with an unknown or expired State: dropped");
-                    return false;
+                    // Expired or never ours: the peer must start afresh, and says so at once.
+                    debug!(
+                        client = %job.client.name,
+                        "EAP round with an unknown or expired State: rejected"
+                    );
+                    return reject_without_conversation(&packet, &job.client, out).is_ok();
                 }
             }
         }
@@ -287,7 +302,7 @@ pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bo
             };
             let facts = shared.usage.facts_for(&directory, identity.as_bytes(), now);
             let decision = policy::decide_eap(&directory, &login, facts, now);
-            counters.count(Some(method), Some(decision.reason));
+            counters.count(Some(method), decision.reason);
             let accepted = matches!(decision.outcome, policy::Outcome::Accept { .. });
             let secret = &job.client.secret;
             let built = build_access_reply(&packet, &decision, &directory, secret, out, |b| {
@@ -314,19 +329,22 @@ pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bo
                 now,
                 Some(label),
             );
-            debug!(client = %job.client.name, method = label, user = %identity, reason = decision.reason.code(), "EAP login decided");
+            debug!(
+                client = %job.client.name,
+                method = label,
+                user = %identity,
+                reason = decision.reason.code(),
+                "EAP login decided"
+            );
             true
         }
         Step::Done(Outcome::Failure { reason, eap }) => {
             let now = Timestamp::now();
             let code = match reason {
                 SessionError::Rejected => Reason::BadCredentials,
-                _ => Reason::Malformed,
+                _ => Reason::EapFailed,
             };
-            counters.count(
-                conversation.method,
-                (code == Reason::BadCredentials).then_some(code),
-            );
+            counters.count(conversation.method, code);
             let decision = failure_decision(&packet, &job.client, code);
             let built = build_access_reply(
                 &packet,
@@ -352,7 +370,13 @@ pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bo
                 now,
                 Some(label),
             );
-            debug!(client = %job.client.name, method = label, outer = conversation.session.outer_identity().unwrap_or(""), error = %reason, "EAP login failed");
+            debug!(
+                client = %job.client.name,
+                method = label,
+                outer = conversation.session.outer_identity().unwrap_or(""),
+                error = %reason,
+                "EAP login failed"
+            );
             true
         }
         // `settle` answers every check.
@@ -493,14 +517,54 @@ mod tests {
     #[test]
     fn results_count_by_method_and_reason() {
         let c = EapCounters::default();
-        c.count(Some(Method::Peap), Some(Reason::Accepted));
-        c.count(Some(Method::Peap), Some(Reason::Accepted));
-        c.count(None, None);
+        c.count(Some(Method::Peap), Reason::Accepted);
+        c.count(Some(Method::Peap), Reason::Accepted);
+        c.count(None, Reason::EapFailed);
         let r = c.results();
         assert!(r.contains(&("peap", "accepted", 2)));
         assert!(r.contains(&("none", "eap_failed", 1)));
         assert!(r.contains(&("tls", "banned", 0)));
-        assert_eq!(r.len(), 4 * (Reason::ALL.len() + 1));
+        assert_eq!(r.len(), 4 * Reason::ALL.len());
+    }
+
+    fn conversation() -> Conversation {
+        let settings = Arc::new(crate::eap::Settings {
+            methods: vec![Method::Ttls],
+            tunnel: None,
+            client_auth: None,
+            max_message: 65_536,
+            server_name: "hallpass".into(),
+        });
+        Conversation {
+            session: Session::new(settings, 1000, &mut rand::rng()),
+            method: None,
+        }
+    }
+
+    #[test]
+    fn the_table_is_bounded_and_idle_conversations_go() {
+        let c = EapCounters::default();
+        let t = Conversations::new(2).unwrap();
+        let ap: IpAddr = "10.0.0.2".parse().unwrap();
+        let other: IpAddr = "10.0.0.3".parse().unwrap();
+        let at = Instant::now();
+        let first = t.put(ap, None, conversation(), at, &c).unwrap();
+        let second = t.put(ap, None, conversation(), at, &c).unwrap();
+        assert_eq!(c.in_flight.load(Ordering::Relaxed), 2);
+        // A third evicts the least recently active: the first.
+        let third = t.put(ap, None, conversation(), at, &c).unwrap();
+        assert_eq!(c.expired.load(Ordering::Relaxed), 1);
+        assert!(t.take(ap, &first, at, &c).is_none());
+        // Another client's State finds nothing; the owner's is taken out and put back.
+        assert!(t.take(other, &second, at, &c).is_none());
+        let taken = t.take(ap, &second, at, &c).unwrap();
+        assert_eq!(t.put(ap, Some(second), taken, at, &c), Some(second));
+        // Idle for 30 s: gone at the next look, and the timer's next wake-up is bounded.
+        let later = at + DEFAULT_IDLE_TIMEOUT + Duration::from_secs(1);
+        assert!(t.expire(later, &c) <= later + IDLE_POLL);
+        assert_eq!(c.in_flight.load(Ordering::Relaxed), 0);
+        assert!(t.take(ap, &third, later, &c).is_none());
+        assert!(Conversations::new(0).is_err());
     }
 
     #[test]

@@ -207,7 +207,7 @@ impl Collector for Scrape {
         family(
             e,
             "eap_results",
-            "ended EAP conversations by method and reason code (eap_failed: the method failed before any credential was judged)",
+            "ended EAP conversations by method and reason code",
             Counter,
             &eap_results,
         )?;

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
 use std::process::Command;
 
-use crate::harness::{Daemon, SECRET, TestConfig, password_hash};
+use crate::harness::{Daemon, SECRET, TestConfig, http, parse_metrics, password_hash};
 
 const PASSWORD: &str = "Schule2026!";
 const SERVER_NAME: &str = "radius.school.example";
@@ -203,6 +203,7 @@ fn logged_reason(d: &mut Daemon, skip: usize) -> String {
 fn peap_ttls_and_tls_log_in_with_matching_keys() {
     let Some(bin) = eapol_test() else { return };
     let cfg = eap_config("reject");
+    cfg.enable_metrics();
     let d = Daemon::start(&cfg);
     let peer = Peer {
         bin,
@@ -228,6 +229,18 @@ fn peap_ttls_and_tls_log_in_with_matching_keys() {
             tail(&r)
         );
     }
+    // Counted by method and reason; no conversation is left over.
+    let (_, body) = http(
+        d.metrics.unwrap(),
+        "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    let m = parse_metrics(&body);
+    for method in ["peap", "ttls", "tls"] {
+        let series =
+            format!("hallpass_eap_results_total{{method=\"{method}\",reason=\"accepted\"}}");
+        assert_eq!(m.get(&series), Some(&1.0), "{series}\n{body}");
+    }
+    assert_eq!(m.get("hallpass_eap_conversations"), Some(&0.0), "{body}");
     // The auth log names the method and the person inside the tunnel.
     assert!(d.stop().success());
     let conn = rusqlite::Connection::open_with_flags(
@@ -396,6 +409,21 @@ fn eap_rounds_need_a_message_authenticator_and_duplicates_get_the_same_challenge
     // the same State, not a second conversation.
     let again = wire::exchange_on(&s, d.addr, &request, Duration::from_secs(5)).unwrap();
     assert_eq!(again, first);
+
+    // A State hallpass never gave out (or one expired): Access-Reject with EAP-Failure, so
+    // the peer starts afresh at once.
+    let mut foreign = attrs.to_vec();
+    foreign[2] = (79, identity_response(8, b"x"));
+    foreign.push((24, vec![0x5a; 16]));
+    let request = wire::access_request(3, [7; 16], &foreign, SECRET.as_bytes(), true);
+    let reply = wire::exchange(d.addr, &request, Duration::from_secs(5)).unwrap();
+    wire::check_reply(&reply, &request, SECRET.as_bytes());
+    assert_eq!(reply[0], 3, "Access-Reject");
+    let got = wire::attributes(&reply);
+    assert!(
+        got.contains(&(79, vec![4, 8, 0, 4])),
+        "EAP-Failure: {got:?}"
+    );
 }
 
 #[test]
