@@ -284,6 +284,10 @@ async fn reload(
             {
                 warn!("listen addresses changed: the new ones take effect after a restart");
             }
+            let max_of = |d: &config::Directory| d.eap.as_ref().map(|e| e.max_conversations);
+            if max_of(&new) != max_of(&shared.directory.load()) {
+                warn!("[eap] max_conversations changed: it takes effect after a restart");
+            }
             shared.writer.set_retention_days(new.privacy.retention_days);
             let (users, devices) = (new.users().len(), new.devices().len());
             let counters = &shared.counters;

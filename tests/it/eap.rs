@@ -449,3 +449,50 @@ fn why_explains_an_eap_login() {
     let stranger = why("max.muster", STRANGER);
     assert!(stranger.contains("reject (not_registered)"), "{stranger}");
 }
+
+#[test]
+fn check_shows_the_certificate_and_who_lacks_an_nt_hash() {
+    let cfg = eap_config("reject");
+    cfg.write(
+        "users.d/7b.toml",
+        "[[user]]\nname = \"neu.ohne\"\ngroups = [\"students\"]\nconsent = true\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_hallpass"))
+        .arg("check")
+        .arg(cfg.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("eap:        peap, ttls, tls"), "{text}");
+    assert!(text.contains("CN=radius.school.example"), "{text}");
+    assert!(
+        text.contains(&format!("names:     {SERVER_NAME}")),
+        "{text}"
+    );
+    assert!(text.contains("1 of 4 users have none"), "{text}");
+    assert!(!text.contains("WARNING"), "{text}");
+
+    // A key others can read is refused, with the file and position named.
+    std::fs::set_permissions(
+        cfg.path().join("eap/server.key"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hallpass"))
+        .arg("check")
+        .arg(cfg.path())
+        .output()
+        .unwrap();
+    let errors = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(errors.contains("hallpass.toml:"), "{errors}");
+    assert!(
+        errors.contains("\"eap/server.key\" can be read by group or others"),
+        "{errors}"
+    );
+}
