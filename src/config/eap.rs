@@ -46,7 +46,7 @@ pub(super) fn eap(
     now: Timestamp,
 ) -> Option<EapSettings> {
     let errors_before = cx.errors.len();
-    let methods = methods(cx, at, w.methods.as_ref());
+    let methods = methods(cx, at, w.methods.as_ref(), w.client_ca.is_some());
     let versions = tls_versions(cx, w.tls_versions.as_ref());
     let unregistered = unregistered_devices(cx, w.unregistered_devices.as_ref());
     let max_conversations = match &w.max_conversations {
@@ -232,9 +232,20 @@ fn named(
     }
 }
 
-fn methods(cx: &mut Cx<'_>, at: usize, w: Option<&Spanned<Vec<Spanned<String>>>>) -> Vec<Method> {
+/// The offered methods; without `methods`, PEAP and TTLS, and EAP-TLS when a client CA is
+/// configured.
+fn methods(
+    cx: &mut Cx<'_>,
+    at: usize,
+    w: Option<&Spanned<Vec<Spanned<String>>>>,
+    client_ca: bool,
+) -> Vec<Method> {
     let Some(list) = w else {
-        return vec![Method::Peap, Method::Ttls, Method::Tls];
+        let mut all = vec![Method::Peap, Method::Ttls];
+        if client_ca {
+            all.push(Method::Tls);
+        }
+        return all;
     };
     if list.get_ref().is_empty() {
         cx.err(list.span().start.max(at), K::NoEapMethods);

@@ -6,9 +6,10 @@
 //! Reading (`read`: which files, their text, list files in parts, secret files) is the only
 //! file I/O; validation (`validate`, with `settings` for hallpass.toml and `lists` for the
 //! list files) works on text in memory, so it can be checked without any file.
-//! Must not: read the clock, open sockets, start threads or tasks, or print secrets. The
-//! only files read are the config files and the secret files they name; the only other
-//! input is the system time zone when hallpass.toml names none.
+//! Must not: read the clock (the `[eap]` certificates are checked at the `now` the caller
+//! passes), open sockets, start threads or tasks, or print secrets. The only files read are
+//! the config files and the files hallpass.toml names (secret files, `[eap]` certificates
+//! and key); the only other input is the system time zone when hallpass.toml names none.
 
 use std::path::Path;
 

@@ -1,6 +1,7 @@
 //! Reading a config directory: which files there are (`hallpass.toml`, then `X.toml` and
-//! `X.d/*.toml` of each list), their text, large list files cut into parts, and the secret
-//! files the clients name. The only place in `config` that touches the file system.
+//! `X.d/*.toml` of each list), their text, large list files cut into parts, and the files
+//! hallpass.toml names (the clients' secret files, the `[eap]` certificates and key, with
+//! the key's mode). The only place in `config` that touches the file system.
 //! Must not: parse TOML or judge what the files say; that is `validate`'s job.
 
 use std::cell::OnceCell;

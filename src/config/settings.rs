@@ -1,6 +1,6 @@
 //! hallpass.toml: the settings of `[server]`, `[radius]` (with its clients and their
-//! secrets), `[dhcp]`, `[policy]` (with its groups) and `[privacy]`, each checked, with
-//! defaults for whatever the file leaves out.
+//! secrets), `[dhcp]`, `[policy]` (with its groups), `[privacy]` and `[eap]` (checked in
+//! `eap`), each checked, with defaults for whatever the file leaves out.
 //! Must not: read any file itself (secret files come through the caller's reader).
 
 use std::net::{IpAddr, SocketAddr};

@@ -105,6 +105,17 @@ fn tls_needs_a_client_ca() {
 }
 
 #[test]
+fn without_methods_tls_is_offered_when_there_is_a_client_ca() {
+    use crate::eap::Method::{Peap, Tls, Ttls};
+    let pki = pki_at(now());
+    let both = "certificate = \"eap/server.pem\"\nprivate_key = \"eap/server.key\"\n";
+    let d = load_eap(both, &pki).unwrap();
+    assert_eq!(d.eap.unwrap().session.methods, [Peap, Ttls]);
+    let d = load_eap(&format!("{both}client_ca = \"eap/clients-ca.pem\"\n"), &pki).unwrap();
+    assert_eq!(d.eap.unwrap().session.methods, [Peap, Ttls, Tls]);
+}
+
+#[test]
 fn enrol_is_refused_as_not_yet_supported() {
     let pki = pki_at(now());
     let e = load_eap(&format!("{FULL}unregistered_devices = \"enrol\"\n"), &pki).unwrap_err();
