@@ -496,3 +496,47 @@ fn check_shows_the_certificate_and_who_lacks_an_nt_hash() {
         "{errors}"
     );
 }
+
+#[test]
+fn abandoned_conversations_stay_bounded_and_a_real_login_still_works() {
+    use crate::wire;
+    use std::time::Duration;
+    let Some(bin) = eapol_test() else { return };
+    let cfg = eap_config("reject");
+    let main = std::fs::read_to_string(cfg.path().join("hallpass.toml")).unwrap();
+    cfg.write(
+        "hallpass.toml",
+        &main.replace("[eap]\n", "[eap]\nmax_conversations = 100\n"),
+    );
+    cfg.enable_metrics();
+    let d = Daemon::start(&cfg);
+    let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    for i in 0..1000u32 {
+        let eap = identity_response(1, format!("flood{i}@school.example").as_bytes());
+        let attrs = [(31u8, b"DA-A1-19-00-00-99".to_vec()), (79, eap)];
+        let mut authenticator = [0u8; 16];
+        authenticator[..4].copy_from_slice(&i.to_be_bytes());
+        let request = wire::access_request(i as u8, authenticator, &attrs, SECRET.as_bytes(), true);
+        let reply = wire::exchange_on(&s, d.addr, &request, Duration::from_secs(5))
+            .unwrap_or_else(|| panic!("start {i} not answered"));
+        assert_eq!(reply[0], 11, "start {i}: Access-Challenge");
+    }
+    let (_, body) = http(
+        d.metrics.unwrap(),
+        "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    let m = parse_metrics(&body);
+    assert_eq!(m.get("hallpass_eap_conversations"), Some(&100.0), "{body}");
+    assert_eq!(
+        m.get("hallpass_eap_conversations_dropped_total"),
+        Some(&900.0),
+        "{body}"
+    );
+    let peer = Peer {
+        bin,
+        d: &d,
+        cfg: &cfg,
+    };
+    let r = login(&peer, "peap", "max.muster", PASSWORD, MAX_PHONE, 19);
+    assert!(r.success && r.keys_ok, "{}", tail(&r));
+}
