@@ -277,14 +277,20 @@ pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bo
             return false;
         }
     };
-    let counters = &shared.counters.eap;
-    let done = |counters: &EapCounters| counters.round_time.observe(at.elapsed());
+    let round = Round {
+        job,
+        shared,
+        packet: &packet,
+        directory: &directory,
+        at,
+    };
     match step {
         Step::Send(request) => {
+            let counters = &shared.counters.eap;
             let Some(state) = shared.eap.put(client_ip, state, conversation, at, counters) else {
                 return false;
             };
-            done(counters);
+            counters.round_time.observe(at.elapsed());
             challenge(&packet, &job.client, &request, &state, out).is_ok()
         }
         Step::Done(Outcome::Success {
@@ -292,95 +298,117 @@ pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bo
             method,
             msk,
             eap,
-        }) => {
-            let now = Timestamp::now();
-            let login = policy::EapLogin {
-                user: &identity,
-                calling_station_id: packet.get(attr::CALLING_STATION_ID),
-                nas_port_type: packet.get_u32(attr::NAS_PORT_TYPE),
-                client_module: job.client.module,
-            };
-            let facts = shared.usage.facts_for(&directory, identity.as_bytes(), now);
-            let decision = policy::decide_eap(&directory, &login, facts, now);
-            counters.count(Some(method), decision.reason);
-            let accepted = matches!(decision.outcome, policy::Outcome::Accept { .. });
-            let secret = &job.client.secret;
-            let built = build_access_reply(&packet, &decision, &directory, secret, out, |b| {
-                if accepted {
-                    b.attr(attr::USER_NAME, identity.as_bytes())?;
-                    add_eap(b, &eap)?;
-                    let random = rand::random::<u16>();
-                    radius::add_msk(b, msk.as_bytes(), secret, packet.authenticator(), random)?;
-                } else {
-                    add_eap(b, &failure_of(&eap))?;
-                }
-                Ok::<(), EapReplyError>(())
-            });
-            if built.is_err() {
-                return false;
-            }
-            done(counters);
-            let label = method_label(Some(method));
-            record(
-                shared,
-                &job.client,
-                job.src.ip(),
-                &decision,
-                now,
-                Some(label),
-            );
-            debug!(
-                client = %job.client.name,
-                method = label,
-                user = %identity,
-                reason = decision.reason.code(),
-                "EAP login decided"
-            );
-            true
-        }
+        }) => round.success(&identity, method, &msk, &eap, out),
         Step::Done(Outcome::Failure { reason, eap }) => {
-            let now = Timestamp::now();
-            let code = match reason {
-                SessionError::Rejected => Reason::BadCredentials,
-                _ => Reason::EapFailed,
-            };
-            counters.count(conversation.method, code);
-            let decision = failure_decision(&packet, &job.client, code);
-            let built = build_access_reply(
-                &packet,
-                &decision,
-                &directory,
-                &job.client.secret,
-                out,
-                |b| {
-                    add_eap(b, &eap)?;
-                    Ok::<(), EapReplyError>(())
-                },
-            );
-            if built.is_err() {
-                return false;
-            }
-            done(counters);
-            let label = method_label(conversation.method);
-            record(
-                shared,
-                &job.client,
-                job.src.ip(),
-                &decision,
-                now,
-                Some(label),
-            );
-            debug!(
-                client = %job.client.name,
-                method = label,
-                outer = conversation.session.outer_identity().unwrap_or(""),
-                error = %reason,
-                "EAP login failed"
-            );
-            true
+            round.failure(&conversation, &reason, &eap, out)
         }
         // `settle` answers every check.
         Step::Check(_) => false,
+    }
+}
+
+/// The last round of a conversation, with what its answer needs.
+struct Round<'a> {
+    job: &'a EapJob,
+    shared: &'a AuthShared,
+    packet: &'a Packet<'a>,
+    directory: &'a Directory,
+    at: Instant,
+}
+
+impl Round<'_> {
+    /// The method accepted `identity`: the policy decides; Access-Accept with EAP-Success,
+    /// the MPPE keys and User-Name = `identity`, or Access-Reject with EAP-Failure.
+    fn success(
+        &self,
+        identity: &str,
+        method: Method,
+        msk: &crate::eap::Msk,
+        eap: &[u8],
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let (job, packet) = (self.job, self.packet);
+        let now = Timestamp::now();
+        let login = policy::EapLogin {
+            user: identity,
+            calling_station_id: packet.get(attr::CALLING_STATION_ID),
+            nas_port_type: packet.get_u32(attr::NAS_PORT_TYPE),
+            client_module: job.client.module,
+        };
+        let facts = self
+            .shared
+            .usage
+            .facts_for(self.directory, identity.as_bytes(), now);
+        let decision = policy::decide_eap(self.directory, &login, facts, now);
+        let accepted = matches!(decision.outcome, policy::Outcome::Accept { .. });
+        let secret = &job.client.secret;
+        let built = build_access_reply(packet, &decision, self.directory, secret, out, |b| {
+            if accepted {
+                b.attr(attr::USER_NAME, identity.as_bytes())?;
+                add_eap(b, eap)?;
+                let random = rand::random::<u16>();
+                radius::add_msk(b, msk.as_bytes(), secret, packet.authenticator(), random)?;
+            } else {
+                add_eap(b, &failure_of(eap))?;
+            }
+            Ok::<(), EapReplyError>(())
+        });
+        if built.is_err() {
+            return false;
+        }
+        self.finished(Some(method), &decision, now);
+        debug!(
+            client = %job.client.name,
+            method = method_label(Some(method)),
+            user = %identity,
+            reason = decision.reason.code(),
+            "EAP login decided"
+        );
+        true
+    }
+
+    /// The method ended the conversation: Access-Reject with its EAP-Failure.
+    fn failure(
+        &self,
+        conversation: &Conversation,
+        reason: &SessionError,
+        eap: &[u8],
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let job = self.job;
+        let now = Timestamp::now();
+        let code = match reason {
+            SessionError::Rejected => Reason::BadCredentials,
+            _ => Reason::EapFailed,
+        };
+        let decision = failure_decision(self.packet, &job.client, code);
+        let secret = &job.client.secret;
+        let built = build_access_reply(self.packet, &decision, self.directory, secret, out, |b| {
+            add_eap(b, eap)?;
+            Ok::<(), EapReplyError>(())
+        });
+        if built.is_err() {
+            return false;
+        }
+        self.finished(conversation.method, &decision, now);
+        debug!(
+            client = %job.client.name,
+            method = method_label(conversation.method),
+            outer = conversation.session.outer_identity().unwrap_or(""),
+            error = %reason,
+            "EAP login failed"
+        );
+        true
+    }
+
+    /// Counts and logs a conversation's end.
+    fn finished(&self, method: Option<Method>, decision: &Decision, now: Timestamp) {
+        let counters = &self.shared.counters.eap;
+        counters.count(method, decision.reason);
+        counters.round_time.observe(self.at.elapsed());
+        let job = self.job;
+        let label = Some(method_label(method));
+        record(self.shared, &job.client, job.src.ip(), decision, now, label);
     }
 }
 
