@@ -87,6 +87,11 @@ fn eap_config(unregistered: &str) -> TestConfig {
     cfg.write("ca.pem", &certs.cert_pem);
     cfg.write("client.pem", &client.cert_pem);
     cfg.write("client.key", &client.key_pem);
+    // The same name from a CA hallpass does not trust.
+    let foreign_ca = hallpass::eap::certs::make_ca("somebody else", now).unwrap();
+    let foreign = hallpass::eap::certs::make_client_cert(&foreign_ca, "max.muster", now).unwrap();
+    cfg.write("foreign.pem", &foreign.cert_pem);
+    cfg.write("foreign.key", &foreign.key_pem);
     let hash = password_hash(PASSWORD);
     let nt = nt_hash_hex(PASSWORD);
     let user = |name: &str| {
@@ -129,11 +134,14 @@ fn network(method: &str, user: &str, password: &str, dir: &Path) -> String {
         "ttls" => format!(
             "network={{\n  eap=TTLS\n  identity=\"{user}\"\n  anonymous_identity=\"anonymous@school.example\"\n  password=\"{password}\"\n  phase2=\"auth=PAP\"\n  {common}}}\n"
         ),
-        "tls" => format!(
-            "network={{\n  eap=TLS\n  identity=\"{user}\"\n  client_cert=\"{}\"\n  private_key=\"{}\"\n  {common}}}\n",
-            dir.join("client.pem").display(),
-            dir.join("client.key").display()
-        ),
+        "tls" | "tls-foreign" => {
+            let file = if method == "tls" { "client" } else { "foreign" };
+            format!(
+                "network={{\n  eap=TLS\n  identity=\"{user}\"\n  client_cert=\"{}\"\n  private_key=\"{}\"\n  {common}}}\n",
+                dir.join(format!("{file}.pem")).display(),
+                dir.join(format!("{file}.key")).display()
+            )
+        }
         other => panic!("no method {other}"),
     }
 }
@@ -278,7 +286,7 @@ fn refused_eap_logins_say_why() {
     let Some(bin) = eapol_test() else { return };
     let cfg = eap_config("reject");
     let mut d = Daemon::start(&cfg);
-    let cases: [(&str, &str, &str, &str, u32, Option<&str>); 6] = [
+    let cases: [(&str, &str, &str, &str, u32, Option<&str>); 7] = [
         (
             "peap",
             "max.muster",
@@ -319,6 +327,15 @@ fn refused_eap_logins_say_why() {
             STRANGER,
             19,
             Some("not_registered"),
+        ),
+        // A client certificate of a CA hallpass does not trust: the handshake fails.
+        (
+            "tls-foreign",
+            "max.muster",
+            "",
+            MAX_PHONE,
+            19,
+            Some("eap_failed"),
         ),
     ];
     for (method, user, password, mac, port, refused) in cases {
