@@ -161,12 +161,20 @@ struct Peer<'a> {
 
 /// One eapol_test login of `user` from `mac`; `port_type` 19 (Wi-Fi) or 15 (Ethernet).
 fn login(peer: &Peer, method: &str, user: &str, password: &str, mac: &str, port_type: u32) -> Run {
-    let Peer { bin, d, cfg } = *peer;
-    let conf = cfg.path().join(format!("{method}-{user}-{port_type}.conf"));
-    std::fs::write(&conf, network(method, user, password, cfg.path())).unwrap();
+    let conf = peer
+        .cfg
+        .path()
+        .join(format!("{method}-{user}-{port_type}.conf"));
+    std::fs::write(&conf, network(method, user, password, peer.cfg.path())).unwrap();
+    run(peer, &conf, mac, port_type)
+}
+
+/// eapol_test with the network block in `conf`.
+fn run(peer: &Peer, conf: &Path, mac: &str, port_type: u32) -> Run {
+    let Peer { bin, d, .. } = *peer;
     let out = Command::new(bin)
         .arg("-c")
-        .arg(&conf)
+        .arg(conf)
         .args(["-a", &d.addr.ip().to_string()])
         .args(["-p", &d.addr.port().to_string()])
         .args(["-s", SECRET, "-M", mac, "-t", "10"])
@@ -222,6 +230,12 @@ fn peap_ttls_and_tls_log_in_with_matching_keys() {
         let r = login(&peer, method, "max.muster", PASSWORD, MAX_PHONE, 19);
         assert!(r.success, "{method}: no SUCCESS\n{}", tail(&r));
         assert!(r.keys_ok, "{method}: MPPE keys\n{}", tail(&r));
+        // TLS 1.2 by default (tls_versions).
+        assert!(
+            r.output.contains("Using TLS version TLSv1.2"),
+            "{method}: TLS version\n{}",
+            tail(&r)
+        );
         // The Access-Accept names the person (not the anonymous outer identity) and
         // carries the VLAN of their group ("20", which eapol_test prints in hex).
         assert!(
@@ -556,4 +570,41 @@ fn abandoned_conversations_stay_bounded_and_a_real_login_still_works() {
     };
     let r = login(&peer, "peap", "max.muster", PASSWORD, MAX_PHONE, 19);
     assert!(r.success && r.keys_ok, "{}", tail(&r));
+}
+
+#[test]
+fn tls_1_3_when_configured() {
+    let Some(bin) = eapol_test() else { return };
+    let cfg = eap_config("reject");
+    let main = std::fs::read_to_string(cfg.path().join("hallpass.toml")).unwrap();
+    cfg.write(
+        "hallpass.toml",
+        &main.replace("[eap]\n", "[eap]\ntls_versions = [\"1.2\", \"1.3\"]\n"),
+    );
+    let d = Daemon::start(&cfg);
+    let peer = Peer {
+        bin,
+        d: &d,
+        cfg: &cfg,
+    };
+    for method in ["peap", "ttls", "tls"] {
+        let conf = cfg.path().join(format!("{method}-13.conf"));
+        let block = network(method, "max.muster", PASSWORD, cfg.path()).replacen(
+            "network={\n",
+            "network={\n  phase1=\"tls_disable_tlsv1_3=0\"\n",
+            1,
+        );
+        std::fs::write(&conf, block).unwrap();
+        let r = run(&peer, &conf, MAX_PHONE, 19);
+        assert!(
+            r.success && r.keys_ok,
+            "{method} over TLS 1.3\n{}",
+            tail(&r)
+        );
+        assert!(
+            r.output.contains("Using TLS version TLSv1.3"),
+            "{method}: not TLS 1.3\n{}",
+            tail(&r)
+        );
+    }
 }
