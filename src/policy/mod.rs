@@ -10,6 +10,8 @@
 //! records every rule checked for `hallpass why`. [`recheck`] runs the same chain from rule 3
 //! on for a session that is already open (enforcement after a reload or when time passes),
 //! and [`next_change`] tells the daemon when time alone may change a decision.
+//! [`decide_eap`] and [`explain_eap`] decide an 802.1X login after its EAP method
+//! authenticated the person: the device rule first, then rules 3 to 8 (see `eap`).
 //!
 //! Facts the policy cannot know from the config (today's data usage) come in as [`Facts`];
 //! the policy never asks for them. The daemon keeps today's usage in the quota book
