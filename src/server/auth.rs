@@ -230,10 +230,12 @@ fn start_pap(
         let _permit = permit;
         let mut out = Vec::with_capacity(512);
         if finish_pap(&job, &shared, &mut out) {
+            // Cached before it is sent: a retransmission right after the reply must find it
+            // (while in flight it would be dropped).
+            dedup.complete(&job.key, &out);
             if let Err(e) = socket.send_to(&out, job.src) {
                 debug!(error = %e, peer = %job.src, "auth reply not sent");
             }
-            dedup.complete(&job.key, &out);
         }
     });
 }
@@ -257,10 +259,11 @@ fn start_eap(
         let _permit = permit;
         let mut out = Vec::with_capacity(1500);
         if super::eap::answer(&job, &shared, &mut out) {
+            // Cached first, as for PAP.
+            dedup.complete(&job.key, &out);
             if let Err(e) = socket.send_to(&out, job.src) {
                 debug!(error = %e, peer = %job.src, "auth reply not sent");
             }
-            dedup.complete(&job.key, &out);
         } else {
             dedup.forget(&job.key);
         }
