@@ -256,9 +256,11 @@ fn start_eap(
     };
     let (socket, shared, dedup) = (socket.clone(), shared.clone(), dedup.clone());
     runtime.spawn_blocking(move || {
-        let _permit = permit;
         let mut out = Vec::with_capacity(1500);
-        if super::eap::answer(&job, &shared, &mut out) {
+        let answered = super::eap::answer(&job, &shared, &mut out);
+        // The work is done: the next round may start before this reply leaves.
+        drop(permit);
+        if answered {
             // Cached first, as for PAP.
             dedup.complete(&job.key, &out);
             if let Err(e) = socket.send_to(&out, job.src) {
