@@ -38,6 +38,7 @@ fn directory() -> Directory {
             consent: true,
             disabled: false,
             password_hash: None,
+            nt_hash: None,
         });
         for d in 0..2 {
             let m = mac(i * 2 + d);
@@ -101,6 +102,7 @@ fn directory() -> Directory {
         },
         dhcp: DhcpSettings::default(),
         policy,
+        eap: None,
         privacy: PrivacySettings { retention_days: 30 },
         registry,
         user_bans,

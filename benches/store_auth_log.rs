@@ -59,6 +59,7 @@ fn bench_auth_log(c: &mut Criterion) {
                         accepted: true,
                         reason: "accepted",
                         vlan: Some(20),
+                        method: None,
                     };
                     // The queue holds 64k rows; keep below it, as a steady NAS load would.
                     while writer.queue_depth() > 32_000 {

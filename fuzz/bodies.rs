@@ -121,7 +121,7 @@ pub fn config_load(data: &[u8], dir: &Path) {
     if std::fs::write(dir.join(name), rest).is_err() {
         return;
     }
-    match hallpass::config::load(dir) {
+    match hallpass::config::load(dir, jiff::Timestamp::now()) {
         Ok(d) => {
             let _ = (d.users().len(), d.devices().len());
         }

@@ -10,6 +10,7 @@ command -v dnsmasq >/dev/null 2>&1 || missing="$missing dnsmasq-base"
 command -v udhcpc >/dev/null 2>&1 || missing="$missing udhcpc"
 command -v dhclient >/dev/null 2>&1 || missing="$missing isc-dhcp-client"
 command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
+command -v eapol_test >/dev/null 2>&1 || missing="$missing eapoltest"
 command -v e2fsck >/dev/null 2>&1 || missing="$missing e2fsprogs"
 command -v taskset >/dev/null 2>&1 || missing="$missing util-linux"
 

@@ -14,10 +14,12 @@ use tracing::{error, info, warn};
 
 use crate::config::{self, ConfigErrors, Directory};
 use crate::control;
+use crate::eap::conversation::DEFAULT_MAX_CONVERSATIONS;
 use crate::policy::usage::UsageBook;
 use crate::server::acct::{self, AcctShared};
 use crate::server::auth::{AuthShared, serve_socket};
 use crate::server::dynauth::{DynAuthClient, DynAuthError};
+use crate::server::eap::Conversations;
 use crate::server::enforce::Enforcer;
 use crate::server::metrics::{self, Exporter};
 use crate::server::{self, Counters, RateLimitedLog, ServerError};
@@ -48,6 +50,8 @@ pub enum DaemonError {
     DynAuth(#[from] DynAuthError),
     #[error("cannot install a signal handler: {0}")]
     Signal(std::io::Error),
+    #[error("the EAP conversation table: {0}")]
+    Conversations(crate::eap::conversation::ConversationError),
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -70,7 +74,7 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     let mut int = signal(SignalKind::interrupt()).map_err(DaemonError::Signal)?;
     let mut usr1 = signal(SignalKind::user_defined1()).map_err(DaemonError::Signal)?;
     // Copied into packed memory once the parser's temporaries are gone (see `compacted`).
-    let directory = config::load(config_dir)?.compacted();
+    let directory = config::load(config_dir, jiff::Timestamp::now())?.compacted();
     server::release_free_memory();
     let state_dir = directory.server.state_dir.clone();
     std::fs::create_dir_all(&state_dir).map_err(|source| DaemonError::StateDir {
@@ -121,6 +125,14 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     let log_limit = Arc::new(RateLimitedLog::new(Duration::from_secs(10)));
     let directory = Arc::new(ArcSwap::from_pointee(directory));
     let usage = Arc::new(UsageBook::default());
+    // Sized once: a reload that changes max_conversations takes effect after a restart.
+    let max_conversations = directory
+        .load()
+        .eap
+        .as_ref()
+        .map_or(DEFAULT_MAX_CONVERSATIONS, |e| e.max_conversations);
+    let conversations =
+        Conversations::new(max_conversations).map_err(DaemonError::Conversations)?;
     let shared = Arc::new(AuthShared {
         directory: directory.clone(),
         writer: writer.clone(),
@@ -128,6 +140,7 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
         pap_permits: Arc::new(Semaphore::new(PAP_PARALLEL as usize)),
         log_limit: log_limit.clone(),
         usage: usage.clone(),
+        eap: Arc::new(conversations),
     });
     let (committed_tx, committed_rx) = mpsc::channel(COMMITTED_QUEUE);
     let acct_shared = Arc::new(AcctShared {
@@ -147,6 +160,10 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
             stop_rx.clone(),
         )));
     }
+    tasks.push(tokio::spawn(server::eap::expire_conversations(
+        shared.clone(),
+        stop_rx.clone(),
+    )));
     for socket in acct_sockets {
         tasks.push(tokio::spawn(acct::serve_socket(
             socket,
@@ -254,7 +271,8 @@ async fn reload(
         notify(&[sd_notify::NotifyState::Reloading, now]);
     }
     let dir = config_dir.to_path_buf();
-    let loaded = tokio::task::spawn_blocking(move || config::load(&dir)).await;
+    let loaded =
+        tokio::task::spawn_blocking(move || config::load(&dir, jiff::Timestamp::now())).await;
     match loaded {
         Ok(Ok(new)) => {
             // Parsed on a blocking thread, copied here on the daemon's main thread: its heap
@@ -265,6 +283,10 @@ async fn reload(
                 || new.server.metrics_listen != metrics_addr
             {
                 warn!("listen addresses changed: the new ones take effect after a restart");
+            }
+            let max_of = |d: &config::Directory| d.eap.as_ref().map(|e| e.max_conversations);
+            if max_of(&new) != max_of(&shared.directory.load()) {
+                warn!("[eap] max_conversations changed: it takes effect after a restart");
             }
             shared.writer.set_retention_days(new.privacy.retention_days);
             let (users, devices) = (new.users().len(), new.devices().len());

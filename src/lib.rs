@@ -7,11 +7,11 @@
 //! ```text
 //! main     → cli, daemon
 //! cli      → loadgen, control, accounts, policy, config, store, radius, secret, model
-//! daemon   → server, control, policy, config, store
-//! server   → mmsg, policy, dhcp, radius, config, store, sched, model
+//! daemon   → server, control, policy, config, eap, store
+//! server   → mmsg, policy, eap, dhcp, radius, config, store, sched, model
 //! loadgen  → mmsg, radius, secret, model     (a client with sockets of its own)
-//! policy   → config, store (the accounting record, as a value), model
-//! config   → secret, model
+//! policy   → config, eap (the MS-CHAPv2 check), store (the accounting record, as a value), model
+//! config   → eap (certificates, NT hashes), secret, model
 //! store    → accounts (who owns a state file), sched, model
 //! dhcp     → model
 //! radius   → secret, model

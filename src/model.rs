@@ -280,6 +280,8 @@ pub struct User {
     pub disabled: bool,
     /// PHC string (`$argon2id$...`), only for PAP logins.
     pub password_hash: Option<String>,
+    /// The NT hash, only for PEAP-MSCHAPv2 logins (MSCHAPv2 cannot work from argon2).
+    pub nt_hash: Option<crate::eap::mschapv2::NtHash>,
 }
 
 /// A private device registered to an owner.

@@ -719,17 +719,31 @@ pub fn why(a: &WhyArgs) -> anyhow::Result<()> {
     let module: Module = a.module.parse().map_err(|_| CliError::BadModule {
         value: a.module.clone(),
     })?;
-    let explanation = if let Some(mac) = &a.mac {
+    let port_type = match module {
+        Module::Wifi => 19,
+        Module::Lan => 15,
+    };
+    let explanation = if let (Some(mac), Some(user)) = (&a.mac, &a.user) {
+        let mac = parse_mac(mac)?.to_string();
+        let login = policy::EapLogin {
+            user,
+            calling_station_id: Some(mac.as_bytes()),
+            nas_port_type: Some(port_type),
+            client_module: module,
+        };
+        println!(
+            "802.1X (EAP) login of {user} from {mac} for {module} at {} (credentials not checked)",
+            show_time(at, &d.server.timezone)
+        );
+        policy::explain_eap(&d, &login, policy::Facts::default(), at)
+    } else if let Some(mac) = &a.mac {
         let mac = parse_mac(mac)?;
         let name = mac.to_string();
         let req = policy::AccessRequest {
             user_name: name.as_bytes(),
             password: None,
             calling_station_id: None,
-            nas_port_type: Some(match module {
-                Module::Wifi => 19,
-                Module::Lan => 15,
-            }),
+            nas_port_type: Some(port_type),
             client_module: module,
         };
         println!(

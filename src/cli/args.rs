@@ -343,9 +343,10 @@ pub enum UserCmd {
 }
 
 #[derive(clap::Args, Debug)]
-#[command(group = clap::ArgGroup::new("who").required(true).args(["mac", "user"]))]
+#[command(group = clap::ArgGroup::new("who").required(true).multiple(true).args(["mac", "user"]))]
 pub struct WhyArgs {
-    /// A device, asked as a MAB request.
+    /// A device, asked as a MAB request (with --user: an 802.1X login of the account from
+    /// this device, its credentials taken as right).
     #[arg(long)]
     pub mac: Option<String>,
     /// An account, checked like an open session (no password).

@@ -240,7 +240,7 @@ const MIRROR_PREFIX: &str = ".hallpass-check-";
 fn validate(dir: &Path, changes: &[(PathBuf, String)]) -> Result<Directory, EditError> {
     let src = std::path::absolute(dir).map_err(io(dir))?;
     let stage = stage(&src, changes)?;
-    let mut d = config::load(stage.path()).map_err(EditError::Invalid)?;
+    let mut d = config::load(stage.path(), jiff::Timestamp::now()).map_err(EditError::Invalid)?;
     // A relative state_dir resolved inside the mirror; point it at the real one.
     if let Ok(rest) = d.server.state_dir.strip_prefix(stage.path()) {
         d.server.state_dir = src.join(rest);

@@ -44,7 +44,7 @@ pub fn init_logging() {
 
 /// `hallpass check DIR`.
 pub fn check(dir: &Path) -> ExitCode {
-    match crate::config::load(dir) {
+    match crate::config::load(dir, jiff::Timestamp::now()) {
         Ok(d) => {
             println!("{}", crate::config::check_summary(&d));
             let audit_days = crate::store::WriterConfig::new(PathBuf::new()).audit_retention_days;
@@ -288,7 +288,7 @@ pub fn actor() -> String {
 
 /// The config directory, loaded; an invalid one is an error that lists every problem.
 pub fn load_config(dir: &Path) -> Result<crate::config::Directory, CliError> {
-    crate::config::load(dir).map_err(|errors| CliError::ConfigInvalid {
+    crate::config::load(dir, jiff::Timestamp::now()).map_err(|errors| CliError::ConfigInvalid {
         dir: dir.to_path_buf(),
         errors,
     })

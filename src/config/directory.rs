@@ -85,6 +85,31 @@ pub struct PolicySettings {
     pub groups: Vec<PolicyGroup>,
 }
 
+/// What `[eap] unregistered_devices` says about an EAP login from a device nobody registered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum UnregisteredDevices {
+    /// Rejected (`not_registered`).
+    #[default]
+    Reject,
+    /// Decided by the account's rules alone.
+    Allow,
+}
+
+/// `[eap]` of hallpass.toml, validated: the TLS configurations are built, the certificate
+/// was checked at load time.
+#[derive(Clone, Debug)]
+pub struct EapSettings {
+    /// What every conversation shares: the offered methods and the rustls configurations.
+    pub session: std::sync::Arc<crate::eap::Settings>,
+    pub unregistered_devices: UnregisteredDevices,
+    /// The most conversations held at once (the oldest is dropped first).
+    pub max_conversations: usize,
+    /// The server certificate file, absolute.
+    pub certificate_file: PathBuf,
+    /// What `hallpass check` shows of the certificate.
+    pub certificate: crate::eap::certs::ServerCertSummary,
+}
+
 #[derive(Clone, Debug)]
 pub struct PrivacySettings {
     pub retention_days: u32,
@@ -245,6 +270,8 @@ pub struct Directory {
     /// registry when they change.
     pub policy: PolicySettings,
     pub privacy: PrivacySettings,
+    /// `[eap]`; `None`: no 802.1X logins.
+    pub eap: Option<EapSettings>,
     /// Users and devices (see [`Registry`]).
     pub registry: Registry,
     /// Bans by the user they are on.
@@ -380,6 +407,7 @@ impl Directory {
             dhcp: self.dhcp,
             policy: self.policy,
             privacy: self.privacy,
+            eap: self.eap,
             registry,
             user_bans,
             device_bans,

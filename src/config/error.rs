@@ -189,6 +189,45 @@ pub enum ConfigErrorKind {
     #[error("{problem}")]
     BadQuota { problem: ModelError },
 
+    // --- [eap] ---
+    #[error("unknown EAP method {value:?} (expected \"peap\", \"ttls\" or \"tls\")")]
+    BadEapMethod { value: String },
+    #[error("EAP method {value:?} is listed twice")]
+    DuplicateEapMethod { value: String },
+    #[error(
+        "`methods` is empty: offer at least one of \"peap\", \"ttls\", \"tls\" (or remove [eap])"
+    )]
+    NoEapMethods,
+    #[error("tls_versions must be [\"1.2\"] or [\"1.2\", \"1.3\"], not {value}")]
+    BadTlsVersions { value: String },
+    #[error("unknown unregistered_devices {value:?} (expected \"reject\" or \"allow\")")]
+    BadUnregisteredDevices { value: String },
+    #[error(
+        "unregistered_devices = \"enrol\" is not yet supported by this version of hallpass (use \"reject\" or \"allow\")"
+    )]
+    EnrolNotSupported,
+    #[error(
+        "the EAP method \"tls\" needs `client_ca` (the CA that issued the client certificates)"
+    )]
+    ClientCaMissing,
+    #[error("cannot read the {key} file {path:?}: {detail}")]
+    EapFileUnreadable {
+        key: &'static str,
+        path: String,
+        detail: String,
+    },
+    #[error(
+        "the private key {path:?} can be read by group or others (mode {mode:03o}); make it readable by its owner only (chmod 600)"
+    )]
+    PrivateKeyReadable { path: String, mode: u32 },
+    #[error("{path}: {problem}")]
+    EapCertificate {
+        path: String,
+        problem: crate::eap::certs::CertError,
+    },
+    #[error("the TLS configuration cannot be built from {path}: {detail}")]
+    EapTls { path: String, detail: String },
+
     // --- users ---
     #[error("user name must not be empty")]
     EmptyUserName,
@@ -204,6 +243,10 @@ pub enum ConfigErrorKind {
         "the password of user {user:?} is not an argon2 hash (expected \"$argon2id$...\"; create one with the `hallpass user` command)"
     )]
     BadPasswordHash { user: String },
+    #[error(
+        "the nt_hash of user {user:?} is not 32 hexadecimal digits (the MD4 of the UTF-16LE password)"
+    )]
+    BadNtHash { user: String },
 
     // --- devices ---
     #[error(

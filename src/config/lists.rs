@@ -118,6 +118,16 @@ impl Validator<'_> {
                     K::BadPasswordHash { user: name.clone() },
                 );
             }
+            let nt_hash = match &w.nt_hash {
+                Some(h) => match crate::eap::mschapv2::NtHash::from_hex(h.get_ref()) {
+                    Ok(hash) => Some(hash),
+                    Err(_) => {
+                        self.err(file, h.span().start, K::BadNtHash { user: name.clone() });
+                        None
+                    }
+                },
+                None => None,
+            };
             if let Some(&(f, at)) = first.get(name.as_str()) {
                 let first = self.loc(f, at);
                 self.err(file, name_at, K::DuplicateUser { name, first });
@@ -133,6 +143,7 @@ impl Validator<'_> {
                 consent: w.consent,
                 disabled: w.disabled,
                 password_hash: w.password.map(Spanned::into_inner),
+                nt_hash,
             });
         }
         users

@@ -1,6 +1,7 @@
 //! Reading a config directory: which files there are (`hallpass.toml`, then `X.toml` and
-//! `X.d/*.toml` of each list), their text, large list files cut into parts, and the secret
-//! files the clients name. The only place in `config` that touches the file system.
+//! `X.d/*.toml` of each list), their text, large list files cut into parts, and the files
+//! hallpass.toml names (the clients' secret files, the `[eap]` certificates and key, with
+//! the key's mode). The only place in `config` that touches the file system.
 //! Must not: parse TOML or judge what the files say; that is `validate`'s job.
 
 use std::cell::OnceCell;
@@ -304,9 +305,21 @@ fn read_text(dir: &Path, rel: &Path) -> Result<String, K> {
     String::from_utf8(bytes).map_err(|_| K::NotUtf8)
 }
 
-/// The contents of a client's `secret_file`, as written (relative to `dir` unless absolute).
-pub(super) fn secret_file(dir: &Path, path: &str) -> std::io::Result<Vec<u8>> {
-    std::fs::read(dir.join(path))
+/// The files hallpass.toml names (secret files, `[eap]` certificates and key), as written:
+/// relative to the config directory unless absolute.
+pub(super) struct DirFiles<'a>(pub(super) &'a Path);
+
+impl super::validate::NamedFiles for DirFiles<'_> {
+    fn read(&self, path: &str) -> std::io::Result<Vec<u8>> {
+        std::fs::read(self.0.join(path))
+    }
+
+    fn mode(&self, path: &str) -> std::io::Result<Option<u32>> {
+        use std::os::unix::fs::PermissionsExt as _;
+        Ok(Some(
+            std::fs::metadata(self.0.join(path))?.permissions().mode() & 0o7777,
+        ))
+    }
 }
 
 /// Removes `.` and resolves `..` lexically, so paths print the way admins expect.

@@ -1,6 +1,6 @@
 //! hallpass.toml: the settings of `[server]`, `[radius]` (with its clients and their
-//! secrets), `[dhcp]`, `[policy]` (with its groups) and `[privacy]`, each checked, with
-//! defaults for whatever the file leaves out.
+//! secrets), `[dhcp]`, `[policy]` (with its groups), `[privacy]` and `[eap]` (checked in
+//! `eap`), each checked, with defaults for whatever the file leaves out.
 //! Must not: read any file itself (secret files come through the caller's reader).
 
 use std::net::{IpAddr, SocketAddr};
@@ -48,6 +48,7 @@ pub(super) struct Main {
     pub(super) dhcp: DhcpSettings,
     pub(super) policy: PolicySettings,
     pub(super) privacy: PrivacySettings,
+    pub(super) eap: Option<super::directory::EapSettings>,
     /// `[policy]` was read; otherwise its limits are not checked (they would be guesses).
     pub(super) policy_ok: bool,
 }
@@ -62,13 +63,13 @@ fn take_key<'i>(v: &mut Spanned<DeValue<'i>>, key: &str) -> Option<Spanned<DeVal
 }
 
 /// Records errors against one file while it is being read.
-struct Cx<'a> {
-    src: &'a Source,
-    errors: &'a mut Vec<ConfigError>,
+pub(super) struct Cx<'a> {
+    pub(super) src: &'a Source,
+    pub(super) errors: &'a mut Vec<ConfigError>,
 }
 
 impl Cx<'_> {
-    fn err(&mut self, at: usize, kind: K) {
+    pub(super) fn err(&mut self, at: usize, kind: K) {
         self.errors.push(self.src.error(at, kind));
     }
 
@@ -135,6 +136,7 @@ impl Main {
             privacy: PrivacySettings {
                 retention_days: DEFAULT_RETENTION_DAYS,
             },
+            eap: None,
             policy_ok: true,
         }
     }
@@ -154,6 +156,7 @@ impl Main {
         src: &Source,
         dir: &Path,
         secret_files: SecretFiles<'_>,
+        now: jiff::Timestamp,
         errors: &mut Vec<ConfigError>,
     ) -> Main {
         let mut main = Main::defaults();
@@ -193,6 +196,16 @@ impl Main {
                             let groups = cx.entries::<WireGroup>(groups, "policy.group");
                             main.policy.groups = policy_groups(&mut cx, groups);
                         }
+                        "eap" => {
+                            let at = v.span().start;
+                            if let Some(w) = cx.section(v) {
+                                let files = super::eap::Files {
+                                    dir,
+                                    read: secret_files,
+                                };
+                                main.eap = super::eap::eap(&mut cx, at, w, &files, now);
+                            }
+                        }
                         "privacy" => {
                             if let Some(w) = cx.section::<WirePrivacy>(v)
                                 && let Some(d) = w.retention_days
@@ -215,7 +228,7 @@ impl Main {
                             K::UnknownKey {
                                 key: other.to_string(),
                                 allowed:
-                                    "expected [server], [radius], [dhcp], [policy] or [privacy]"
+                                    "expected [server], [radius], [dhcp], [policy], [privacy] or [eap]"
                                         .into(),
                             },
                         ),
@@ -384,7 +397,7 @@ fn client_secret(
             return None;
         }
         (Some(s), None) => (s.get_ref().as_bytes().to_vec(), s.span().start),
-        (None, Some(f)) => match secret_files(f.get_ref()) {
+        (None, Some(f)) => match secret_files.read(f.get_ref()) {
             Ok(mut b) => {
                 // One trailing newline is how editors and `echo` end a file, not part of
                 // the secret.

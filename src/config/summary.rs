@@ -3,11 +3,12 @@
 
 use std::fmt::Write as _;
 
-use super::directory::{Directory, PolicyGroup};
+use super::directory::{Directory, EapSettings, PolicyGroup, UnregisteredDevices};
+use crate::eap::Method;
 use crate::model::{Access, Language};
 
 /// Counts of users, devices, bans and grants, the clients (name, network, module; never the
-/// secret), listen addresses, policy groups, the DHCP watcher and the retention.
+/// secret), listen addresses, policy groups, the DHCP watcher, the retention and `[eap]`.
 pub fn check_summary(dir: &Directory) -> String {
     let mut s = String::new();
     let users = dir.users().len();
@@ -77,8 +78,66 @@ pub fn check_summary(dir: &Directory) -> String {
             dir.dhcp.trusted_servers.len()
         );
     }
-    let _ = write!(s, "retention:  {} days", dir.privacy.retention_days);
+    let _ = writeln!(s, "retention:  {} days", dir.privacy.retention_days);
+    match &dir.eap {
+        None => {
+            let _ = write!(s, "eap:        off (no [eap])");
+        }
+        Some(eap) => eap_lines(&mut s, dir, eap),
+    }
     s
+}
+
+/// The `[eap]` lines: methods, the certificate (subject, SANs, expiry, with a warning 30
+/// days ahead), and for PEAP how many accounts lack the NT hash MSCHAPv2 needs.
+fn eap_lines(s: &mut String, dir: &Directory, eap: &EapSettings) {
+    let methods: Vec<&str> = eap
+        .session
+        .methods
+        .iter()
+        .map(|m| match m {
+            Method::Peap => "peap",
+            Method::Ttls => "ttls",
+            Method::Tls => "tls",
+        })
+        .collect();
+    let _ = writeln!(
+        s,
+        "eap:        {} (unregistered devices: {}, at most {} conversations)",
+        methods.join(", "),
+        match eap.unregistered_devices {
+            UnregisteredDevices::Reject => "rejected",
+            UnregisteredDevices::Allow => "allowed",
+        },
+        eap.max_conversations
+    );
+    let cert = &eap.certificate;
+    let _ = writeln!(
+        s,
+        "  certificate {}: {}",
+        eap.certificate_file.display(),
+        cert.subject
+    );
+    let _ = writeln!(s, "  names:     {}", cert.dns_names.join(", "));
+    let _ = write!(s, "  expires:   {}", cert.not_after);
+    if cert.expires_soon {
+        let _ = write!(
+            s,
+            "\n  WARNING:   the certificate expires in less than 30 days: renew it, or every 802.1X login fails after {}",
+            cert.not_after
+        );
+    }
+    for ca in &cert.client_ca_subjects {
+        let _ = write!(s, "\n  client CA: {ca}");
+    }
+    if eap.session.methods.contains(&Method::Peap) {
+        let lacking = dir.users().filter(|u| u.nt_hash.is_none()).count();
+        let _ = write!(
+            s,
+            "\n  PEAP needs `nt_hash` per user (MSCHAPv2 cannot work from the argon2 password): {lacking} of {} users have none",
+            dir.users().len()
+        );
+    }
 }
 
 /// `guests -> VLAN 40, only with a grant, schedule Mon-Fri 07:30-16:00, daily quota

@@ -19,8 +19,26 @@ use super::read::{FileKind, ListKind, MAIN_FILE, Source, Sources, whole_file};
 use super::settings::Main;
 use super::wire::{WireBan, WireDevice, WireGrant, WireUser};
 
-/// Reads the contents of a client's `secret_file`, given as written in hallpass.toml.
-pub type SecretFiles<'a> = &'a dyn Fn(&str) -> io::Result<Vec<u8>>;
+/// Reads the files hallpass.toml names: the clients' `secret_file`s and the `[eap]`
+/// certificates and private key, each given as written in hallpass.toml. Any
+/// `Fn(&str) -> io::Result<Vec<u8>>` is one, for text in memory (which has no file modes).
+pub trait NamedFiles {
+    fn read(&self, path: &str) -> io::Result<Vec<u8>>;
+
+    /// The permission bits of the file; `None` when there are none to check (text in memory).
+    fn mode(&self, _path: &str) -> io::Result<Option<u32>> {
+        Ok(None)
+    }
+}
+
+impl<F: Fn(&str) -> io::Result<Vec<u8>>> NamedFiles for F {
+    fn read(&self, path: &str) -> io::Result<Vec<u8>> {
+        self(path)
+    }
+}
+
+/// The reader of the files hallpass.toml names.
+pub type SecretFiles<'a> = &'a dyn NamedFiles;
 
 /// Index of a file in `Sources::files`.
 pub(super) type FileId = usize;
@@ -47,7 +65,8 @@ struct Lists {
 }
 
 /// Checks the config text `sources` and builds the snapshot from it (see DESIGN.md,
-/// "Config files"); `secret_files` reads the secret files that clients name.
+/// "Config files"); `secret_files` reads the secret files that clients name and the `[eap]`
+/// certificates, whose validity is checked at `now`.
 ///
 /// On failure every problem found is returned, the files `sources` could not read among
 /// them, in reading order: file by file, top to bottom. Besides its arguments, the only
@@ -55,6 +74,7 @@ struct Lists {
 pub fn validate(
     sources: &Sources,
     secret_files: SecretFiles<'_>,
+    now: jiff::Timestamp,
 ) -> Result<Directory, ConfigErrors> {
     let mut v = Validator {
         sources: &sources.files,
@@ -71,7 +91,13 @@ pub fn validate(
     for (id, src) in sources.files.iter().enumerate() {
         match src.kind {
             FileKind::Main => {
-                main = Some(Main::read(src, &sources.dir, secret_files, &mut v.errors));
+                main = Some(Main::read(
+                    src,
+                    &sources.dir,
+                    secret_files,
+                    now,
+                    &mut v.errors,
+                ));
             }
             FileKind::List(list) => lists.read(src, id, list, &mut v.errors),
         }
@@ -129,6 +155,7 @@ pub fn validate(
         dhcp: main.dhcp,
         policy: main.policy,
         privacy: main.privacy,
+        eap: main.eap,
         registry,
         user_bans,
         device_bans,

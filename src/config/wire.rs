@@ -76,6 +76,20 @@ pub(super) struct WirePrivacy {
     pub retention_days: Option<Spanned<i64>>,
 }
 
+/// `[eap]` in hallpass.toml. `certificate` and `private_key` are required, but optional here
+/// so that a missing one is reported next to every other problem of the section.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct WireEap {
+    pub methods: Option<Spanned<Vec<Spanned<String>>>>,
+    pub certificate: Option<Spanned<String>>,
+    pub private_key: Option<Spanned<String>>,
+    pub client_ca: Option<Spanned<String>>,
+    pub tls_versions: Option<Spanned<Vec<Spanned<String>>>>,
+    pub unregistered_devices: Option<Spanned<String>>,
+    pub max_conversations: Option<Spanned<i64>>,
+}
+
 /// One `[[user]]`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,6 +103,7 @@ pub(super) struct WireUser {
     #[serde(default)]
     pub disabled: bool,
     pub password: Option<Spanned<String>>,
+    pub nt_hash: Option<Spanned<String>>,
 }
 
 /// One `[[device]]`.

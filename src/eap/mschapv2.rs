@@ -311,6 +311,24 @@ pub fn verify_nt_response(
     }
 }
 
+/// The server's MSCHAPv2 check for PEAP: [`verify_nt_response`] behind
+/// [`super::peap::MsChapV2Verifier`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rfc2759;
+
+impl super::peap::MsChapV2Verifier for Rfc2759 {
+    fn verify(&self, nt_hash: &[u8; 16], check: &super::peap::MsChapV2Check) -> Option<[u8; 20]> {
+        verify_nt_response(
+            &NtHash::from_bytes(*nt_hash),
+            &check.authenticator_challenge,
+            &check.peer_challenge,
+            &check.name,
+            &check.nt_response,
+        )
+        .map(|r| *r.as_bytes())
+    }
+}
+
 /// "This is the MPPE Master Key" (RFC 3079 section 3.4).
 const MASTER_MAGIC: &[u8; 27] = b"This is the MPPE Master Key";
 /// Magic2 of RFC 3079 section 3.4: the client's send key, the server's receive key.

@@ -97,6 +97,26 @@ pub fn reply_message(d: &Decision, lang: Language, tz: &TimeZone) -> String {
             "Die Anmeldung war unvollständig. Bitte noch einmal versuchen.".to_string()
         }
         (Reason::Malformed, En) => "The sign-in was incomplete. Please try again.".to_string(),
+        (Reason::DeviceOfOtherUser, De) => {
+            "Dieses Gerät ist für ein anderes Konto registriert. Bitte mit dem eigenen Konto \
+             anmelden oder im Sekretariat nachfragen."
+                .to_string()
+        }
+        (Reason::EapFailed, De) => {
+            "Die Anmeldung ist fehlgeschlagen (Zertifikat oder Verbindung). Bitte die \
+             WLAN-Einstellungen prüfen oder bei der Schul-IT melden."
+                .to_string()
+        }
+        (Reason::EapFailed, En) => {
+            "The sign-in failed (certificate or connection). Please check the Wi-Fi \
+             settings or contact the school IT."
+                .to_string()
+        }
+        (Reason::DeviceOfOtherUser, En) => {
+            "This device is registered to another account. Please sign in with that account \
+             or ask at the school office."
+                .to_string()
+        }
     }
 }
 

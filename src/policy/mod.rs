@@ -10,11 +10,14 @@
 //! records every rule checked for `hallpass why`. [`recheck`] runs the same chain from rule 3
 //! on for a session that is already open (enforcement after a reload or when time passes),
 //! and [`next_change`] tells the daemon when time alone may change a decision.
+//! [`decide_eap`] and [`explain_eap`] decide an 802.1X login after its EAP method
+//! authenticated the person: the device rule first, then rules 3 to 8 (see `eap`).
 //!
 //! Facts the policy cannot know from the config (today's data usage) come in as [`Facts`];
 //! the policy never asks for them. The daemon keeps today's usage in the quota book
 //! ([`usage::UsageBook`]), fed from committed accounting records.
 
+mod eap;
 mod message;
 mod time;
 pub mod usage;
@@ -32,6 +35,7 @@ use jiff::Timestamp;
 use crate::config::{Account, Directory, PolicyGroup};
 use crate::model::{Access, Ban, MacAddr, Module, Schedule, UserName, Vlan};
 
+pub use eap::{EapLogin, decide_eap, eap_password_ok, explain_eap};
 pub use message::reply_message;
 pub use time::local_day_bounds;
 use time::{ScheduleState, cover_end, days_after, schedule_intervals, schedule_state};
@@ -109,10 +113,16 @@ pub enum Reason {
     QuotaExceeded,
     /// No User-Name, or neither MAB nor PAP.
     Malformed,
+    /// An EAP login from a device registered to another account.
+    DeviceOfOtherUser,
+    /// The EAP method ended before any credential was judged: the TLS handshake failed
+    /// (say, a client certificate of another CA, or the peer refused the server's), or the
+    /// peer broke the protocol.
+    EapFailed,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 13] = [
+    pub const ALL: [Reason; 15] = [
         Reason::Accepted,
         Reason::NotRegistered,
         Reason::MacMismatch,
@@ -126,6 +136,8 @@ impl Reason {
         Reason::NoGrant,
         Reason::QuotaExceeded,
         Reason::Malformed,
+        Reason::DeviceOfOtherUser,
+        Reason::EapFailed,
     ];
 
     /// The reason code in logs and metrics.
@@ -144,6 +156,8 @@ impl Reason {
             Reason::NoGrant => "no_grant",
             Reason::QuotaExceeded => "quota_exceeded",
             Reason::Malformed => "malformed",
+            Reason::DeviceOfOtherUser => "device_of_other_user",
+            Reason::EapFailed => "eap_failed",
         }
     }
 }

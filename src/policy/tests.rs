@@ -67,6 +67,7 @@ impl Dir {
                 unregistered_vlan: None,
                 groups: Vec::new(),
             },
+            eap: None,
             privacy: PrivacySettings { retention_days: 30 },
             registry: Registry::default(),
             user_bans: Map::default(),
@@ -115,6 +116,7 @@ impl Dir {
             consent: true,
             disabled: false,
             password_hash: None,
+            nt_hash: None,
         };
         self.registry(|users, _| {
             users.retain(|u| u.name != user.name);
@@ -378,6 +380,8 @@ fn deciding_step(reason: Reason) -> &'static str {
         Reason::OutsideSchedule => "schedule",
         Reason::NoGrant => "grant",
         Reason::QuotaExceeded => "quota",
+        Reason::DeviceOfOtherUser => "device_owner",
+        Reason::EapFailed => "eap",
     }
 }
 
@@ -1233,7 +1237,9 @@ fn reason_codes() {
             "outside_schedule",
             "no_grant",
             "quota_exceeded",
-            "malformed"
+            "malformed",
+            "device_of_other_user",
+            "eap_failed"
         ]
     );
     assert_eq!(Reason::Banned.to_string(), "banned");
@@ -1632,4 +1638,5 @@ mod props {
 }
 
 // Grants, schedules, daily quotas, recheck and next_change.
+mod eap;
 mod rules;

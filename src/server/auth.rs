@@ -1,7 +1,8 @@
 //! The RADIUS authentication listener: one receive thread per bound UDP socket. It owns the socket
 //! work of an Access-Request — client lookup, Message-Authenticator check, duplicate
 //! detection, handing the facts to the pure policy, encoding and signing the reply, and
-//! handing a log row to the writer. It never waits on the disk.
+//! handing a log row to the writer. It never waits on the disk. PAP checks and EAP rounds
+//! (TLS work, see `eap`) run on a bounded worker pool, never on the receive thread.
 
 use std::net::UdpSocket;
 use std::net::{IpAddr, SocketAddr};
@@ -24,6 +25,7 @@ use crate::sched;
 use crate::store::{AuthLogRow, WriterHandle};
 
 use super::dedup::{DedupCache, DedupKey, Lookup};
+use super::eap::EapJob;
 use super::rounds::{self, Rounds};
 use super::{Counters, RateLimitedLog};
 
@@ -46,6 +48,8 @@ pub struct AuthShared {
     pub log_limit: Arc<RateLimitedLog>,
     /// Today's data use per account, for daily quotas.
     pub usage: Arc<UsageBook>,
+    /// 802.1X conversations between their rounds (their checks share `pap_permits`).
+    pub eap: Arc<super::eap::Conversations>,
 }
 
 /// How often a blocked receive wakes up to see whether the daemon is stopping.
@@ -199,6 +203,7 @@ impl Answering<'_> {
                 Handled::Reply => replies.push(src),
                 Handled::Dropped => {}
                 Handled::Pap(job) => start_pap(*job, self.socket, shared, self.dedup, self.runtime),
+                Handled::Eap(job) => start_eap(*job, self.socket, shared, self.dedup, self.runtime),
             }
         }
         batch.at
@@ -225,6 +230,9 @@ fn start_pap(
         let _permit = permit;
         let mut out = Vec::with_capacity(512);
         if finish_pap(&job, &shared, &mut out) {
+            // Cached before it is sent: a retransmission right after the reply must find it
+            // (while in flight it would be dropped).
+            dedup.complete(&job.key, &out);
             if let Err(e) = socket.send_to(&out, job.src) {
                 shared.log_limit.debug(
                     "auth_send",
@@ -232,7 +240,38 @@ fn start_pap(
                     format_args!("auth reply to {} not sent: {e}", job.src),
                 );
             }
+        }
+    });
+}
+
+/// Hands an EAP round to the blocking pool PAP uses (TLS handshakes and argon2 cost
+/// milliseconds), or drops it (the NAS retries) when the pool is busy.
+fn start_eap(
+    job: EapJob,
+    socket: &Arc<UdpSocket>,
+    shared: &Arc<AuthShared>,
+    dedup: &Arc<DedupCache>,
+    runtime: &tokio::runtime::Handle,
+) {
+    let Ok(permit) = shared.pap_permits.clone().try_acquire_owned() else {
+        shared.counters.inc(&shared.counters.dropped_busy);
+        dedup.forget(&job.key);
+        return;
+    };
+    let (socket, shared, dedup) = (socket.clone(), shared.clone(), dedup.clone());
+    runtime.spawn_blocking(move || {
+        let mut out = Vec::with_capacity(1500);
+        let answered = super::eap::answer(&job, &shared, &mut out);
+        // The work is done: the next round may start before this reply leaves.
+        drop(permit);
+        if answered {
+            // Cached first, as for PAP.
             dedup.complete(&job.key, &out);
+            if let Err(e) = socket.send_to(&out, job.src) {
+                debug!(error = %e, peer = %job.src, "auth reply not sent");
+            }
+        } else {
+            dedup.forget(&job.key);
         }
     });
 }
@@ -245,6 +284,8 @@ enum Handled {
     Dropped,
     /// A PAP request: the password check runs off the receive loop.
     Pap(Box<PapJob>),
+    /// An EAP round (RFC 3579): it runs off the receive loop.
+    Eap(Box<EapJob>),
 }
 
 /// A PAP request carried to the blocking pool, with the password already unhidden.
@@ -288,6 +329,7 @@ fn handle_datagram(
     };
     c.per_client.inc(&client.name, |p| &p.requests);
     let secret = &client.secret;
+    let eap = packet.get(attr::EAP_MESSAGE).is_some();
     match radius::verify_message_authenticator(&packet, secret, None) {
         Ok(MessageAuthenticator::Valid) => {}
         Ok(MessageAuthenticator::Missing) => {
@@ -295,7 +337,9 @@ fn handle_datagram(
             // is explicitly allowed to omit it (BlastRADIUS). Even then a Proxy-State
             // without one is dropped: attacker-chosen octets echoed into a signed reply
             // are how the BlastRADIUS forgery works (FreeRADIUS: limit_proxy_state).
+            // EAP always needs one too (RFC 3579 3.2).
             if packet.code() == Code::StatusServer
+                || eap
                 || client.require_message_authenticator
                 || packet.get(attr::PROXY_STATE).is_some()
             {
@@ -352,6 +396,15 @@ fn handle_datagram(
     }
     c.inc(&c.access_requests);
 
+    if eap {
+        return Handled::Eap(Box::new(EapJob {
+            key,
+            src,
+            datagram: packet.bytes().to_vec(),
+            client: client.clone(),
+        }));
+    }
+
     // A User-Password is unhidden here, where the secret and the authenticator are at hand;
     // its check against a hash runs later, off the receive loop.
     if let Some(hidden) = packet.get(attr::USER_PASSWORD) {
@@ -387,7 +440,7 @@ fn handle_datagram(
         Ok(decision) => {
             c.auth_latency_mab.observe(batch.at.elapsed());
             dedup.complete(&key, reply);
-            record(shared, client, src.ip(), &decision, now);
+            record(shared, client, src.ip(), &decision, now, None);
             Handled::Reply
         }
         Err(e) => {
@@ -425,7 +478,7 @@ fn finish_pap(job: &PapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bool {
     ) {
         Ok(decision) => {
             shared.counters.auth_latency_pap.observe(started.elapsed());
-            record(shared, &job.client, job.src.ip(), &decision, now);
+            record(shared, &job.client, job.src.ip(), &decision, now, None);
             true
         }
         Err(_) => false,
@@ -445,7 +498,9 @@ pub fn respond(
 ) -> Result<Decision, radius::RadiusError> {
     let request = access_request(packet, password, client.module);
     let decision = policy::decide_with(directory, &request, facts, now);
-    build_access_reply(packet, &decision, directory, &client.secret, out)?;
+    build_access_reply(packet, &decision, directory, &client.secret, out, |_| {
+        Ok::<(), radius::RadiusError>(())
+    })?;
     Ok(decision)
 }
 
@@ -463,7 +518,14 @@ fn access_request<'a>(
     }
 }
 
-fn record(shared: &AuthShared, client: &Client, ip: IpAddr, d: &Decision, now: Timestamp) {
+pub(super) fn record(
+    shared: &AuthShared,
+    client: &Client,
+    ip: IpAddr,
+    d: &Decision,
+    now: Timestamp,
+    method: Option<&'static str>,
+) {
     let c = &shared.counters;
     let accepted = matches!(d.outcome, Outcome::Accept { .. });
     c.inc(if accepted { &c.accepts } else { &c.rejects });
@@ -492,20 +554,23 @@ fn record(shared: &AuthShared, client: &Client, ip: IpAddr, d: &Decision, now: T
             Outcome::Accept { vlan, .. } => Some(vlan.get()),
             Outcome::Reject => None,
         },
+        method,
     };
     if !shared.writer.log_auth(row) {
         c.inc(&c.log_rows_dropped);
     }
 }
 
-/// Access-Accept or Access-Reject for a decision, Message-Authenticator first (BlastRADIUS).
-fn build_access_reply(
+/// Access-Accept or Access-Reject for a decision, Message-Authenticator first (BlastRADIUS);
+/// `extra` appends what the login method adds (EAP: the EAP-Message, keys, User-Name).
+pub(super) fn build_access_reply<E: From<radius::RadiusError>>(
     request: &Packet,
     decision: &Decision,
     directory: &Directory,
     secret: &SharedSecret,
     out: &mut Vec<u8>,
-) -> Result<(), radius::RadiusError> {
+    extra: impl FnOnce(&mut PacketBuilder<'_>) -> Result<(), E>,
+) -> Result<(), E> {
     let message = policy::reply_message(
         decision,
         directory.server.language,
@@ -538,8 +603,9 @@ fn build_access_reply(
         }
     }
     b.attr_text_split(attr::REPLY_MESSAGE, message.as_bytes())?;
+    extra(&mut b)?;
     copy_proxy_state(request, &mut b)?;
-    b.finish_reply(request.authenticator(), secret)
+    Ok(b.finish_reply(request.authenticator(), secret)?)
 }
 
 /// RFC 5997 3: a Status-Server to the auth port is answered with an Access-Accept.
@@ -556,7 +622,10 @@ fn build_status_reply(
 }
 
 /// RFC 2865 5.33: Proxy-State attributes are copied unmodified, in order, into the reply.
-fn copy_proxy_state(request: &Packet, b: &mut PacketBuilder) -> Result<(), radius::RadiusError> {
+pub(super) fn copy_proxy_state(
+    request: &Packet,
+    b: &mut PacketBuilder,
+) -> Result<(), radius::RadiusError> {
     for a in request.attributes() {
         if a.typ == attr::PROXY_STATE {
             b.attr(attr::PROXY_STATE, a.value)?;

@@ -200,6 +200,39 @@ impl Collector for Scrape {
         )?;
         single(
             e,
+            "eap_conversations",
+            "802.1X (EAP) conversations in flight between their rounds",
+            Gauge,
+            get(&c.eap.in_flight),
+        )?;
+        single(
+            e,
+            "eap_conversations_dropped",
+            "EAP conversations dropped idle (30 s) or evicted by newer ones from a full table",
+            Counter,
+            get(&c.eap.expired),
+        )?;
+        let eap_results: Vec<_> = c
+            .eap
+            .results()
+            .into_iter()
+            .map(|(m, r, n)| ([("method", m), ("reason", r)], n))
+            .collect();
+        family(
+            e,
+            "eap_results",
+            "ended EAP conversations by method and reason code",
+            Counter,
+            &eap_results,
+        )?;
+        histograms(
+            e,
+            "eap_round_seconds",
+            "worker time per EAP round (TLS work and credential checks)",
+            &[([("method", "all")], &c.eap.round_time)],
+        )?;
+        single(
+            e,
             "duplicates",
             "retransmissions answered from the duplicate cache or dropped while in flight",
             Counter,

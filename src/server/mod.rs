@@ -9,6 +9,7 @@ pub mod auth;
 pub mod capture;
 mod dedup;
 pub mod dynauth;
+pub mod eap;
 pub mod enforce;
 pub mod metrics;
 mod rounds;
@@ -78,6 +79,8 @@ pub struct Counters {
     /// DHCP watcher: sightings and rogue reports the writer's full queue refused.
     pub dhcp_rows_dropped: AtomicU64,
     decisions: [[AtomicU64; 2]; Reason::ALL.len()],
+    /// 802.1X: conversations in flight and results by method and reason.
+    pub eap: eap::EapCounters,
 
     // --- metrics endpoint: latency, per-client counts, reloads, DHCP ---
     /// Time from an authenticated Access-Request to its encoded reply, without PAP.

@@ -26,6 +26,9 @@ pub struct AuthLogRow {
     /// The reason code, e.g. `"banned"`.
     pub reason: &'static str,
     pub vlan: Option<u16>,
+    /// The EAP method of an 802.1X login (`peap`, `ttls`, `tls`); `None` for MAB and PAP.
+    /// The account in `user` is then the identity inside the tunnel.
+    pub method: Option<&'static str>,
 }
 
 /// One stored decision, as read back.
@@ -41,6 +44,9 @@ pub struct AuthLogEntry {
     pub accepted: bool,
     pub reason: String,
     pub vlan: Option<u16>,
+    /// The EAP method of an 802.1X login; absent for MAB and PAP.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
 /// Which log entries to read. Every set field narrows the result; the default reads all.
@@ -56,9 +62,15 @@ pub struct AuthLogFilter {
     pub limit: Option<usize>,
 }
 
+/// The insert of migration 5's hook, into the auth log of schema 5 (without `method`).
 pub(crate) const INSERT_SQL: &str = "INSERT INTO auth_log
     (id, time, client, client_ip, mac, user, module, accepted, reason, vlan)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+
+/// The insert of a decision into the current auth log.
+const INSERT_ROW_SQL: &str = "INSERT INTO auth_log
+    (id, time, client, client_ip, mac, user, module, accepted, reason, vlan, method)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 /// Bits of an entry's id below its millisecond: `id = time_ms << ID_SEQ_BITS | seq`.
 ///
@@ -221,7 +233,7 @@ impl<'c> Inserter<'c> {
     pub(crate) fn new(conn: &'c Connection) -> rusqlite::Result<Inserter<'c>> {
         Ok(Inserter {
             conn,
-            stmt: conn.prepare_cached(INSERT_SQL)?,
+            stmt: conn.prepare_cached(INSERT_ROW_SQL)?,
         })
     }
 
@@ -255,6 +267,7 @@ impl<'c> Inserter<'c> {
             row.accepted,
             row.reason,
             row.vlan,
+            row.method,
         ])?;
         Ok(())
     }
@@ -294,7 +307,7 @@ pub(crate) fn auth_log(
 /// The query of [`auth_log`] and its parameters.
 pub(crate) fn select(filter: &AuthLogFilter) -> (String, Vec<Value>) {
     let mut sql = String::from(
-        "SELECT id, time, client, client_ip, mac, user, module, accepted, reason, vlan
+        "SELECT id, time, client, client_ip, mac, user, module, accepted, reason, vlan, method
          FROM auth_log WHERE 1",
     );
     let mut params: Vec<Value> = Vec::new();
@@ -358,6 +371,7 @@ fn entry_from_row(row: &Row<'_>) -> Result<AuthLogEntry, StoreError> {
         accepted: row.get(7)?,
         reason: row.get(8)?,
         vlan,
+        method: row.get(10)?,
     })
 }
 
@@ -380,6 +394,7 @@ pub(crate) mod tests {
             accepted: true,
             reason: "accepted",
             vlan: Some(20),
+            method: None,
         }
     }
 
@@ -417,6 +432,7 @@ pub(crate) mod tests {
             accepted: false,
             reason: "banned",
             vlan: None,
+            method: Some("peap"),
         };
         insert(&conn, &r).unwrap();
         let got = auth_log(&conn, &AuthLogFilter::default()).unwrap();
@@ -431,6 +447,7 @@ pub(crate) mod tests {
         assert!(!e.accepted);
         assert_eq!(e.reason, "banned");
         assert_eq!(e.vlan, None);
+        assert_eq!(e.method.as_deref(), Some("peap"));
         // The MAC is stored in the printed form, so sqlite3 users see what the CLI shows.
         let stored: String = conn
             .query_row("SELECT mac FROM auth_log", [], |r| r.get(0))

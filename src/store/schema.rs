@@ -17,12 +17,12 @@ pub fn db_path(state_dir: &Path) -> PathBuf {
 }
 
 /// The schema version after all migrations (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
-/// Migration 1: the authentication log. Times are unix milliseconds (UTC); MACs are printed
-/// `3c:22:fb:12:34:56`; `module` is `wifi` or `lan`. The (mac, time) and (user, time)
-/// indexes serve "the newest entries for this device / this user".
-const M1_AUTH_LOG: &str = "
+/// The text of migration 1, also the start of the table tests repair (`M1_FOR_TESTS`).
+macro_rules! m1_auth_log {
+    () => {
+        "
 CREATE TABLE auth_log (
     id        INTEGER PRIMARY KEY,
     time      INTEGER NOT NULL,
@@ -38,7 +38,14 @@ CREATE TABLE auth_log (
 CREATE INDEX auth_log_time ON auth_log (time);
 CREATE INDEX auth_log_mac ON auth_log (mac, time);
 CREATE INDEX auth_log_user ON auth_log (user, time);
-";
+"
+    };
+}
+
+/// Migration 1: the authentication log. Times are unix milliseconds (UTC); MACs are printed
+/// `3c:22:fb:12:34:56`; `module` is `wifi` or `lan`. The (mac, time) and (user, time)
+/// indexes serve "the newest entries for this device / this user".
+const M1_AUTH_LOG: &str = m1_auth_log!();
 
 /// Migration 2: accounting sessions, DHCP sightings, rogue DHCP servers, Disconnect results
 /// and the admin audit log. Same conventions as migration 1.
@@ -218,6 +225,17 @@ fn m5_crowded_rows(tx: &rusqlite::Transaction) -> rusqlite_migration::HookResult
     Ok(())
 }
 
+/// The text of migration 7 (see `M1_FOR_TESTS`).
+macro_rules! m7_auth_log_method {
+    () => {
+        "ALTER TABLE auth_log ADD COLUMN method TEXT;"
+    };
+}
+
+/// Migration 7: the login method of 802.1X decisions (`peap`, `ttls`, `tls`); NULL for MAB
+/// and PAP, and for every row written before.
+const M7_AUTH_LOG_METHOD: &str = m7_auth_log_method!();
+
 /// All migrations, oldest first. Append only: a released migration is never edited.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -227,11 +245,13 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up(M4_AUTH_LOG_TIME_INDEX_ONLY),
         M::up_with_hook(M5_AUTH_LOG_TIME_ORDERED_ID, m5_crowded_rows),
         M::up(M6_AUDIT_SUDO_USER),
+        M::up(M7_AUTH_LOG_METHOD),
     ])
 }
 
+/// An auth log table the writer can write to: migration 1's with migration 7's column.
 #[cfg(test)]
-pub(crate) const M1_FOR_TESTS: &str = M1_AUTH_LOG;
+pub(crate) const M1_FOR_TESTS: &str = concat!(m1_auth_log!(), m7_auth_log_method!());
 
 /// Opens (creating the file if needed) the read-write connection the writer owns and
 /// migrates it to the latest schema. The directory must exist.

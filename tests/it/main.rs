@@ -16,6 +16,7 @@ mod dhcp_capture;
 mod dhcp_forgery;
 mod dhcp_watch;
 mod docs;
+mod eap;
 mod edit_private;
 mod example;
 mod faults;

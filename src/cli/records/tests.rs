@@ -82,6 +82,7 @@ fn an_auth_log_entry_and_an_audit_row_print_flat() {
         accepted: false,
         reason: "banned".into(),
         vlan: None,
+        method: None,
     };
     assert_eq!(
         to_json(&e).unwrap(),

@@ -7,7 +7,7 @@ use crate::model::Access;
 #[test]
 fn missing_main_file_is_a_whole_file_error() {
     let dir = tempfile::tempdir().unwrap();
-    let e = load(dir.path()).unwrap_err();
+    let e = load(dir.path(), now()).unwrap_err();
     assert_eq!(e.0.len(), 1);
     assert!(!e.0[0].has_position());
     assert!(
@@ -68,7 +68,7 @@ fn relative_state_dir_resolves_against_the_config_dir() {
         &conf,
         &[(MAIN_FILE, "[server]\nstate_dir = \"../state\"\n")],
     );
-    let d = load(&conf).unwrap();
+    let d = load(&conf, now()).unwrap();
     let want = std::path::absolute(dir.path().join("state")).unwrap();
     assert_eq!(d.server.state_dir, want);
     assert!(d.server.state_dir.is_absolute());
@@ -96,7 +96,7 @@ fn secret_file_read_relative_and_newline_stripped() {
 
 #[test]
 fn shipped_config_is_valid() {
-    let d = match load(&shipped()) {
+    let d = match load(&shipped(), now()) {
         Ok(d) => d,
         Err(e) => panic!("shipped config has errors:\n{e}"),
     };
@@ -299,8 +299,8 @@ fn text_in_memory_validates_as_the_files_do() {
         .rev() // reading order is restored, whatever order the text comes in
         .collect();
     let sources = Sources::from_memory(&dir, files);
-    let from_memory = validate(&sources, &|p: &str| std::fs::read(dir.join(p))).unwrap();
-    let from_files = load(&dir).unwrap();
+    let from_memory = validate(&sources, &|p: &str| std::fs::read(dir.join(p)), now()).unwrap();
+    let from_files = load(&dir, now()).unwrap();
     assert_eq!(
         super::registry::entries(&from_memory),
         super::registry::entries(&from_files)
@@ -313,7 +313,7 @@ fn text_without_hallpass_toml_is_refused() {
     let sources = Sources::from_memory(Path::new(DIR), [("users.toml", USERS)]);
     let no_files =
         |_: &str| -> std::io::Result<Vec<u8>> { Err(std::io::ErrorKind::NotFound.into()) };
-    let e = validate(&sources, &no_files).unwrap_err();
+    let e = validate(&sources, &no_files, now()).unwrap_err();
     assert_eq!(
         e.to_string(),
         "hallpass.toml: cannot read this file: no such file among the config files"

@@ -6,6 +6,7 @@
 
 mod bans;
 mod devices;
+mod eap;
 mod files;
 mod grants;
 mod registry;
@@ -53,6 +54,11 @@ fn write(dir: &Path, files: &[(&str, &str)]) {
     }
 }
 
+/// The moment the tests load their config at (certificates are made valid around it).
+fn now() -> jiff::Timestamp {
+    "2026-12-03T08:00:00Z".parse().unwrap()
+}
+
 /// The config directory that text in memory is said to be in.
 const DIR: &str = "/etc/hallpass";
 
@@ -70,7 +76,7 @@ fn try_load(files: &[(&str, &str)]) -> Result<Directory, ConfigErrors> {
             None => Err(std::io::ErrorKind::NotFound.into()),
         }
     };
-    validate(&sources, &secret_file)
+    validate(&sources, &secret_file, now())
 }
 
 /// Loads `files` (hallpass.toml defaults to MAIN) from a fresh directory.
@@ -80,7 +86,7 @@ fn try_load_dir(files: &[(&str, &str)]) -> Result<Directory, ConfigErrors> {
         write(dir.path(), &[(MAIN_FILE, MAIN)]);
     }
     write(dir.path(), files);
-    load(dir.path())
+    load(dir.path(), now())
 }
 
 fn ok(files: &[(&str, &str)]) -> Directory {

@@ -18,6 +18,7 @@ fn user(name: &str, groups: &[&str]) -> crate::model::User {
         consent: true,
         disabled: false,
         password_hash: None,
+        nt_hash: None,
     }
 }
 
@@ -137,7 +138,7 @@ fn a_reload_builds_fresh_indexes() {
             ),
         ],
     );
-    let old = load(dir.path()).unwrap();
+    let old = load(dir.path(), now()).unwrap();
     // max leaves, the phone goes to lena (now a teacher), the laptop is gone, erika comes.
     write(
         dir.path(),
@@ -154,7 +155,7 @@ fn a_reload_builds_fresh_indexes() {
             ),
         ],
     );
-    let new = load(dir.path()).unwrap();
+    let new = load(dir.path(), now()).unwrap();
     let s = |x: &str| Some(x.to_string());
     let phone = "3c:22:fb:12:34:56";
     let laptop = "3c:22:fb:00:00:01";
@@ -185,7 +186,7 @@ fn a_reload_builds_fresh_indexes() {
 
 #[test]
 fn a_compacted_snapshot_keeps_its_indexes() {
-    let loaded = load(&shipped()).unwrap();
+    let loaded = load(&shipped(), now()).unwrap();
     let macs: Vec<String> = loaded.devices().map(|x| x.mac.to_string()).collect();
     let names: Vec<String> = loaded.users().map(|u| u.name.to_string()).collect();
     let view = |d: &Directory| {
@@ -244,7 +245,7 @@ pub(super) fn entries(d: &Directory) -> Vec<String> {
 
 #[test]
 fn a_compacted_snapshot_holds_the_same_entries_in_new_memory() {
-    let loaded = load(&shipped()).unwrap();
+    let loaded = load(&shipped(), now()).unwrap();
     let before = entries(&loaded);
     let (user_ptr, owner_ptr) = {
         let u = loaded.users().next().unwrap();

@@ -54,7 +54,7 @@ vlan = 20
         format!("[[device]]\nmac = \"{PHONE}\"\nowner = \"max.muster\"\n"),
     )
     .unwrap();
-    crate::config::load(dir).unwrap()
+    crate::config::load(dir, jiff::Timestamp::now()).unwrap()
 }
 
 fn client_frame(mac: MacAddr, msg: u8, hostname: &str, extra: &[(u8, &[u8])]) -> Vec<u8> {

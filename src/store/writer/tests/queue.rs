@@ -27,6 +27,7 @@ fn logged_rows_appear_after_flush_with_all_fields() {
         accepted: false,
         reason: "device_banned",
         vlan: Some(99),
+        method: None,
     };
     assert!(w.log_auth(r.clone()));
     w.flush().unwrap();
