@@ -15,7 +15,8 @@
 //! store    → accounts (who owns a state file), sched, model
 //! dhcp     → model
 //! radius   → secret, model
-//! model, secret, eap, mmsg, control, accounts, sched: nothing of hallpass
+//! model    → eap (the NT hash's type)
+//! secret, eap, mmsg, control, accounts, sched: nothing of hallpass
 //! ```
 //!
 //! The pure modules (`radius`, `eap`, `dhcp`, `policy`, `config`, `model`) do no network
