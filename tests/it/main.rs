@@ -15,6 +15,7 @@ mod cli;
 mod dhcp_capture;
 mod dhcp_watch;
 mod docs;
+mod eap_8021x;
 mod eap_cli;
 mod example;
 mod faults;
