@@ -334,8 +334,8 @@ pub enum UserCmd {
     },
     /// Set the password for PAP and EAP logins (asked without echo, or one line from stdin).
     ///
-    /// Writes the argon2id `password`. When hallpass.toml's [eap] offers "peap", also the
-    /// `nt_hash` PEAP-MSCHAPv2 needs (MSCHAPv2 cannot work from argon2). Without "peap" an
+    /// Writes the argon2id `password`. When hallpass.toml's [eap] offers "peap" (listed in
+    /// `methods`, or no `methods` given), also the `nt_hash` PEAP-MSCHAPv2 needs (MSCHAPv2 cannot work from argon2). Without "peap" an
     /// existing `nt_hash` is removed: it belongs to the old password, which must stop working
     /// everywhere; offering "peap" later needs the password set once more.
     Passwd {

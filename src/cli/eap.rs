@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use jiff::Timestamp;
-use toml_edit::{Item, Table, value};
+use toml_edit::{Table, value};
 
 use super::args::EapCmd;
 use crate::eap::certs::{self, CertAndKey};
@@ -270,17 +270,23 @@ fn running_as_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
-/// Whether the raw hallpass.toml offers PEAP (`[eap] methods` contains "peap"). Read from
-/// the text so that `user passwd` decides before the loader validates anything else; an
-/// invalid file is refused later by that validation, so anything unreadable here is "no".
+/// Whether the raw hallpass.toml offers PEAP: an `[eap]` section whose `methods` contain
+/// "peap", or that has no `methods` (PEAP is then offered by default). Read from the text
+/// so that `user passwd` decides before the loader validates anything else; an invalid file
+/// is refused later by that validation, so anything unreadable here is "no".
 pub(super) fn peap_offered(hallpass_toml: &str) -> bool {
     let Ok(doc) = hallpass_toml.parse::<toml_edit::DocumentMut>() else {
         return false;
     };
-    doc.get("eap")
-        .and_then(|eap| eap.get("methods"))
-        .and_then(Item::as_array)
-        .is_some_and(|methods| methods.iter().any(|m| m.as_str() == Some("peap")))
+    let Some(eap) = doc.get("eap").filter(|e| e.is_table_like()) else {
+        return false;
+    };
+    match eap.get("methods") {
+        None => true,
+        Some(methods) => methods
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m.as_str() == Some("peap"))),
+    }
 }
 
 /// The NT hash of a password as users.toml keeps it: 32 lower-case hex digits.
@@ -339,6 +345,9 @@ mod tests {
         assert!(!peap_offered("# [eap]\n# methods = [\"peap\"]\n"));
         assert!(!peap_offered("[server]\nmethods = [\"peap\"]\n"));
         assert!(!peap_offered("[eap]\nmethods = \"peap\"\n"));
+        // without methods, PEAP is among the defaults
+        assert!(peap_offered("[eap]\ncertificate = \"eap/server.pem\"\n"));
+        assert!(!peap_offered("eap = 1\n"));
         assert!(!peap_offered("[eap\nmethods = [\"peap\"]"));
         assert!(peap_offered(
             "[server]\nstate_dir = \"x\"\n\n[eap] # 802.1X\nmethods = [ \"peap\" ]  # first\n"
