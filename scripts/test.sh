@@ -13,6 +13,9 @@ command -v ip >/dev/null 2>&1 || missing="$missing iproute2"
 command -v eapol_test >/dev/null 2>&1 || missing="$missing eapoltest"
 command -v e2fsck >/dev/null 2>&1 || missing="$missing e2fsprogs"
 command -v taskset >/dev/null 2>&1 || missing="$missing util-linux"
+command -v openssl >/dev/null 2>&1 || missing="$missing openssl"
+command -v hostapd >/dev/null 2>&1 || missing="$missing hostapd"
+command -v wpa_supplicant >/dev/null 2>&1 || missing="$missing wpasupplicant"
 
 if [ -n "$missing" ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

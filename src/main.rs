@@ -49,7 +49,8 @@ fn main() -> ExitCode {
         | Command::Sessions(_)
         | Command::Sightings(_)
         | Command::Log(_)
-        | Command::Audit(_)) => hallpass::cli::run(cmd),
+        | Command::Audit(_)
+        | Command::Eap { .. }) => hallpass::cli::run(cmd),
         Command::Load(args) => match hallpass::cli::load(&args) {
             Ok(code) => code,
             Err(e) => {

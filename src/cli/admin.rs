@@ -668,6 +668,8 @@ fn passwd(edit: &EditArgs, name: &str, stdin: bool) -> anyhow::Result<()> {
     }
     let hash = hash_password(&password)?;
     edit_flow(edit, "user.passwd", name, None, |e, _, _| {
+        let main = e.text(Path::new("hallpass.toml"))?.unwrap_or_default();
+        let nt_hash = super::eap::peap_offered(&main).then(|| super::eap::nt_hash_hex(&password));
         for rel in e.list_files("users")? {
             let mut doc = e.doc(&rel)?;
             let Some(users) = doc.get_mut("user").and_then(Item::as_array_of_tables_mut) else {
@@ -679,9 +681,9 @@ fn passwd(edit: &EditArgs, name: &str, stdin: bool) -> anyhow::Result<()> {
             else {
                 continue;
             };
-            t.insert("password", value(hash.as_str()));
+            let done = super::eap::set_password(t, &hash, nt_hash.as_deref());
             e.set_doc(&rel, &doc)?;
-            return Ok(format!("password of {name} set"));
+            return Ok(format!("{name}: {done}"));
         }
         Err(CliError::UnknownUser {
             name: name.to_string(),

@@ -66,6 +66,12 @@ pub enum Command {
     /// The audit log: who read or changed what, when and why. "Who" is the account the
     /// admin logged in with (the kernel's login uid), not $SUDO_USER, which is shown beside it.
     Audit(AuditArgs),
+    /// Certificates for 802.1X (EAP): a private CA and the server's certificate, client
+    /// certificates for EAP-TLS.
+    Eap {
+        #[command(subcommand)]
+        cmd: EapCmd,
+    },
     /// Write the man page or shell completions to stdout (used when packaging).
     #[command(hide = true)]
     Generate {
@@ -331,7 +337,12 @@ pub enum UserCmd {
         #[command(flatten)]
         edit: EditArgs,
     },
-    /// Set the password for PAP logins (asked without echo, or one line from stdin).
+    /// Set the password for PAP and EAP logins (asked without echo, or one line from stdin).
+    ///
+    /// Writes the argon2id `password`. When hallpass.toml's [eap] offers "peap" (listed in
+    /// `methods`, or no `methods` given), also the `nt_hash` PEAP-MSCHAPv2 needs (MSCHAPv2 cannot work from argon2). Without "peap" an
+    /// existing `nt_hash` is removed: it belongs to the old password, which must stop working
+    /// everywhere; offering "peap" later needs the password set once more.
     Passwd {
         user: String,
         /// Read the password as one line from standard input.
@@ -339,6 +350,46 @@ pub enum UserCmd {
         stdin: bool,
         #[command(flatten)]
         edit: EditArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum EapCmd {
+    /// Write a private CA (ca.pem, ca.key) and a server certificate signed by it (server.pem
+    /// with the CA after it, server.key) into <config>/eap/, and print the CA's fingerprint
+    /// and the [eap] lines to add. Keys are written readable by their owner only.
+    MakeCert {
+        /// A DNS name of the RADIUS server (the first is the certificate's CN); what pupils
+        /// enter as "Domain". Repeat for more names.
+        #[arg(long = "dns", required = true, value_name = "NAME")]
+        dns: Vec<String>,
+        /// Where to write (default: eap/ in the config directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The CA's name (its CN; default: "hallpass EAP CA" and the first DNS name).
+        #[arg(long)]
+        ca_name: Option<String>,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Write a client certificate for EAP-TLS (USER.pem, USER.key), signed by the CA that
+    /// make-cert wrote (ca.pem, ca.key in --ca-dir); the user is the certificate's CN.
+    ClientCert {
+        /// The account the certificate logs in as.
+        #[arg(long)]
+        user: String,
+        /// The directory with ca.pem and ca.key.
+        #[arg(long)]
+        ca_dir: PathBuf,
+        /// Where to write USER.pem and USER.key.
+        #[arg(long)]
+        out: PathBuf,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
     },
 }
 

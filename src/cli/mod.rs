@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod args;
+pub mod eap;
 pub mod edit;
 pub mod generate;
 pub mod records;
@@ -255,6 +256,7 @@ pub fn run(command: args::Command) -> ExitCode {
         C::Sightings(_) => "sightings",
         C::Log(_) => "log",
         C::Audit(_) => "audit",
+        C::Eap { .. } => "eap",
         _ => "hallpass",
     };
     let result = match command {
@@ -267,6 +269,7 @@ pub fn run(command: args::Command) -> ExitCode {
         C::Sightings(a) => records::sightings(&a),
         C::Log(a) => records::log(&a),
         C::Audit(a) => records::audit(&a),
+        C::Eap { cmd } => eap::run(cmd),
         C::Serve { .. } | C::Check { .. } | C::Load(_) | C::Generate { .. } => Ok(()),
     };
     match result {

@@ -17,6 +17,8 @@ mod dhcp_forgery;
 mod dhcp_watch;
 mod docs;
 mod eap;
+mod eap_8021x;
+mod eap_cli;
 mod edit_private;
 mod example;
 mod faults;

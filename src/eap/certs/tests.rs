@@ -424,13 +424,70 @@ fn names_and_secrets() {
     ));
 }
 
-/// Keys made once with OpenSSL 3.0 for these tests only, each in two encodings:
-/// `openssl genrsa -traditional 2048` (PKCS#1) and `openssl ecparam -name secp384r1 -genkey
-/// -noout` (SEC1, with the curve and public key in it), and `openssl pkey` of each (PKCS#8).
-const RSA_PKCS1: &str = include_str!("testdata/rsa-pkcs1.pem");
-const RSA_PKCS8: &str = include_str!("testdata/rsa-pkcs8.pem");
-const P384_SEC1: &str = include_str!("testdata/p384-sec1.pem");
-const P384_PKCS8: &str = include_str!("testdata/p384-pkcs8.pem");
+/// Keys made by OpenSSL (a second implementation of every encoding) at test time, each in
+/// two encodings: `openssl genrsa -traditional 2048` (PKCS#1) and `openssl ecparam -name
+/// secp384r1 -genkey -noout` (SEC1, with the curve and public key in it), and `openssl pkey`
+/// of each (PKCS#8). No private key is kept in the repository.
+struct OpensslKeys {
+    rsa_pkcs1: String,
+    rsa_pkcs8: String,
+    p384_sec1: String,
+    p384_pkcs8: String,
+}
+
+/// Runs openssl in `dir`; `None` when there is no openssl command at all.
+fn openssl(dir: &std::path::Path, args: &[&str]) -> Option<()> {
+    let out = match std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => panic!("openssl {args:?}: {e}"),
+    };
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(())
+}
+
+fn openssl_keys() -> Option<OpensslKeys> {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    openssl(d, &["genrsa", "-traditional", "-out", "rsa1.pem", "2048"])?;
+    openssl(d, &["pkey", "-in", "rsa1.pem", "-out", "rsa8.pem"])?;
+    openssl(
+        d,
+        &[
+            "ecparam",
+            "-name",
+            "secp384r1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "ec1.pem",
+        ],
+    )?;
+    openssl(d, &["pkey", "-in", "ec1.pem", "-out", "ec8.pem"])?;
+    let read = |name: &str| std::fs::read_to_string(d.join(name)).unwrap();
+    let keys = OpensslKeys {
+        rsa_pkcs1: read("rsa1.pem"),
+        rsa_pkcs8: read("rsa8.pem"),
+        p384_sec1: read("ec1.pem"),
+        p384_pkcs8: read("ec8.pem"),
+    };
+    assert!(
+        keys.rsa_pkcs1
+            .starts_with("-----BEGIN RSA PRIVATE KEY-----")
+    );
+    assert!(keys.p384_sec1.starts_with("-----BEGIN EC PRIVATE KEY-----"));
+    assert!(keys.rsa_pkcs8.starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert!(keys.p384_pkcs8.starts_with("-----BEGIN PRIVATE KEY-----"));
+    Some(keys)
+}
 
 /// A server certificate for the PKCS#8 key, made by rcgen without this module's key code.
 fn self_signed_server(pkcs8_pem: &str) -> String {
@@ -444,9 +501,16 @@ fn self_signed_server(pkcs8_pem: &str) -> String {
 
 #[test]
 fn openssl_keys_in_every_encoding_match_their_certificates() {
+    let Some(keys) = openssl_keys() else {
+        // scripts/test.sh installs openssl; a machine without it cannot run this one
+        eprintln!("SKIPPED: no openssl command (apt-get install openssl) to make the keys");
+        return;
+    };
+    let (rsa_pkcs1, rsa_pkcs8) = (keys.rsa_pkcs1.as_str(), keys.rsa_pkcs8.as_str());
+    let (p384_sec1, p384_pkcs8) = (keys.p384_sec1.as_str(), keys.p384_pkcs8.as_str());
     for (pkcs8, other, label) in [
-        (RSA_PKCS8, RSA_PKCS1, "RSA"),
-        (P384_PKCS8, P384_SEC1, "P-384"),
+        (rsa_pkcs8, rsa_pkcs1, "RSA"),
+        (p384_pkcs8, p384_sec1, "P-384"),
     ] {
         let cert_pem = self_signed_server(pkcs8);
         for key in [pkcs8, other] {
@@ -460,17 +524,17 @@ fn openssl_keys_in_every_encoding_match_their_certificates() {
         }
     }
     // and across: the RSA key does not fit the P-384 certificate
-    let p384_cert = self_signed_server(P384_PKCS8);
+    let p384_cert = self_signed_server(p384_pkcs8);
     assert_eq!(
-        check_server_certificate(p384_cert.as_bytes(), RSA_PKCS1.as_bytes(), None, now()),
+        check_server_certificate(p384_cert.as_bytes(), rsa_pkcs1.as_bytes(), None, now()),
         Err(CertError::KeyMismatch)
     );
     assert!(matches!(
-        parse_private_key(RSA_PKCS1.as_bytes()),
+        parse_private_key(rsa_pkcs1.as_bytes()),
         Ok(PrivateKeyDer::Pkcs1(_))
     ));
     assert!(matches!(
-        parse_private_key(P384_SEC1.as_bytes()),
+        parse_private_key(p384_sec1.as_bytes()),
         Ok(PrivateKeyDer::Sec1(_))
     ));
 }

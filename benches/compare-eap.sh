@@ -1,0 +1,370 @@
+#!/usr/bin/env bash
+# hallpass and FreeRADIUS side by side on full PEAP-MSCHAPv2 logins: the same ECDSA P-256
+# certificates (made by `hallpass eap make-cert`), the same account, four eapol_test processes
+# with `-r 24` each (25 logins each) (every login a full TLS handshake: no session resumption on either side),
+# the server pinned to core 0 and the clients to core 1. Reports CPU ms per login from
+# /proc/PID/stat, and hallpass's MAB throughput (`hallpass load`) alone and while the EAP load
+# runs. Prints one Markdown table. Loopback only; bounded (a minute or two).
+#
+#   sudo benches/compare-eap.sh
+#   SERVERS=freeradius benches/compare-eap.sh     # only one side ("hallpass freeradius")
+#
+# Needs root for apt-get (freeradius, eapoltest, jq, bc from Debian's packages if missing).
+# Our own FreeRADIUS copy runs from a temporary directory with its own port, `reject_delay = 0`,
+# `use_tunneled_reply = yes` and a realm with a dot (its filter_username policy rejects
+# `anonymous@school`).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+HALLPASS_GIVEN=${HALLPASS:-}
+HALLPASS=${HALLPASS:-$ROOT/target/release/hallpass}
+SERVERS=${SERVERS:-"hallpass freeradius"}
+CLIENTS=${CLIENTS:-4}           # eapol_test processes
+ROUNDS=${ROUNDS:-24}            # logins per process (eapol_test -r)
+MAB_DURATION=${MAB_DURATION:-5} # seconds of `hallpass load` per MAB run
+SERVER_CPU=${SERVER_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+HP_PORT=${HP_PORT:-22812}
+FR_PORT=${FR_PORT:-32812}
+SECRET=bench-secret-0123456789
+USER_NAME=anna.schmidt
+PASSWORD='Pausenhof-2026!'
+MAC=3c:22:fb:12:34:56
+DOMAIN=radius.school.example
+TICK=$(getconf CLK_TCK)
+
+log() { printf '%s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+WORK=$(mktemp -d /tmp/hallpass-eap-bench.XXXXXX)
+SERVER_PID=""
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    [ -n "${KEEP:-}" ] && log "kept $WORK" || rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# --- prerequisites -------------------------------------------------------------------------
+missing=""
+command -v freeradius >/dev/null || missing="$missing freeradius"
+command -v eapol_test >/dev/null || missing="$missing eapoltest"
+command -v jq >/dev/null || missing="$missing jq"
+command -v bc >/dev/null || missing="$missing bc"
+if [ -n "$missing" ]; then
+    [ "$(id -u)" = 0 ] || die "missing:$missing (run as root to install them)"
+    log "installing$missing from Debian's packages"
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >&2 || {
+        apt-get update -qq >&2
+        # shellcheck disable=SC2086
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q $missing >&2
+    }
+fi
+# The package starts a service on 1812/1813: stop it, it must not share the core with ours.
+if [ -f /run/freeradius/freeradius.pid ]; then
+    service freeradius stop >/dev/null 2>&1 || true
+    pid=$(cat /run/freeradius/freeradius.pid 2>/dev/null || true)
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
+fi
+if [ -z "$HALLPASS_GIVEN" ]; then
+    log "building hallpass (release)"
+    (cd "$ROOT" && cargo build --release --locked >&2)
+fi
+FR_VERSION=$(freeradius -v 2>/dev/null | sed -n 's/.*Version \([0-9.]*\).*/\1/p' | head -1)
+printf '%s' "$SECRET" >"$WORK/secret"
+
+# --- certificates and configurations -------------------------------------------------------
+# One CA and server certificate for both servers: ECDSA P-256, as make-cert writes them.
+"$HALLPASS" eap make-cert --dns "$DOMAIN" --out "$WORK/certs" --config "$WORK" >"$WORK/make-cert.out"
+CERTS=$WORK/certs
+
+# hallpass: the tests' config on fixed ports, one account with the password's argon2id hash
+# and NT hash (written by `user passwd`), its device registered.
+write_hallpass_config() {
+    local hp=$WORK/hp
+    mkdir -p "$hp"
+    HP_SECRET="$SECRET" HP_STATE_DIR=state HP_LOAD_MACS=1000 \
+        HP_AUTH_LISTEN="127.0.0.1:$HP_PORT" HP_ACCT_LISTEN="127.0.0.1:$((HP_PORT + 1))" \
+        HP_CLIENT_EXTRA="require_message_authenticator = true" \
+        sh "$ROOT/tests/fixtures/config.sh" "$hp"
+    cat >>"$hp/hallpass.toml" <<EOF
+
+[eap]
+methods = ["peap"]
+certificate = "$CERTS/server.pem"
+private_key = "$CERTS/server.key"
+tls_versions = ["1.2"]
+EOF
+    cat >>"$hp/users.toml" <<EOF
+
+[[user]]
+name = "$USER_NAME"
+groups = ["students"]
+consent = true
+EOF
+    cat >>"$hp/devices.toml" <<EOF
+
+[[device]]
+mac = "$MAC"
+owner = "$USER_NAME"
+EOF
+    printf '%s\n' "$PASSWORD" |
+        "$HALLPASS" user passwd "$USER_NAME" --stdin --no-reload --config "$hp" >&2
+    grep -q '^nt_hash' "$hp/users.toml" || die "user passwd wrote no nt_hash"
+}
+
+# FreeRADIUS 3.2: the packaged configuration copied, with our own site, inner tunnel, eap
+# module, client and user; the account's password as its NT hash, as hallpass keeps it.
+write_freeradius_config() {
+    local fr=$WORK/fr nt
+    cp -a /etc/freeradius/3.0 "$fr"
+    mkdir -p "$fr/log" "$fr/run"
+    rm -f "$fr"/sites-enabled/* "$fr/mods-enabled/eap"
+    sed -i -e "s|^raddbdir = .*|raddbdir = $fr|" -e "s|^logdir = .*|logdir = $fr/log|" \
+        -e "s|^run_dir = .*|run_dir = $fr/run|" -e 's|^\([[:space:]]*\)reject_delay = .*|\1reject_delay = 0|' \
+        -e 's#^\([[:space:]]*\)\(user\|group\) = freerad#\1\# \2 = freerad#' \
+        -e 's|^\([[:space:]]*\)auth = .*|\1auth = no|' "$fr/radiusd.conf"
+    cat >"$fr/clients.conf" <<EOF
+client localhost {
+    ipaddr = 127.0.0.1
+    secret = $SECRET
+    require_message_authenticator = yes
+}
+EOF
+    nt=$(printf '%s' "$PASSWORD" | iconv -t UTF-16LE | openssl dgst -md4 -provider default -provider legacy -r | cut -d' ' -f1)
+    cat >"$fr/mods-config/files/authorize" <<EOF
+$USER_NAME NT-Password := 0x$nt
+	Tunnel-Type = VLAN, Tunnel-Medium-Type = IEEE-802, Tunnel-Private-Group-Id = "20", Filter-Id = "students"
+EOF
+    cat >"$fr/mods-enabled/eap" <<EOF
+eap {
+    default_eap_type = peap
+    timer_expire = 60
+    ignore_unknown_eap_types = no
+    max_sessions = 16384
+    tls-config tls-common {
+        private_key_file = $CERTS/server.key
+        certificate_file = $CERTS/server.pem
+        ca_file = $CERTS/ca.pem
+        cipher_list = "DEFAULT"
+        tls_min_version = "1.2"
+        tls_max_version = "1.2"
+        ecdh_curve = "prime256v1"
+        cache {
+            enable = no
+        }
+    }
+    tls {
+        tls = tls-common
+    }
+    ttls {
+        tls = tls-common
+        default_eap_type = pap
+        virtual_server = inner-tunnel
+        use_tunneled_reply = yes
+    }
+    peap {
+        tls = tls-common
+        default_eap_type = mschapv2
+        virtual_server = inner-tunnel
+        use_tunneled_reply = yes
+    }
+    mschapv2 {
+    }
+}
+EOF
+    cat >"$fr/sites-enabled/default" <<EOF
+server default {
+    listen {
+        type = auth
+        ipaddr = 127.0.0.1
+        port = $FR_PORT
+    }
+    authorize {
+        filter_username
+        preprocess
+        eap {
+            ok = return
+        }
+        files
+    }
+    authenticate {
+        eap
+    }
+    post-auth {
+        Post-Auth-Type REJECT {
+            eap
+        }
+    }
+}
+EOF
+    cat >"$fr/sites-enabled/inner-tunnel" <<EOF
+server inner-tunnel {
+    authorize {
+        filter_username
+        files
+        mschap
+        eap {
+            ok = return
+        }
+        pap
+    }
+    authenticate {
+        Auth-Type PAP {
+            pap
+        }
+        Auth-Type MS-CHAP {
+            mschap
+        }
+        eap
+    }
+    post-auth {
+    }
+}
+EOF
+}
+
+# The supplicant's network block: what a pupil's device is told (CA and domain).
+cat >"$WORK/peap.conf" <<EOF
+fast_reauth=0
+network={
+    key_mgmt=WPA-EAP
+    eap=PEAP
+    identity="$USER_NAME"
+    anonymous_identity="anonymous@school.example"
+    password="$PASSWORD"
+    ca_cert="$CERTS/ca.pem"
+    domain_suffix_match="$DOMAIN"
+    phase1="peaplabel=0 tls_disable_session_ticket=1"
+    phase2="auth=MSCHAPV2"
+}
+EOF
+
+# --- measuring -----------------------------------------------------------------------------
+now_ns() { date +%s%N; }
+cpu_us() { awk -v t="$TICK" '{ print ($14 + $15) * 1000000 / t }' "/proc/$1/stat"; }
+
+# One PEAP login against port $1, bounded; true when it succeeds with matching MPPE keys.
+eap_login() {
+    timeout 20 taskset -c "$LOAD_CPU" eapol_test -c "$WORK/peap.conf" -a 127.0.0.1 -p "$1" \
+        -s "$SECRET" -M "$MAC" -N 61:d:19 -t 10 >"$WORK/login-$1.out" 2>&1 &&
+        grep -q 'MPPE keys OK: 1  mismatch: 0' "$WORK/login-$1.out"
+}
+
+wait_login() {
+    local port=$1 limit=$(($(now_ns) + 60 * 1000000000))
+    until eap_login "$port"; do
+        kill -0 "$SERVER_PID" 2>/dev/null || die "the server on port $port exited"
+        [ "$(now_ns)" -lt "$limit" ] || die "no PEAP login on port $port after 60 s (see $WORK/login-$port.out)"
+        sleep 0.5
+    done
+}
+
+start_hallpass() {
+    RUST_LOG=warn taskset -c "$SERVER_CPU" "$HALLPASS" serve --config "$WORK/hp" 2>"$WORK/hp.log" &
+    SERVER_PID=$!
+    wait_login "$HP_PORT"
+}
+
+start_freeradius() {
+    taskset -c "$SERVER_CPU" freeradius -f -d "$WORK/fr" -n radiusd >"$WORK/fr.out" 2>&1 &
+    SERVER_PID=$!
+    wait_login "$FR_PORT"
+}
+
+stop_server() {
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+
+# $CLIENTS eapol_test processes with -r $2 (default $ROUNDS) against port $1 at once; prints
+# "logins failures seconds cpu_ms_per_login".
+eap_load() {
+    local port=$1 rounds=${2:-$ROUNDS} cpu0 cpu1 t0 t1 ok=0 bad=0 i f pids=()
+    cpu0=$(cpu_us "$SERVER_PID")
+    t0=$(now_ns)
+    for i in $(seq 1 "$CLIENTS"); do
+        timeout 300 taskset -c "$LOAD_CPU" eapol_test -c "$WORK/peap.conf" -a 127.0.0.1 -p "$port" \
+            -s "$SECRET" -M "$MAC" -N 61:d:19 -t 10 -r "$rounds" >"$WORK/load-$port-$i.out" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i" || true; done
+    t1=$(now_ns)
+    cpu1=$(cpu_us "$SERVER_PID")
+    for i in $(seq 1 "$CLIENTS"); do
+        # -r N: N + 1 logins per process; the last line says how many MPPE keys matched
+        f=$WORK/load-$port-$i.out
+        ok=$((ok + $(grep -c 'CTRL-EVENT-EAP-SUCCESS' "$f" || true)))
+        bad=$((bad + $(grep -c 'CTRL-EVENT-EAP-FAILURE\|EAPOL test timed out' "$f" || true)))
+        bad=$((bad + $(sed -n 's/^MPPE keys OK: [0-9]*  mismatch: \([0-9]*\)$/\1/p' "$f" | tail -1)))
+        [ "$(grep -c 'Handshake finished - resumed=1' "$f" || true)" = 0 ] || die "a TLS session was resumed ($f)"
+    done
+    echo "$ok $bad $(echo "scale=2; ($t1 - $t0) / 1000000000" | bc -l) \
+$(echo "scale=3; if ($ok > 0) ($cpu1 - $cpu0) / 1000 / $ok else 0" | bc -l | sed 's/^\./0./')"
+}
+
+# MAB with `hallpass load` against hallpass for $MAB_DURATION s: requests/s.
+mab_rate() {
+    taskset -c "$LOAD_CPU" "$HALLPASS" load --target "127.0.0.1:$HP_PORT" --secret-file "$WORK/secret" \
+        --macs 1000 -c 64 -d "${MAB_DURATION}s" --timeout 1 --json | jq -r '.rate|floor'
+}
+
+ROWS=()
+row() { ROWS+=("| $(printf '%s | ' "$@")"); }
+declare -A CPU
+
+T0=$(now_ns)
+for server in $SERVERS; do
+    case $server in
+    freeradius)
+        log "== FreeRADIUS $FR_VERSION"
+        write_freeradius_config
+        start_freeradius
+        read -r ok bad secs ms <<<"$(eap_load "$FR_PORT")"
+        stop_server
+        CPU[freeradius]=$ms
+        row "FreeRADIUS $FR_VERSION" "$ok" "$bad" "$secs" "$ms" "" ""
+        ;;
+    hallpass)
+        log "== hallpass"
+        write_hallpass_config
+        start_hallpass
+        mab_alone=$(mab_rate)
+        # the CPU per login with nothing else running
+        read -r ok bad secs ms <<<"$(eap_load "$HP_PORT")"
+        # MAB while a longer EAP load runs (it must outlast the MAB run). The generators
+        # share the load core, so a lower MAB rate here may be the generator's, not the
+        # server's: the server's CPU share is what the EAP rows compare.
+        eap_load "$HP_PORT" $((ROUNDS * (MAB_DURATION + 2) / 2)) >"$WORK/hp-eap-during" &
+        eap_pid=$!
+        sleep 1
+        mab_during=$(mab_rate)
+        kill -0 "$eap_pid" 2>/dev/null || mab_during="$mab_during (EAP load ended first)"
+        wait "$eap_pid"
+        read -r _ bad_during _ _ <"$WORK/hp-eap-during"
+        [ "$bad_during" = 0 ] || log "hallpass: $bad_during EAP logins failed during the MAB run"
+        stop_server
+        CPU[hallpass]=$ms
+        row "hallpass" "$ok" "$bad" "$secs" "$ms" "$mab_alone" "$mab_during"
+        ;;
+    *) die "unknown server $server (SERVERS: hallpass freeradius)" ;;
+    esac
+done
+if [ -n "${CPU[hallpass]:-}" ] && [ -n "${CPU[freeradius]:-}" ]; then
+    row "**hallpass/FreeRADIUS**" "" "" "" \
+        "**$(echo "scale=3; ${CPU[hallpass]} / ${CPU[freeradius]}" | bc -l | sed 's/^\./0./')**" "" ""
+fi
+ELAPSED=$((($(now_ns) - T0) / 1000000000))
+
+cat <<EOF
+Full PEAP-MSCHAPv2 logins (TLS 1.2, ECDSA P-256 server certificate from \`hallpass eap make-cert\`, no session
+resumption), $CLIENTS eapol_test processes with -r $ROUNDS each on core $LOAD_CPU, server on core $SERVER_CPU; CPU = the
+server's utime+stime (/proc/PID/stat) per successful login. MAB = \`hallpass load\` (64 in flight, $MAB_DURATION s)
+against hallpass alone and while the EAP load runs. Machine: $(nproc) cores,
+$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1); total ${ELAPSED} s.
+
+| server | logins | failed | seconds | CPU ms/login | MAB req/s alone | MAB req/s during EAP |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+$(printf '%s\n' "${ROWS[@]}")
+EOF
