@@ -6,7 +6,7 @@
 //!
 //! ```text
 //! main     → cli, daemon
-//! cli      → loadgen, control, accounts, policy, config, store, radius, secret, model
+//! cli      → loadgen, control, accounts, policy, config, store, eap, radius, secret, model
 //! daemon   → server, control, policy, config, eap, store
 //! server   → mmsg, policy, eap, dhcp, radius, config, store, sched, model
 //! loadgen  → mmsg, radius, secret, model     (a client with sockets of its own)
