@@ -410,12 +410,12 @@ mod tests {
         // A database of an unknown (older or newer) schema is refused, not misread.
         Connection::open(&path)
             .unwrap()
-            .execute_batch("PRAGMA user_version = 7")
+            .execute_batch("PRAGMA user_version = 99")
             .unwrap();
         assert!(matches!(
             open_read_only(&path),
             Err(StoreError::SchemaVersion {
-                found: 7,
+                found: 99,
                 expected: SCHEMA_VERSION
             })
         ));
