@@ -379,6 +379,20 @@ impl Collector for Scrape {
         )?;
         single(
             e,
+            "dhcp_sightings_coalesced",
+            "sightings of a MAC written less than a minute ago with nothing new (counted into its next write)",
+            Counter,
+            get(&c.dhcp_coalesced),
+        )?;
+        single(
+            e,
+            "dhcp_new_macs_not_admitted",
+            "sightings of MACs not seen lately over dhcp.new_macs_per_second, not written",
+            Counter,
+            get(&c.dhcp_not_admitted),
+        )?;
+        single(
+            e,
             "dhcp_rogue_server_replies",
             "replies from DHCP servers that are not trusted",
             Counter,
