@@ -3,7 +3,9 @@
 //!
 //! A MAC gets at most one write a minute unless its address, host name, registration,
 //! alias or interface changes; only such a change (or a MAC not seen lately) is a history
-//! row. The messages coalesced in between are counted and go with the next write. A MAC not
+//! row. The messages coalesced in between are counted and go with the next write. Changes
+//! are written at once up to `CHANGES_PER_WINDOW` a minute; a MAC that changes its name
+//! with every frame gets no more (its later changes wait for the minute like the rest). A MAC not
 //! in memory is admitted only while its interface has tokens left (`new_macs_per_second`,
 //! one second's worth of burst); registered devices are always admitted. So a flood of
 //! made-up MACs costs at most that many writes a second, not one per frame.
@@ -29,6 +31,9 @@ use crate::store::{MessageCounts, SightingUpdate};
 /// At most one write per MAC in this window unless something changes.
 pub const WINDOW: SignedDuration = SignedDuration::from_secs(60);
 
+/// Writes for changes a MAC gets within one window; more changes wait for its end.
+pub const CHANGES_PER_WINDOW: u8 = 4;
+
 /// MACs remembered at most (both generations). A school's devices and their randomized
 /// MACs fit many times; each entry takes about 150 bytes.
 pub const CAPACITY: usize = 32_768;
@@ -48,6 +53,8 @@ pub enum Verdict {
 #[derive(Debug)]
 struct Entry {
     written: Timestamp,
+    /// Writes for changes since the last write the window allowed.
+    changes: u8,
     ip: Option<Ipv4Addr>,
     hostname: Option<u64>,
     registered: bool,
@@ -60,6 +67,7 @@ impl Entry {
     fn of(u: &SightingUpdate) -> Entry {
         Entry {
             written: u.time,
+            changes: 0,
             ip: u.ip,
             hostname: hostname_hash(u),
             registered: u.registered,
@@ -79,9 +87,15 @@ impl Entry {
             || differs(u.interface.as_deref(), self.interface.as_deref())
     }
 
-    /// Takes the news of `u` as written now.
-    fn written(&mut self, u: &SightingUpdate) {
-        self.written = u.time;
+    /// Takes the news of `u` as written now; `window`: the write the window allowed, which
+    /// starts a new one (else it is a change within the window).
+    fn written(&mut self, u: &SightingUpdate, window: bool) {
+        if window {
+            self.written = u.time;
+            self.changes = 0;
+        } else {
+            self.changes = self.changes.saturating_add(1);
+        }
         self.ip = u.ip.or(self.ip);
         self.hostname = hostname_hash(u).or(self.hostname);
         self.registered = u.registered;
@@ -152,13 +166,13 @@ impl Coalescer {
         if let Some(e) = self.current.get_mut(&u.mac) {
             let changed = e.changed_by(&u);
             let due = now.duration_since(e.written) >= WINDOW || now < e.written;
-            if !changed && !due {
+            if !(due || changed && e.changes < CHANGES_PER_WINDOW) {
                 e.pending.add(u.message);
                 return Verdict::Coalesced;
             }
             u.history = changed;
             u.coalesced = e.pending;
-            e.written(&u);
+            e.written(&u, due);
             return Verdict::Write(Box::new(u));
         }
         if !u.registered && !self.admit(u.interface.clone(), now, new_per_second) {

@@ -88,9 +88,11 @@ fn one_write_a_minute_per_mac_unless_something_changes() {
         (named(t(67_000), "laptop-erika"), "W+h"),
         (registered(t(68_000)), "W+h"),
         (registered(t(69_000)), "C"),
-        // a registration taken back is news as well
-        (seen(1, t(70_000)), "W+h"),
-        (on("eth1", 1, t(71_000), DhcpMessage::Request), "W+h"),
+        // a fifth change within the minute waits for its end ...
+        (seen(1, t(70_000)), "C"),
+        // ... and is history then: a registration taken back is news as well
+        (seen(1, t(120_000)), "W+h"),
+        (on("eth1", 1, t(121_000), DhcpMessage::Request), "W+h"),
         // a clock that went back does not hold writes back
         (on("eth1", 1, t(10_000), DhcpMessage::Discover), "W"),
     ];
@@ -135,6 +137,30 @@ fn the_coalesced_messages_go_with_the_next_write() {
         panic!("written");
     };
     assert_eq!(u.coalesced.total(), 1);
+}
+
+#[test]
+fn a_mac_changing_its_name_with_every_frame_gets_a_few_writes_a_minute() {
+    let mut c = Coalescer::new(CAPACITY);
+    let named = |i: i64| {
+        let mut u = seen(1, t(i * 100));
+        u.hostname = Some(format!("name-{i}"));
+        u
+    };
+    let verdicts: Vec<&str> = (0..700)
+        .map(|i| {
+            let u = named(i);
+            let at = u.time;
+            short(&c.offer(u, at, 50))
+        })
+        .collect();
+    // the first sighting, CHANGES_PER_WINDOW changes, then nothing until the minute is over
+    let n = usize::from(CHANGES_PER_WINDOW);
+    assert!(verdicts[..=n].iter().all(|v| *v == "W+h"), "{verdicts:?}");
+    assert!(verdicts[n + 1..600].iter().all(|v| *v == "C"));
+    // at 60 s: the write the window allows, with the name of then, and changes again
+    assert!(verdicts[600..=600 + n].iter().all(|v| *v == "W+h"));
+    assert!(verdicts[601 + n..].iter().all(|v| *v == "C"));
 }
 
 #[test]
