@@ -292,17 +292,10 @@ fn server(cx: &mut Cx<'_>, w: WireServer, dir: &Path, out: &mut ServerSettings) 
         }
     }
     if let Some(s) = w.max_database_size {
-        // A zero cap would refuse every sighting: leave the key out for no cap.
+        // A data amount is never zero (a zero cap would refuse every sighting): leave the
+        // key out for no cap.
         match parse_data_amount(s.get_ref()) {
-            Ok(n) if n > 0 => out.max_database_size = Some(n),
-            Ok(_) => cx.err(
-                s.span().start,
-                K::TooSmall {
-                    key: "max_database_size",
-                    min: 1,
-                    value: 0,
-                },
-            ),
+            Ok(n) => out.max_database_size = Some(n),
             Err(problem) => {
                 let key = "max_database_size";
                 cx.err(s.span().start, K::BadSize { key, problem });
