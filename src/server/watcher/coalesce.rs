@@ -16,7 +16,8 @@
 //! the tallies it had coalesced since its last write are lost (they are tallies, not records).
 //!
 //! Pure: time comes in as a parameter; nothing here reads the clock, logs or writes.
-//! Must not: hold a MAC's host name or any other personal data beyond a hash.
+//! Must not: keep a host name (only a hash of it, to notice a change), or grow with the
+//! number of MACs seen beyond its capacity.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};

@@ -1,3 +1,6 @@
+//! The coalescing table by cases: one write a minute unless something changes, the tallies
+//! that go with the next write, the admission rate per interface, and bounded memory.
+
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
