@@ -94,6 +94,8 @@ fn directory() -> Directory {
             timezone: jiff::tz::TimeZone::get("Europe/Berlin").unwrap(),
             language: Language::De,
             metrics_listen: None,
+            min_free_space: 0,
+            max_database_size: None,
         },
         radius: RadiusSettings {
             auth_listen: vec![],

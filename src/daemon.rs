@@ -89,6 +89,10 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     let db_path = store::db_path(&state_dir);
     let writer = store::spawn_writer(WriterConfig {
         retention_days: directory.privacy.retention_days,
+        space: store::SpaceLimits {
+            min_free: directory.server.min_free_space,
+            max_database: directory.server.max_database_size,
+        },
         ..WriterConfig::new(db_path.clone())
     })?;
 

@@ -45,6 +45,12 @@ pub struct ServerSettings {
     pub language: Language,
     /// Where the Prometheus metrics endpoint listens; `None` (the default): no endpoint.
     pub metrics_listen: Option<SocketAddr>,
+    /// DHCP sightings are refused while the state directory's filesystem has less free
+    /// (bytes; default 256 MiB). Accounting and the auth log are never refused for space.
+    pub min_free_space: u64,
+    /// DHCP sightings are refused while the database's pages in use take more (bytes);
+    /// `None` (the default): no cap but the free space.
+    pub max_database_size: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -55,10 +61,26 @@ pub struct RadiusSettings {
     pub clients: Vec<Client>,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct DhcpSettings {
     pub interfaces: Vec<String>,
     pub trusted_servers: Vec<IpAddr>,
+    /// MACs the watcher has not seen lately that it takes per second and interface; the
+    /// rest are counted and not written (a flood of made-up MACs). Default 50.
+    pub new_macs_per_second: u32,
+}
+
+/// See [`DhcpSettings::new_macs_per_second`].
+pub const DEFAULT_NEW_MACS_PER_SECOND: u32 = 50;
+
+impl Default for DhcpSettings {
+    fn default() -> Self {
+        DhcpSettings {
+            interfaces: Vec::new(),
+            trusted_servers: Vec::new(),
+            new_macs_per_second: DEFAULT_NEW_MACS_PER_SECOND,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]

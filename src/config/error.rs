@@ -113,6 +113,12 @@ pub enum ConfigErrorKind {
         "not a metrics listen address: {value:?} (expected an address and port, e.g. \"127.0.0.1:9812\")"
     )]
     BadMetricsAddress { value: String },
+    /// `min_free_space` or `max_database_size` that is not a data amount (or a zero cap).
+    #[error("{key}: {problem}")]
+    BadSize {
+        key: &'static str,
+        problem: ModelError,
+    },
 
     // --- [radius] ---
     #[error("not a listen address: {value:?} (expected e.g. \"0.0.0.0:1812\" or \"[::]:1812\")")]

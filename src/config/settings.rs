@@ -40,6 +40,7 @@ const DEFAULT_COA_PORT: u16 = 3799;
 const DEFAULT_MAX_DEVICES: usize = 5;
 const DEFAULT_SESSION_TIMEOUT_SECS: u32 = 12 * 3600;
 const DEFAULT_RETENTION_DAYS: u32 = 30;
+const DEFAULT_MIN_FREE_SPACE: u64 = crate::store::DEFAULT_MIN_FREE_SPACE;
 
 /// Settings from hallpass.toml, with defaults where the file is silent or broken.
 pub(super) struct Main {
@@ -120,6 +121,8 @@ impl Main {
                 timezone: TimeZone::try_system().unwrap_or(TimeZone::UTC),
                 language: Language::De,
                 metrics_listen: None,
+                min_free_space: DEFAULT_MIN_FREE_SPACE,
+                max_database_size: None,
             },
             radius: RadiusSettings {
                 auth_listen: default_listen(DEFAULT_AUTH_LISTEN),
@@ -292,6 +295,26 @@ fn server(cx: &mut Cx<'_>, w: WireServer, dir: &Path, out: &mut ServerSettings) 
             }
         }
     }
+    if let Some(s) = w.min_free_space {
+        match parse_data_amount(s.get_ref()) {
+            Ok(n) => out.min_free_space = n,
+            Err(problem) => {
+                let key = "min_free_space";
+                cx.err(s.span().start, K::BadSize { key, problem });
+            }
+        }
+    }
+    if let Some(s) = w.max_database_size {
+        // A data amount is never zero (a zero cap would refuse every sighting): leave the
+        // key out for no cap.
+        match parse_data_amount(s.get_ref()) {
+            Ok(n) => out.max_database_size = Some(n),
+            Err(problem) => {
+                let key = "max_database_size";
+                cx.err(s.span().start, K::BadSize { key, problem });
+            }
+        }
+    }
 }
 
 fn listen(cx: &mut Cx<'_>, w: Option<Vec<Spanned<String>>>, out: &mut Vec<SocketAddr>) {
@@ -454,6 +477,19 @@ fn dhcp(cx: &mut Cx<'_>, w: WireDhcp) -> DhcpSettings {
                 let value = s.get_ref().clone();
                 cx.err(s.span().start, K::BadIp { value });
             }
+        }
+    }
+    if let Some(r) = w.new_macs_per_second {
+        match u32::try_from(*r.get_ref()) {
+            Ok(n) if n >= 1 => out.new_macs_per_second = n,
+            _ => cx.err(
+                r.span().start,
+                K::TooSmall {
+                    key: "new_macs_per_second",
+                    min: 1,
+                    value: *r.get_ref(),
+                },
+            ),
         }
     }
     out

@@ -14,6 +14,8 @@ pub(super) struct WireServer {
     pub timezone: Option<Spanned<String>>,
     pub language: Option<Spanned<String>>,
     pub metrics_listen: Option<Spanned<String>>,
+    pub min_free_space: Option<Spanned<String>>,
+    pub max_database_size: Option<Spanned<String>>,
 }
 
 /// `[radius]` in hallpass.toml, without its `[[radius.client]]` entries (those are taken out
@@ -46,6 +48,7 @@ pub(super) struct WireDhcp {
     pub interfaces: Vec<Spanned<String>>,
     #[serde(default)]
     pub trusted_servers: Vec<Spanned<String>>,
+    pub new_macs_per_second: Option<Spanned<i64>>,
 }
 
 /// `[policy]` in hallpass.toml, without its `[[policy.group]]` entries.

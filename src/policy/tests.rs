@@ -54,6 +54,8 @@ impl Dir {
                 timezone: TimeZone::UTC,
                 language: Language::De,
                 metrics_listen: None,
+                min_free_space: 0,
+                max_database_size: None,
             },
             radius: RadiusSettings {
                 auth_listen: Vec::new(),

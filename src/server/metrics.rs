@@ -294,6 +294,27 @@ impl Collector for Scrape {
         )?;
         single(
             e,
+            "store_dhcp_queue_depth",
+            "sightings and rogue-server rows waiting in their own queue (counted in store_queue_depth too)",
+            Gauge,
+            w.dhcp_queue_depth() as u64,
+        )?;
+        single(
+            e,
+            "store_space_low",
+            "1 while the state directory is short of space (server.min_free_space, server.max_database_size) and sightings are refused",
+            Gauge,
+            u64::from(w.space_low()),
+        )?;
+        single(
+            e,
+            "store_sightings_refused",
+            "sightings refused because the state directory was short of space",
+            Counter,
+            w.sightings_refused(),
+        )?;
+        single(
+            e,
             "store_rows_written",
             "rows committed by the database writer",
             Counter,
@@ -302,7 +323,7 @@ impl Collector for Scrape {
         single(
             e,
             "store_rows_dropped",
-            "log rows dropped because the writer's queue was full",
+            "log and DHCP rows dropped because their queue was full",
             Counter,
             w.dropped(),
         )?;
@@ -385,9 +406,23 @@ impl Collector for Scrape {
         single(
             e,
             "dhcp_sightings_dropped",
-            "sightings the writer's full queue refused",
+            "sightings not written: their queue was full or the state directory short of space",
             Counter,
             get(&c.dhcp_rows_dropped),
+        )?;
+        single(
+            e,
+            "dhcp_sightings_coalesced",
+            "sightings of a MAC written less than a minute ago with nothing new (counted into its next write)",
+            Counter,
+            get(&c.dhcp_coalesced),
+        )?;
+        single(
+            e,
+            "dhcp_new_macs_not_admitted",
+            "sightings of MACs not seen lately over dhcp.new_macs_per_second, not written",
+            Counter,
+            get(&c.dhcp_not_admitted),
         )?;
         single(
             e,

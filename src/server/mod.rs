@@ -76,8 +76,14 @@ pub struct Counters {
     pub dhcp_kernel_packets: AtomicU64,
     /// DHCP watcher: frames the kernel dropped because the socket's queue was full.
     pub dhcp_kernel_drops: AtomicU64,
-    /// DHCP watcher: sightings and rogue reports the writer's full queue refused.
+    /// DHCP watcher: sightings and rogue reports the writer refused (queue full, or the
+    /// state directory short of space).
     pub dhcp_rows_dropped: AtomicU64,
+    /// DHCP watcher: sightings of a MAC written less than a minute ago with nothing new,
+    /// counted into its next write instead.
+    pub dhcp_coalesced: AtomicU64,
+    /// DHCP watcher: sightings of MACs not seen lately, over `dhcp.new_macs_per_second`.
+    pub dhcp_not_admitted: AtomicU64,
     decisions: [[AtomicU64; 2]; Reason::ALL.len()],
     /// 802.1X: conversations in flight and results by method and reason.
     pub eap: eap::EapCounters,

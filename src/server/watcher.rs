@@ -6,6 +6,8 @@
 //! or down, reopening one that was removed and came back), the DHCP counters, turning an
 //! observation into a sighting (the address only from a trusted server's ACK), and the
 //! link from a new randomized MAC to a registered device ([`aliases`]).
+//! Sightings are coalesced per MAC and new MACs admitted at a bounded rate ([`coalesce`])
+//! before they reach the writer.
 //! Must not: block on the database (sightings go to the writer's bounded queue and are
 //! dropped and counted when it is full), stop the RADIUS side when capture is impossible,
 //! switch an interface into promiscuous mode, or write a MAC, host name or user name to
@@ -27,11 +29,13 @@ use super::capture::{Capture, CaptureError, interface_index};
 use super::{Counters, RateLimitedLog};
 use crate::config::Directory;
 use crate::dhcp::{self, DeviceFamily, MessageType, Observation};
-use crate::store::{self, DhcpMessage, RogueServerSeen, SightingUpdate};
+use crate::store::{self, DhcpMessage, MessageCounts, RogueServerSeen, SightingUpdate};
 
 pub mod aliases;
+pub mod coalesce;
 
 pub use aliases::{Aliases, PRIVATE_ADDRESS_HINT};
+use coalesce::{Coalescer, Verdict};
 
 /// Wait between attempts to open a capture on a missing interface.
 pub const RETRY: Duration = Duration::from_secs(2);
@@ -64,6 +68,8 @@ pub struct WatcherCounts {
     pub kernel_packets: u64,
     pub kernel_drops: u64,
     pub rows_dropped: u64,
+    pub coalesced: u64,
+    pub not_admitted: u64,
 }
 
 impl WatcherCounts {
@@ -76,6 +82,8 @@ impl WatcherCounts {
             kernel_packets: Counters::get(&c.dhcp_kernel_packets),
             kernel_drops: Counters::get(&c.dhcp_kernel_drops),
             rows_dropped: Counters::get(&c.dhcp_rows_dropped),
+            coalesced: Counters::get(&c.dhcp_coalesced),
+            not_admitted: Counters::get(&c.dhcp_not_admitted),
         }
     }
 }
@@ -83,6 +91,8 @@ impl WatcherCounts {
 struct Shared {
     w: Watcher,
     aliases: Mutex<Aliases>,
+    /// One write a minute per MAC unless it changes; new MACs at a bounded rate.
+    coalesce: Mutex<Coalescer>,
     /// Missing CAP_NET_RAW is the same for every interface: said once.
     no_permission_logged: AtomicBool,
 }
@@ -107,6 +117,7 @@ impl Watcher {
         let shared = Arc::new(Shared {
             w: self,
             aliases: Mutex::new(aliases),
+            coalesce: Mutex::new(Coalescer::new(coalesce::CAPACITY)),
             no_permission_logged: AtomicBool::new(false),
         });
         Some(tokio::spawn(run(shared, interfaces, stop)))
@@ -142,6 +153,8 @@ async fn run(shared: Arc<Shared>, interfaces: Vec<String>, mut stop: watch::Rece
         kernel_packets = c.kernel_packets,
         kernel_drops = c.kernel_drops,
         rows_dropped = c.rows_dropped,
+        coalesced = c.coalesced,
+        not_admitted = c.not_admitted,
         "DHCP watcher stopped"
     );
 }
@@ -155,6 +168,8 @@ fn log_counts(c: &WatcherCounts, what: &str) {
         kernel_packets = c.kernel_packets,
         kernel_drops = c.kernel_drops,
         rows_dropped = c.rows_dropped,
+        coalesced = c.coalesced,
+        not_admitted = c.not_admitted,
         "{what}"
     );
 }
@@ -326,8 +341,20 @@ impl Shared {
         if let Ok(mut aliases) = self.aliases.lock() {
             aliases.link(&mut update, &dir);
         }
-        if !self.w.writer.sighting(update) {
-            c.inc(&c.dhcp_rows_dropped);
+        let rate = dir.dhcp.new_macs_per_second;
+        let verdict = match self.coalesce.lock() {
+            Ok(mut table) => table.offer(update, now, rate),
+            // a panic elsewhere left the table: write every sighting rather than none
+            Err(_) => Verdict::Write(Box::new(update)),
+        };
+        match verdict {
+            Verdict::Write(update) => {
+                if !self.w.writer.sighting(*update) {
+                    c.inc(&c.dhcp_rows_dropped);
+                }
+            }
+            Verdict::Coalesced => c.inc(&c.dhcp_coalesced),
+            Verdict::NotAdmitted => c.inc(&c.dhcp_not_admitted),
         }
     }
 
@@ -453,6 +480,9 @@ pub fn sighting_update(
             .and_then(|r| r.remote_id.as_deref())
             .and_then(relay_text),
         randomized_alias_of: None,
+        // until the coalescing table says otherwise
+        history: true,
+        coalesced: MessageCounts::default(),
     })
 }
 

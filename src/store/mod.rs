@@ -50,7 +50,10 @@ pub use sightings::{
     DhcpMessage, MessageCounts, RogueServer, RogueServerSeen, SessionIp, Sighting, SightingEvent,
     SightingFilter, SightingUpdate,
 };
-pub use writer::{AccountingDone, EraseDone, WriterConfig, WriterHandle, spawn_writer};
+pub use writer::{
+    AccountingDone, DEFAULT_DHCP_QUEUE, DEFAULT_MIN_FREE_SPACE, EraseDone, SpaceLimits,
+    WriterConfig, WriterHandle, spawn_writer,
+};
 
 /// Why the writer refused a job at once (nothing was queued).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]

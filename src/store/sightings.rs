@@ -1,8 +1,10 @@
 //! DHCP sightings (which device was seen where, with which name and address) and rogue DHCP
 //! servers. The DHCP watcher decodes frames; this module only takes the decoded values.
 //!
-//! `sightings` keeps the latest facts per MAC and counts messages per type; every message
-//! is also appended to `sighting_history`, which retention bounds.
+//! `sightings` keeps the latest facts per MAC and counts messages per type; a message the
+//! watcher marks as news (a new MAC, address, name or registration) is also appended to
+//! `sighting_history`, which retention bounds. The watcher coalesces the rest in memory and
+//! hands over their tallies with the next write.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr};
@@ -40,20 +42,6 @@ impl DhcpMessage {
             DhcpMessage::Inform => "inform",
         }
     }
-
-    /// The position of this type's counter in [`MessageCounts`] and in the SQL below.
-    fn index(self) -> usize {
-        match self {
-            DhcpMessage::Discover => 0,
-            DhcpMessage::Offer => 1,
-            DhcpMessage::Request => 2,
-            DhcpMessage::Ack => 3,
-            DhcpMessage::Nak => 4,
-            DhcpMessage::Decline => 5,
-            DhcpMessage::Release => 6,
-            DhcpMessage::Inform => 7,
-        }
-    }
 }
 
 /// One DHCP message from or for a device, as the watcher hands it to the writer. Empty
@@ -89,6 +77,12 @@ pub struct SightingUpdate {
     /// The registered MAC this randomized MAC most likely stands in for (the watcher saw
     /// the same host name from both); `None` keeps what is stored.
     pub randomized_alias_of: Option<MacAddr>,
+    /// Whether the message is appended to `sighting_history`: only what changed (a MAC the
+    /// watcher has not seen lately, a new address, name or registration) is history.
+    pub history: bool,
+    /// Messages from the same MAC that the watcher coalesced into this one since its last
+    /// write: added to the tallies, not to the history.
+    pub coalesced: MessageCounts,
 }
 
 /// Messages seen per type.
@@ -102,6 +96,39 @@ pub struct MessageCounts {
     pub decline: u64,
     pub release: u64,
     pub inform: u64,
+}
+
+impl MessageCounts {
+    /// Counts one message of type `m`.
+    pub fn add(&mut self, m: DhcpMessage) {
+        let c = match m {
+            DhcpMessage::Discover => &mut self.discover,
+            DhcpMessage::Offer => &mut self.offer,
+            DhcpMessage::Request => &mut self.request,
+            DhcpMessage::Ack => &mut self.ack,
+            DhcpMessage::Nak => &mut self.nak,
+            DhcpMessage::Decline => &mut self.decline,
+            DhcpMessage::Release => &mut self.release,
+            DhcpMessage::Inform => &mut self.inform,
+        };
+        *c = c.saturating_add(1);
+    }
+
+    /// All messages counted.
+    pub fn total(&self) -> u64 {
+        [
+            self.discover,
+            self.offer,
+            self.request,
+            self.ack,
+            self.nak,
+            self.decline,
+            self.release,
+            self.inform,
+        ]
+        .iter()
+        .fold(0u64, |a, &b| a.saturating_add(b))
+    }
 }
 
 /// What is known about one MAC, as read back.
@@ -230,13 +257,26 @@ const UPSERT_SQL: &str = "INSERT INTO sightings
         first_seen = MIN(first_seen, excluded.first_seen),
         last_seen = MAX(last_seen, excluded.last_seen)";
 
-/// Upserts the sighting and appends it to the history (inside the caller's transaction).
+/// Upserts the sighting and, if it is news, appends it to the history (inside the caller's
+/// transaction).
 pub(crate) fn upsert_sighting(conn: &Connection, s: &SightingUpdate) -> rusqlite::Result<()> {
     let mac = s.mac.to_string();
     let ip = s.ip.map(|ip| ip.to_string());
     let hostname = non_empty(&s.hostname);
-    let mut counts = [0i64; 8];
-    counts[s.message.index()] = 1;
+    let mut all = s.coalesced;
+    all.add(s.message);
+    // in the order of the counters' columns in UPSERT_SQL
+    let counts = [
+        all.discover,
+        all.offer,
+        all.request,
+        all.ack,
+        all.nak,
+        all.decline,
+        all.release,
+        all.inform,
+    ]
+    .map(|n| i64::try_from(n).unwrap_or(i64::MAX));
     let mut stmt = conn.prepare_cached(UPSERT_SQL)?;
     stmt.execute(rusqlite::params![
         mac,
@@ -265,6 +305,9 @@ pub(crate) fn upsert_sighting(conn: &Connection, s: &SightingUpdate) -> rusqlite
         non_empty(&s.relay_remote_id),
         s.randomized_alias_of.map(|m| m.to_string()),
     ])?;
+    if !s.history {
+        return Ok(());
+    }
     let mut hist = conn.prepare_cached(
         "INSERT INTO sighting_history (mac, time, ip, hostname, message_type)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -564,7 +607,40 @@ pub(crate) mod tests {
             relay_circuit_id: None,
             relay_remote_id: None,
             randomized_alias_of: None,
+            history: true,
+            coalesced: MessageCounts::default(),
         }
+    }
+
+    #[test]
+    fn a_coalesced_write_adds_its_tallies_and_only_news_is_history() {
+        let (_dir, conn) = db();
+        let mac = "da:a1:19:00:00:02";
+        upsert_sighting(
+            &conn,
+            &seen(mac, "2026-11-27T07:00:00Z", DhcpMessage::Discover),
+        )
+        .unwrap();
+        let mut later = seen(mac, "2026-11-27T07:01:00Z", DhcpMessage::Request);
+        later.history = false;
+        later.coalesced.add(DhcpMessage::Discover);
+        later.coalesced.add(DhcpMessage::Discover);
+        later.coalesced.add(DhcpMessage::Inform);
+        upsert_sighting(&conn, &later).unwrap();
+        let got = sighting(&conn, later.mac).unwrap().unwrap();
+        assert_eq!(
+            got.counts,
+            MessageCounts {
+                discover: 3,
+                request: 1,
+                inform: 1,
+                ..MessageCounts::default()
+            }
+        );
+        assert_eq!(got.last_seen, later.time);
+        let hist = sighting_history(&conn, later.mac, 10).unwrap();
+        assert_eq!(hist.len(), 1, "only the first sighting was news");
+        assert_eq!(hist[0].message, "discover");
     }
 
     #[test]

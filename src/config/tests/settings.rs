@@ -211,6 +211,51 @@ fn metrics_listen_is_off_by_default_and_must_be_a_socket_address() {
 }
 
 #[test]
+fn the_size_guard_and_the_new_mac_rate_have_safe_defaults_and_are_checked() {
+    let d = ok(&[]);
+    assert_eq!(d.server.min_free_space, 256 << 20);
+    assert_eq!(d.server.max_database_size, None);
+    assert_eq!(d.dhcp.new_macs_per_second, 50);
+    let text = format!(
+        "[server]\nmin_free_space = \"1GB\"\nmax_database_size = \"2GiB\"\n{}\
+         [dhcp]\nnew_macs_per_second = 5\n",
+        &MAIN[9..]
+    );
+    let d = ok(&[(MAIN_FILE, &text)]);
+    assert_eq!(d.server.min_free_space, 1_000_000_000);
+    assert_eq!(d.server.max_database_size, Some(2 << 30));
+    assert_eq!(d.dhcp.new_macs_per_second, 5);
+    let text = format!(
+        "[server]\nmin_free_space = \"lots\"\nmax_database_size = \"0B\"\n{}\
+         [dhcp]\nnew_macs_per_second = 0\n",
+        &MAIN[9..]
+    );
+    let e = errs(&[(MAIN_FILE, &text)]);
+    assert!(matches!(
+        at(&e, MAIN_FILE, 2, 18),
+        ConfigErrorKind::BadSize {
+            key: "min_free_space",
+            ..
+        }
+    ));
+    assert!(matches!(
+        at(&e, MAIN_FILE, 3, 21),
+        ConfigErrorKind::BadSize {
+            key: "max_database_size",
+            problem: ModelError::ZeroDataAmount { .. }
+        }
+    ));
+    assert!(e.iter().any(|e| matches!(
+        e.kind,
+        ConfigErrorKind::TooSmall {
+            key: "new_macs_per_second",
+            ..
+        }
+    )));
+    assert_eq!(e.len(), 3);
+}
+
+#[test]
 fn the_example_secret_is_refused_beyond_loopback() {
     let main = |listen: &str| {
         format!(

@@ -217,12 +217,11 @@ fn a_private_mac_with_the_name_of_one_registered_device_is_linked_once() {
     assert_eq!(p.randomized_alias_of, None);
 }
 
-#[test]
-fn frames_become_sightings_and_rogue_reports_in_the_database() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = directory(tmp.path());
-    std::fs::create_dir_all(tmp.path().join("state")).unwrap();
-    let db = store::db_path(&tmp.path().join("state"));
+/// A watcher on a fresh database, fed by hand.
+fn watcher_on(tmp: &std::path::Path) -> (Shared, store::WriterHandle, std::path::PathBuf) {
+    let dir = directory(tmp);
+    std::fs::create_dir_all(tmp.join("state")).unwrap();
+    let db = store::db_path(&tmp.join("state"));
     let writer = store::spawn_writer(WriterConfig::new(db.clone())).unwrap();
     let shared = Shared {
         w: Watcher {
@@ -233,8 +232,55 @@ fn frames_become_sightings_and_rogue_reports_in_the_database() {
             db_path: db.clone(),
         },
         aliases: Mutex::new(Aliases::default()),
+        coalesce: Mutex::new(Coalescer::new(coalesce::CAPACITY)),
         no_permission_logged: AtomicBool::new(false),
     };
+    (shared, writer, db)
+}
+
+#[test]
+fn a_flood_of_made_up_macs_is_admitted_at_the_rate_and_a_chatty_mac_coalesced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (shared, writer, db) = watcher_on(tmp.path());
+    let iface: Arc<str> = Arc::from("eth1");
+    let t0 = Timestamp::from_second(1_800_000_000).unwrap();
+    // a thousand DISCOVERs from made-up MACs within one second
+    for i in 0..1_000u32 {
+        let b = i.to_be_bytes();
+        let mac = MacAddr([0x02, 0x42, b[0], b[1], b[2], b[3]]);
+        let at = t0 + jiff::SignedDuration::from_millis(i64::from(i));
+        shared.handle_frame(&iface, &client_frame(mac, 1, "", &[]), at);
+    }
+    // one device asking again and again for ten seconds
+    for i in 0..100 {
+        let at = t0 + jiff::SignedDuration::from_millis(100 * i);
+        shared.handle_frame(&iface, &client_frame(PHONE, 1, "max-phone", &[]), at);
+    }
+    writer.flush().unwrap();
+    let c = WatcherCounts::read(&shared.w.counters);
+    // a second's burst (50) and the second's refill (50 more over the 999 ms)
+    assert!(
+        (50..=100).contains(&(1_000 - c.not_admitted)),
+        "admitted {}",
+        1_000 - c.not_admitted
+    );
+    assert_eq!(c.coalesced, 99);
+    let reader = store::Reader::open(&db).unwrap();
+    let s = reader.sighting(PHONE).unwrap().unwrap();
+    assert_eq!(
+        s.counts.discover, 1,
+        "written once; the rest go with its next write"
+    );
+    assert_eq!(reader.sighting_history(PHONE, 1_000).unwrap().len(), 1);
+    drop(reader);
+    drop(shared);
+    writer.shutdown().unwrap();
+}
+
+#[test]
+fn frames_become_sightings_and_rogue_reports_in_the_database() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (shared, writer, db) = watcher_on(tmp.path());
     let iface: Arc<str> = Arc::from("eth1");
     let t0 = Timestamp::from_second(1_800_000_000).unwrap();
     let good = Ipv4Addr::new(10, 0, 0, 50);

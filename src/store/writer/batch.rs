@@ -79,7 +79,7 @@ impl Writer {
         // catches up instead of dropping rows.
         let shared = &self.shared;
         let calm = self.behind_depth();
-        let step_aside = || shared.queue_depth.load(Ordering::Relaxed) < calm;
+        let step_aside = || shared.depths.pressing() < calm;
         match write_batch(
             &mut self.conn,
             &p.rows,

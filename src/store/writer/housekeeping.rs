@@ -9,6 +9,7 @@ use std::time::Instant;
 use jiff::Timestamp;
 
 use super::run::Writer;
+use super::space::{read_space, space_low};
 use super::timers::Timer;
 use crate::store::accounting;
 use crate::store::retention::{Expiring, delete_expired_chunk, retention_cutoff};
@@ -36,9 +37,14 @@ pub(super) struct RetentionRun {
 }
 
 impl Writer {
-    /// The timers' work of a round, at `now`: stale sessions, then retention. A failure of
-    /// the first starts a back-off that holds the second too.
+    /// The timers' work of a round, at `now`: the size guard, stale sessions, then
+    /// retention. A failure of the second starts a back-off that holds the third too.
     pub(super) fn housekeeping(&mut self, now: Instant) {
+        if self.timers.due(Timer::Space, now) {
+            self.timers
+                .set(Timer::Space, now + self.tuning.space_interval);
+            self.check_space();
+        }
         if self.timers.due(Timer::Stale, now) {
             self.close_stale(now);
         }
@@ -119,6 +125,47 @@ impl Writer {
                 self.shared.failed_batches.fetch_add(1, Ordering::Relaxed);
                 self.unwritable(now, &e);
             }
+        }
+    }
+
+    /// Measures the room left and refuses sightings (or takes them again) as it says;
+    /// logs each change once.
+    fn check_space(&mut self) {
+        let reading = match read_space(&self.conn, &self.state_dir) {
+            Ok(r) => r,
+            Err(e) => {
+                if !self.space_unreadable_logged {
+                    tracing::warn!(error = %e, "the size guard cannot measure the state directory; sightings are not limited by space");
+                    self.space_unreadable_logged = true;
+                }
+                return;
+            }
+        };
+        let was = self.shared.space_low.load(Ordering::Relaxed);
+        let low = space_low(self.space, reading, was);
+        if low == was {
+            return;
+        }
+        self.shared.space_low.store(low, Ordering::Relaxed);
+        let free_mib = reading.free >> 20;
+        let database_mib = reading.database >> 20;
+        if low {
+            tracing::warn!(
+                free_mib,
+                database_mib,
+                min_free_mib = self.space.min_free >> 20,
+                max_database_mib = self.space.max_database.map(|b| b >> 20),
+                "the state directory is short of space (server.min_free_space or \
+                 server.max_database_size): new DHCP sightings are refused until there is \
+                 room again; accounting and the auth log are still written"
+            );
+        } else {
+            tracing::info!(
+                free_mib,
+                database_mib,
+                sightings_refused = self.shared.sightings_refused.load(Ordering::Relaxed),
+                "the state directory has room again: DHCP sightings are written again"
+            );
         }
     }
 

@@ -1,17 +1,20 @@
 //! The single writer: one thread owns the read-write connection and commits what the rest of
 //! the daemon hands it, in batches (one transaction, one WAL sync per batch: group commit).
 //!
-//! Producers never wait: every job is a `try_send` on one bounded channel. The writer blocks
-//! for the first job, drains up to `batch_max` more without waiting, and writes them in one
-//! transaction. Control jobs (flush, erase, shutdown) are barriers: the rows before them are
-//! committed first.
+//! Producers never wait: every job is a `try_send` on one of three bounded queues, one per
+//! class (`queues`): accounting and control jobs, then log rows, then DHCP rows. The writer
+//! sleeps until a job comes, takes up to `batch_max` without waiting (the higher classes
+//! first) and writes them in one transaction. Control jobs (flush, erase, shutdown) are
+//! barriers: the rows queued before them are committed first.
 //!
-//! Two kinds of rows share the queue:
-//! - Log rows (auth decisions, DHCP sightings, rogue servers, Disconnect results, audit
-//!   entries): when the queue is full they are dropped and counted; a row the database
-//!   refuses is skipped so it cannot take the batch down.
-//! - Accounting records: refused at once when the queue is full (the NAS gets no answer and
-//!   retries), never dropped silently. Each comes with a completion that is called only
+//! The kinds of jobs:
+//! - Log rows (auth decisions, Disconnect results, audit entries) and DHCP rows (sightings,
+//!   rogue servers): when their queue is full they are dropped and counted; a row the
+//!   database refuses is skipped so it cannot take the batch down. A flood of DHCP rows
+//!   fills only its own queue. Sightings are also refused while the state directory is
+//!   short of space (`space`).
+//! - Accounting records: refused at once when their queue is full (the NAS gets no answer and
+//!   retries), never dropped silently, never refused for space. Each comes with a completion that is called only
 //!   after the transaction holding the record has committed (`synchronous=FULL`: the
 //!   Accounting-Response then means the record survives a crash), or with an error. The
 //!   records of one batch are all-or-nothing: if one fails, none of them stays written and
@@ -29,12 +32,15 @@
 //! This file holds the configuration, the jobs and the handle with its counters; the thread's
 //! loop is in `run`, the transaction of a batch in `batch`, the deadlines in `timers` (a pure
 //! table: the loop reads the clock once per round and passes it down), retention and stale
-//! sessions in `housekeeping`, and when the thread steps into the background in `priority`.
+//! sessions in `housekeeping`, when the thread steps into the background in `priority`, the
+//! queues in `queues` and the size guard in `space`.
 
 mod batch;
 mod housekeeping;
 mod priority;
+mod queues;
 mod run;
+mod space;
 #[cfg(test)]
 mod tests;
 mod timers;
@@ -53,15 +59,22 @@ use super::schema::open_rw;
 use super::sightings::{RogueServerSeen, SightingUpdate};
 use super::{AccountingRecord, AccountingRejected, StoreError};
 use crate::model::MacAddr;
+use queues::{Class, Depths, Senders};
 use run::Writer;
+pub use space::SpaceLimits;
 
 /// How the writer is set up.
 #[derive(Clone, Debug)]
 pub struct WriterConfig {
     /// `<state_dir>/hallpass.db`; the directory must exist, the file is created.
     pub db_path: PathBuf,
-    /// Jobs the queue holds before rows are dropped and accounting is refused (e.g. 65536).
+    /// Jobs each of the accounting and the log rows' queues holds before accounting is
+    /// refused and log rows are dropped (e.g. 65536).
     pub queue_capacity: usize,
+    /// DHCP rows (sightings, rogue servers) their own queue holds before they are dropped.
+    pub dhcp_queue_capacity: usize,
+    /// When new sightings are refused for lack of room.
+    pub space: SpaceLimits,
     /// Most jobs written in one transaction.
     pub batch_max: usize,
     /// Runtime rows older than this are deleted (at start, then every 24 h).
@@ -73,12 +86,18 @@ pub struct WriterConfig {
 }
 
 impl WriterConfig {
-    /// The defaults: 65536 queued jobs, batches of up to 1024, 30 days of runtime rows,
-    /// 365 days of audit entries, 5 minutes of grace for stale sessions.
+    /// The defaults: 65536 queued jobs (8192 DHCP rows), batches of up to 1024, 30 days of
+    /// runtime rows, 365 days of audit entries, 5 minutes of grace for stale sessions,
+    /// sightings refused under 256 MiB of free space.
     pub fn new(db_path: PathBuf) -> WriterConfig {
         WriterConfig {
             db_path,
             queue_capacity: 65_536,
+            dhcp_queue_capacity: DEFAULT_DHCP_QUEUE,
+            space: SpaceLimits {
+                min_free: DEFAULT_MIN_FREE_SPACE,
+                max_database: None,
+            },
             batch_max: 1024,
             retention_days: 30,
             audit_retention_days: 365,
@@ -86,6 +105,13 @@ impl WriterConfig {
         }
     }
 }
+
+/// DHCP rows queued before they are dropped: at a thousand sightings a second, eight
+/// seconds of a writer that cannot keep up.
+pub const DEFAULT_DHCP_QUEUE: usize = 8192;
+
+/// Free space under which sightings are refused (`[server] min_free_space`).
+pub const DEFAULT_MIN_FREE_SPACE: u64 = 256 << 20;
 
 /// Timings that tests shorten; the daemon uses the defaults.
 #[derive(Clone, Debug)]
@@ -104,6 +130,8 @@ pub(crate) struct Tuning {
     /// at a time costs several times more per row than committing thousands; log rows are
     /// not promised durable, and accounting records (which are) never wait for this.
     pub log_linger: Duration,
+    /// How often the free space and the database's size are measured.
+    pub space_interval: Duration,
 }
 
 impl Default for Tuning {
@@ -116,6 +144,7 @@ impl Default for Tuning {
             retention_chunk: super::retention::CHUNK_ROWS,
             stale_interval: Duration::from_secs(60),
             log_linger: LOG_LINGER,
+            space_interval: Duration::from_secs(5),
         }
     }
 }
@@ -152,9 +181,8 @@ struct EraseJob {
     done: EraseDone,
 }
 
-/// What the writer is asked to do.
+/// What the writer is asked to do besides writing a row.
 enum Job {
-    Row(Row),
     /// Written with the batch, answered after its commit.
     Accounting(Box<(AccountingRecord, AccountingDone)>),
     /// Commit everything before it, then erase a person's rows in a transaction of its own.
@@ -178,7 +206,11 @@ struct Shared {
     accounting_failed: AtomicU64,
     accounting_refused: AtomicU64,
     sessions_closed_stale: AtomicU64,
-    queue_depth: AtomicUsize,
+    /// Sightings refused because the state directory was short of space.
+    sightings_refused: AtomicU64,
+    /// Whether sightings are refused for space right now.
+    space_low: AtomicBool,
+    depths: Depths,
     /// Log rows the writer holds, waiting for their commit (with the queue: whether a
     /// batch is full).
     held_rows: AtomicUsize,
@@ -195,11 +227,11 @@ struct Shared {
 /// A handle to the writer thread. Cheap to clone; every clone feeds the same queue.
 #[derive(Clone)]
 pub struct WriterHandle {
-    tx: SyncSender<Job>,
-    /// Unparks the writer thread. Log rows do not wake it one by one (each wake-up would be
-    /// a context switch on a core the receive threads need); only jobs that must not wait
-    /// and a queue (with the rows it holds) of `wake_depth` jobs do.
-    waker: std::thread::Thread,
+    /// The queues; they also unpark the writer thread. Log rows do not wake it one by one
+    /// (each wake-up would be a context switch on a core the receive threads need); only
+    /// jobs that must not wait, a queue (with the rows it holds) of `wake_depth` jobs, and
+    /// the first job after the writer went idle do.
+    queues: Arc<Senders>,
     wake_depth: usize,
     shared: Arc<Shared>,
     thread: Arc<Mutex<Option<WriterThread>>>,
@@ -227,8 +259,15 @@ impl WriterHandle {
     }
 
     /// Queues one DHCP sighting (upserted into `sightings`, appended to the history). Never
-    /// blocks: returns false (and counts it as dropped) when the queue is full.
+    /// blocks: returns false when the DHCP rows' queue is full (counted as dropped) or the
+    /// state directory is short of space (counted as refused).
     pub fn sighting(&self, s: SightingUpdate) -> bool {
+        if self.shared.space_low.load(Ordering::Relaxed) {
+            self.shared
+                .sightings_refused
+                .fetch_add(1, Ordering::Relaxed);
+            return false;
+        }
         self.send_row(Row::Sighting(Box::new(s)))
     }
 
@@ -249,8 +288,13 @@ impl WriterHandle {
     }
 
     fn send_row(&self, row: Row) -> bool {
-        let sent = self.try_send(Job::Row(row)).is_ok();
-        if !sent {
+        let class = Class::of(&row);
+        let depth = self.shared.depths.add(class);
+        let sent = self.queues.try_row(class, row).is_ok();
+        if sent {
+            self.wake(false, depth);
+        } else {
+            self.shared.depths.sub(class, 1);
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
         }
         sent
@@ -316,23 +360,44 @@ impl WriterHandle {
     }
 
     fn try_send(&self, job: Job) -> Result<(), TrySendError<Job>> {
-        let urgent = !matches!(job, Job::Row(_));
         // Counted before sending so the writer's decrement never underflows.
-        let depth = self.shared.queue_depth.fetch_add(1, Ordering::Relaxed);
-        let sent = self.tx.try_send(job);
-        let held = self.shared.held_rows.load(Ordering::Relaxed);
-        if sent.is_ok() && (urgent || depth + 1 + held >= self.wake_depth) {
-            self.waker.unpark();
-        }
-        if sent.is_err() {
-            self.shared.queue_depth.fetch_sub(1, Ordering::Relaxed);
+        self.shared.depths.add(Class::Urgent);
+        let sent = self.queues.try_job(job);
+        match sent {
+            Ok(()) => self.wake(true, 0),
+            Err(_) => self.shared.depths.sub(Class::Urgent, 1),
         }
         sent
     }
 
-    /// Log rows dropped because the queue was full or the writer had stopped.
+    /// Wakes the writer after a send if the job must not wait, if the writer sleeps with
+    /// nothing to do, or if a batch's worth is waiting (`depth`: the queue's before this
+    /// job).
+    fn wake(&self, urgent: bool, depth: usize) {
+        let held = self.shared.held_rows.load(Ordering::Relaxed);
+        if urgent || self.shared.depths.is_idle() || depth + 1 + held >= self.wake_depth {
+            self.queues.waker.unpark();
+        }
+    }
+
+    /// Log and DHCP rows dropped because their queue was full or the writer had stopped.
     pub fn dropped(&self) -> u64 {
         self.shared.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Sightings refused because the state directory was short of space.
+    pub fn sightings_refused(&self) -> u64 {
+        self.shared.sightings_refused.load(Ordering::Relaxed)
+    }
+
+    /// Whether sightings are refused for space right now.
+    pub fn space_low(&self) -> bool {
+        self.shared.space_low.load(Ordering::Relaxed)
+    }
+
+    /// DHCP rows waiting in their own queue (approximate).
+    pub fn dhcp_queue_depth(&self) -> usize {
+        self.shared.depths.of(Class::Dhcp)
     }
 
     /// Times the writer, working in the background, fell behind and came back to normal
@@ -383,9 +448,9 @@ impl WriterHandle {
         self.shared.sessions_closed_stale.load(Ordering::Relaxed)
     }
 
-    /// Jobs waiting in the queue (approximate).
+    /// Jobs waiting in the queues, all classes (approximate).
     pub fn queue_depth(&self) -> usize {
-        self.shared.queue_depth.load(Ordering::Relaxed)
+        self.shared.depths.total()
     }
 
     /// The retention period in force.
@@ -424,12 +489,12 @@ impl WriterHandle {
     /// stopped.
     pub fn flush(&self) -> Result<(), StoreError> {
         let (done_tx, done_rx) = mpsc::sync_channel(1);
-        self.shared.queue_depth.fetch_add(1, Ordering::Relaxed);
-        if self.tx.send(Job::Flush(done_tx)).is_err() {
-            self.shared.queue_depth.fetch_sub(1, Ordering::Relaxed);
+        self.shared.depths.add(Class::Urgent);
+        if self.queues.job(Job::Flush(done_tx)).is_err() {
+            self.shared.depths.sub(Class::Urgent, 1);
             return Err(StoreError::ShuttingDown);
         }
-        self.waker.unpark();
+        self.queues.waker.unpark();
         done_rx.recv().map_err(|_| StoreError::ShuttingDown)?
     }
 
@@ -445,9 +510,11 @@ impl WriterHandle {
         let Some(thread) = thread else {
             return Err(StoreError::ShuttingDown);
         };
-        self.shared.queue_depth.fetch_add(1, Ordering::Relaxed);
+        self.shared.depths.add(Class::Urgent);
         // If this fails the thread has already ended; join tells why.
-        let _ = self.tx.send(Job::Shutdown);
+        if self.queues.job(Job::Shutdown).is_err() {
+            self.shared.depths.sub(Class::Urgent, 1);
+        }
         thread.thread().unpark();
         thread.join().map_err(|_| StoreError::WriterPanicked)?
     }
@@ -466,8 +533,7 @@ pub(crate) fn spawn_writer_tuned(
 ) -> Result<WriterHandle, StoreError> {
     let conn = open_rw(&cfg.db_path, tuning.busy_timeout)?;
     let log_ids = LogIds::load(&conn)?;
-    // A zero-capacity channel would be a rendezvous: every try_send would fail.
-    let (tx, rx) = mpsc::sync_channel(cfg.queue_capacity.max(1));
+    let (senders, rx) = queues::queues(cfg.queue_capacity, cfg.dhcp_queue_capacity);
     let shared = Arc::new(Shared::default());
     shared
         .retention_days
@@ -489,8 +555,7 @@ pub(crate) fn spawn_writer_tuned(
         .spawn(move || writer.run())
         .map_err(StoreError::Spawn)?;
     Ok(WriterHandle {
-        tx,
-        waker: thread.thread().clone(),
+        queues: Arc::new(senders(thread.thread().clone())),
         wake_depth: cfg.batch_max.max(1),
         shared,
         thread: Arc::new(Mutex::new(Some(thread))),

@@ -65,7 +65,7 @@ impl Writer {
         let Some(p) = &mut self.priority else {
             return;
         };
-        let depth = self.shared.queue_depth.load(Ordering::Relaxed);
+        let depth = self.shared.depths.pressing();
         let want = wants_background(p.in_background(), depth, behind / 8, behind);
         if want == p.in_background() {
             return;

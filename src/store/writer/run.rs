@@ -5,15 +5,17 @@
 //! It owns the order of a round, not what a commit does (`batch`), which deadlines are due
 //! (`timers`) or what housekeeping deletes (`housekeeping`).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
 use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
 use super::batch::{Pending, answer};
 use super::housekeeping::RetentionRun;
+use super::queues::{Drained, Receivers};
+use super::space::SpaceLimits;
 use super::timers::{Timer, TimerTable};
 use super::{Job, Shared, Tuning, WriterConfig};
 use crate::sched;
@@ -28,7 +30,7 @@ pub(super) struct Writer {
     pub(super) log_ids: LogIds,
     /// `synchronous=FULL` in force (the connection opens with it).
     pub(super) sync_full: bool,
-    rx: Receiver<Job>,
+    rx: Receivers,
     pub(super) shared: Arc<Shared>,
     batch_max: usize,
     pub(super) queue_capacity: usize,
@@ -45,6 +47,11 @@ pub(super) struct Writer {
     pub(super) lost_in_outage: u64,
     /// The thread's scheduling weight, when it may move between background and normal.
     pub(super) priority: Option<sched::Background>,
+    /// When sightings are refused for space, and where the state directory is.
+    pub(super) space: SpaceLimits,
+    pub(super) state_dir: PathBuf,
+    /// The size guard could not measure once (said once).
+    pub(super) space_unreadable_logged: bool,
 }
 
 impl Writer {
@@ -52,7 +59,7 @@ impl Writer {
     pub(super) fn new(
         conn: Connection,
         log_ids: LogIds,
-        rx: Receiver<Job>,
+        rx: Receivers,
         shared: Arc<Shared>,
         cfg: &WriterConfig,
         tuning: Tuning,
@@ -61,6 +68,7 @@ impl Writer {
         let mut timers = TimerTable::default();
         timers.set(Timer::Stale, now);
         timers.set(Timer::Retention, now);
+        timers.set(Timer::Space, now);
         Writer {
             conn,
             log_ids,
@@ -77,6 +85,13 @@ impl Writer {
             lost_since_flush: 0,
             lost_in_outage: 0,
             priority: None,
+            space: cfg.space,
+            state_dir: cfg
+                .db_path
+                .parent()
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(".")),
+            space_unreadable_logged: false,
         }
     }
 
@@ -95,29 +110,24 @@ impl Writer {
                 // Rows are waiting for their commit: sleep until it is due, or until a
                 // handle wakes the thread (a job that must not wait, or a long queue).
                 std::thread::park_timeout(timeout);
-                if !self.drain(&mut batch) && batch.is_empty() {
-                    self.commit(&mut pending, Instant::now());
-                    return Ok(());
-                }
             } else {
-                match self.rx.recv_timeout(timeout) {
-                    Ok(job) => {
-                        batch.push(job);
-                        self.drain(&mut batch);
-                    }
-                    Err(RecvTimeoutError::Timeout) => {}
-                    // Every handle is gone and the queue is empty: nothing more can come.
-                    Err(RecvTimeoutError::Disconnected) => {
-                        self.commit(&mut pending, Instant::now());
-                        return Ok(());
-                    }
+                // Nothing waits for a commit: sleep until the next job or timer.
+                if self.shared.depths.going_idle() {
+                    std::thread::park_timeout(timeout);
                 }
+                self.shared.depths.awake();
+            }
+            let budget = self.batch_max.saturating_sub(pending.rows.len()).max(1);
+            let drained = self
+                .rx
+                .drain(&self.shared.depths, &mut batch, &mut pending.rows, budget);
+            if drained == Drained::Closed && batch.is_empty() {
+                // Every handle is gone and the queues are empty: nothing more can come.
+                self.commit(&mut pending, Instant::now());
+                return Ok(());
             }
             // The round's instant: every decision of the round is taken with it.
             let now = Instant::now();
-            self.shared
-                .queue_depth
-                .fetch_sub(batch.len(), Ordering::Relaxed);
             self.adjust_priority();
             if self.process(&mut batch, &mut pending, now) {
                 return self.stop();
@@ -138,19 +148,6 @@ impl Writer {
         }
     }
 
-    /// Takes queued jobs into `batch` up to its limit without waiting. False when every
-    /// handle is gone and the queue is empty.
-    fn drain(&self, batch: &mut Vec<Job>) -> bool {
-        while batch.len() < self.batch_max {
-            match self.rx.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(TryRecvError::Empty) => return true,
-                Err(TryRecvError::Disconnected) => return false,
-            }
-        }
-        true
-    }
-
     /// Handles one drained batch. Returns true on shutdown.
     fn process(&mut self, batch: &mut Vec<Job>, pending: &mut Pending, now: Instant) -> bool {
         let mut stop = false;
@@ -161,13 +158,14 @@ impl Writer {
                 continue;
             }
             match job {
-                Job::Row(row) => pending.rows.push(row),
                 Job::Accounting(b) => {
                     let (rec, done) = *b;
                     pending.accounting.push(rec);
                     pending.done.push(done);
                 }
                 Job::Erase(job) => {
+                    self.rx
+                        .rows_before_barrier(&self.shared.depths, &mut pending.rows);
                     self.commit(pending, now);
                     let result = erase_user(&mut self.conn, job.user.as_deref(), &job.macs);
                     if let Ok(counts) = &result {
@@ -176,6 +174,8 @@ impl Writer {
                     answer(job.done, result);
                 }
                 Job::Flush(done) => {
+                    self.rx
+                        .rows_before_barrier(&self.shared.depths, &mut pending.rows);
                     self.commit(pending, now);
                     // The flusher may have given up waiting; nothing to do then.
                     let _ = done.send(self.take_flush_result());
@@ -185,6 +185,8 @@ impl Writer {
                     self.timers.set(Timer::Retention, now);
                 }
                 Job::Shutdown => {
+                    self.rx
+                        .rows_before_barrier(&self.shared.depths, &mut pending.rows);
                     self.commit(pending, now);
                     stop = true;
                 }
@@ -211,9 +213,13 @@ impl Writer {
 
     /// After a shutdown: answers what is still queued, then closes the connection.
     fn stop(mut self) -> Result<(), StoreError> {
-        while let Ok(job) = self.rx.try_recv() {
-            self.shared.queue_depth.fetch_sub(1, Ordering::Relaxed);
-            self.discard(job);
+        while let Some(left) = self.rx.leftover(&self.shared.depths) {
+            match left {
+                Ok(job) => self.discard(job),
+                Err(_row) => {
+                    self.shared.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
         }
         let result = self.take_flush_result();
         if let Err((_conn, e)) = self.conn.close() {
@@ -224,9 +230,6 @@ impl Writer {
 
     fn discard(&self, job: Job) {
         match job {
-            Job::Row(_) => {
-                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
-            }
             Job::Accounting(b) => {
                 self.shared
                     .accounting_refused

@@ -22,10 +22,12 @@ pub(super) enum Timer {
     /// The end of the back-off after a failed write. Set from the failure until the next
     /// write succeeds, even once its deadline has passed.
     Backoff,
+    /// The free space and the database's size are next measured (the size guard).
+    Space,
 }
 
 impl Timer {
-    const COUNT: usize = 4;
+    const COUNT: usize = 5;
 
     fn index(self) -> usize {
         match self {
@@ -33,6 +35,7 @@ impl Timer {
             Timer::Stale => 1,
             Timer::Retention => 2,
             Timer::Backoff => 3,
+            Timer::Space => 4,
         }
     }
 
@@ -42,8 +45,10 @@ impl Timer {
     }
 }
 
-/// The timers with work to do when they fire; the back-off only holds others back.
-const WORK: [Timer; 3] = [Timer::Linger, Timer::Stale, Timer::Retention];
+/// The timers with work to do when they fire; the back-off only holds others back. The
+/// size guard only reads, so an outage does not hold it back (a full disk is the outage it
+/// must notice).
+const WORK: [Timer; 4] = [Timer::Linger, Timer::Stale, Timer::Retention, Timer::Space];
 
 /// When each timer fires, if it is set.
 #[derive(Clone, Debug, Default)]
@@ -114,6 +119,7 @@ mod tests {
             Timer::Stale,
             Timer::Retention,
             Timer::Backoff,
+            Timer::Space,
         ] {
             assert!(!table.due(timer, t0 + ms(1_000_000)), "{timer:?}");
             assert!(!table.is_set(timer));

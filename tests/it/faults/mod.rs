@@ -1,7 +1,7 @@
 //! hallpass under attack, faults and garbage, one file per kind: malformed packets over the
-//! wire (`malformed`), floods (`flood`), reloads under load (`reloads`), `kill -9` under
-//! combined load (`crash`), a full or read-only state disk (`disk`), and the stable fuzzing
-//! fallback (`fuzz`). Every case checks the effect (what is answered, what is not, what is
+//! wire (`malformed`), floods (`flood`; DHCP next to a NAS: `dhcp_flood`), reloads under load
+//! (`reloads`), `kill -9` under combined load (`crash`), a full or read-only state disk
+//! (`disk`), and the stable fuzzing fallback (`fuzz`). Every case checks the effect (what is answered, what is not, what is
 //! stored) and, where there is one, the counter that must move (read from the daemon's
 //! SIGUSR1 dump). Latency is not judged here: timed bounds flake on shared machines; the
 //! flood's p99 is measured by `benches/flood-latency.sh` (docs/reliability.md).
@@ -9,6 +9,7 @@
 //! This file holds what several kinds share.
 
 mod crash;
+mod dhcp_flood;
 mod disk;
 mod flood;
 mod fuzz;

@@ -1,9 +1,11 @@
-//! The writer's tests, by concern: the queue and its handle (`queue`), commits and what they
-//! promise (`durability`), the linger, stale-session and back-off timers at work (`timers`),
-//! retention runs (`retention`) and the background priority (`priority`). This file is the
-//! fixture they share: a writer on a fresh database with short timings, and the probes.
+//! The writer's tests, by concern: the queue and its handle (`queue`), the classes of work and
+//! the size guard (`classes`), commits and what they promise (`durability`), the linger,
+//! stale-session and back-off timers at work (`timers`), retention runs (`retention`) and the
+//! background priority (`priority`). This file is the fixture they share: a writer on a fresh
+//! database with short timings, and the probes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod classes;
 mod durability;
 mod priority;
 mod queue;
