@@ -397,8 +397,13 @@ fn client_secret(
             return None;
         }
         (Some(s), None) => (s.get_ref().as_bytes().to_vec(), s.span().start),
-        (None, Some(f)) => match secret_files.read(f.get_ref()) {
-            Ok(mut b) => {
+        (None, Some(f)) => match secret_files.read_secret(f.get_ref()) {
+            Ok(file) => {
+                if let Some(kind) = super::read::secret_file_refusal(&client, f.get_ref(), &file) {
+                    cx.err(f.span().start, kind);
+                    return None;
+                }
+                let mut b = file.bytes;
                 // One trailing newline is how editors and `echo` end a file, not part of
                 // the secret.
                 if b.last() == Some(&b'\n') {
