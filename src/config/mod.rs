@@ -21,6 +21,7 @@ mod read;
 mod settings;
 mod summary;
 mod validate;
+mod warning;
 mod wire;
 
 pub use directory::*;
@@ -29,6 +30,7 @@ pub use read::{FileFacts, MAIN_FILE, SECRET_FILE_MAX, SecretFile, Sources, confi
 pub use settings::{EXAMPLE_SECRET, MIN_SECRET_LEN};
 pub use summary::check_summary;
 pub use validate::{NamedFiles, SecretFiles, validate};
+pub use warning::{ConfigWarning, ConfigWarningKind};
 
 /// Reads and validates the config directory `dir` (see DESIGN.md, "Config files").
 ///

@@ -170,6 +170,7 @@ pub fn validate(
         device_bans,
         user_grants,
         group_grants,
+        warnings: main.warnings,
     })
 }
 
