@@ -153,8 +153,9 @@ impl Enforcer {
                 })
                 .map(|d| (d + Duration::from_millis(5)).min(MAX_SLEEP))
                 .unwrap_or(MAX_SLEEP);
+            // A retry already due (records kept every earlier wake-up busy) is checked at once.
             let sleep = next_retry(sessions.values().map(|s| s.disconnect))
-                .and_then(|t| Duration::try_from(t.duration_since(now)).ok())
+                .map(|t| Duration::try_from(t.duration_since(now)).unwrap_or(Duration::ZERO))
                 .map_or(sleep, |d| sleep.min(d + Duration::from_millis(5)));
             tokio::select! {
                 _ = stop.changed() => break,
