@@ -297,11 +297,16 @@ impl Enforcer {
             return;
         }
         let Some(target) = target_for(session, &dir) else {
-            // the client is gone, or a subnet without a NAS address inside it
-            warn!(
-                client = %session.client,
-                "no address inside the client's network to send a Disconnect-Request to"
-            );
+            // the client is gone, or a subnet without a NAS address inside it; said once per
+            // session, the retries only go to the debug log and the disconnects table
+            if session.disconnect == Attempt::None {
+                warn!(
+                    client = %session.client,
+                    "no address inside the client's network to send a Disconnect-Request to"
+                );
+            } else {
+                debug!(client = %session.client, "still no address for a Disconnect-Request");
+            }
             session.disconnect = Attempt::Failed { at: now };
             self.writer.disconnect_result(record(
                 session,
