@@ -111,6 +111,7 @@ fn directory() -> Directory {
         device_bans: Map::default(),
         user_grants: Map::default(),
         group_grants: Map::default(),
+        warnings: Vec::new(),
     }
 }
 

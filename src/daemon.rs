@@ -75,6 +75,7 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     let mut usr1 = signal(SignalKind::user_defined1()).map_err(DaemonError::Signal)?;
     // Copied into packed memory once the parser's temporaries are gone (see `compacted`).
     let directory = config::load(config_dir, jiff::Timestamp::now())?.compacted();
+    log_warnings(&directory);
     server::release_free_memory();
     let state_dir = directory.server.state_dir.clone();
     std::fs::create_dir_all(&state_dir).map_err(|source| DaemonError::StateDir {
@@ -282,6 +283,7 @@ async fn reload(
             // Parsed on a blocking thread, copied here on the daemon's main thread: its heap
             // holds the snapshots and little else, so one snapshot fits where the last was.
             let new = new.compacted();
+            log_warnings(&new);
             if new.radius.auth_listen != auth_addrs
                 || new.radius.acct_listen != acct_addrs
                 || new.server.metrics_listen != metrics_addr
@@ -386,3 +388,11 @@ fn log_counters(c: &Counters, writer: &store::WriterHandle) {
 
 /// The directory snapshot type, re-exported for the CLI.
 pub type Snapshot = Arc<Directory>;
+
+/// Each config warning once per load: where and what (client names, never a secret or a
+/// person), as `hallpass check` prints it.
+fn log_warnings(directory: &Directory) {
+    for w in &directory.warnings {
+        warn!(code = w.kind.code(), "config: {w}");
+    }
+}

@@ -53,7 +53,18 @@ pub fn check(dir: &Path) -> ExitCode {
                 "kept: auth log, sessions, DHCP sightings {} days (privacy.retention_days); audit log {audit_days} days",
                 d.privacy.retention_days
             );
-            println!("{}: configuration OK", dir.display());
+            // Warnings go where errors go; the config is usable, so the exit status is 0.
+            for w in &d.warnings {
+                eprintln!("{w}");
+            }
+            match d.warnings.len() {
+                0 => println!("{}: configuration OK", dir.display()),
+                n => println!(
+                    "{}: configuration OK, {n} warning{}",
+                    dir.display(),
+                    if n == 1 { "" } else { "s" }
+                ),
+            }
             ExitCode::SUCCESS
         }
         Err(errors) => {

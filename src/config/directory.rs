@@ -304,6 +304,8 @@ pub struct Directory {
     pub user_grants: Map<UserName, Vec<Grant>>,
     /// Teacher grants by the group they are for.
     pub group_grants: Map<std::sync::Arc<str>, Vec<Grant>>,
+    /// Settings that load but weaken hallpass (see [`super::ConfigWarning`]), in file order.
+    pub warnings: Vec<super::ConfigWarning>,
 }
 
 impl Directory {
@@ -435,6 +437,7 @@ impl Directory {
             device_bans,
             user_grants,
             group_grants,
+            warnings: self.warnings,
         }
     }
 

@@ -154,6 +154,34 @@ pub enum ConfigErrorKind {
         path: String,
         detail: String,
     },
+    #[error(
+        "the secret file {path:?} of client {client:?} can be read by every account or changed by others than its owner (mode {mode:04o}): run `chmod 0640 {}`",
+        full.display()
+    )]
+    SecretFileMode {
+        client: String,
+        path: String,
+        mode: u32,
+        full: PathBuf,
+    },
+    #[error(
+        "the secret file {path:?} of client {client:?} belongs to uid {uid}, not to root or the hallpass account: run `chown root:hallpass {}`",
+        full.display()
+    )]
+    SecretFileOwner {
+        client: String,
+        path: String,
+        uid: u32,
+        full: PathBuf,
+    },
+    #[error(
+        "the secret file {path:?} of client {client:?} is larger than {max} bytes; it holds the secret alone, on one line"
+    )]
+    SecretFileTooLarge {
+        client: String,
+        path: String,
+        max: usize,
+    },
     #[error("unknown client module {value:?} (expected \"wifi\" or \"lan\")")]
     BadClientModule { value: String },
 

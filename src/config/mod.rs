@@ -21,14 +21,16 @@ mod read;
 mod settings;
 mod summary;
 mod validate;
+mod warning;
 mod wire;
 
 pub use directory::*;
 pub use error::{ConfigError, ConfigErrorKind, ConfigErrors, Location};
-pub use read::{MAIN_FILE, Sources, config_files};
+pub use read::{FileFacts, MAIN_FILE, SECRET_FILE_MAX, SecretFile, Sources, config_files};
 pub use settings::{EXAMPLE_SECRET, MIN_SECRET_LEN};
 pub use summary::check_summary;
 pub use validate::{NamedFiles, SecretFiles, validate};
+pub use warning::{ConfigWarning, ConfigWarningKind};
 
 /// Reads and validates the config directory `dir` (see DESIGN.md, "Config files").
 ///

@@ -320,6 +320,92 @@ impl super::validate::NamedFiles for DirFiles<'_> {
             std::fs::metadata(self.0.join(path))?.permissions().mode() & 0o7777,
         ))
     }
+
+    fn read_secret(&self, path: &str) -> std::io::Result<SecretFile> {
+        use std::io::Read as _;
+        use std::os::unix::fs::MetadataExt as _;
+        let full = self.0.join(path);
+        let file = std::fs::File::open(&full)?;
+        // The facts of the file that was opened, not of whatever the path names a moment later.
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            // A FIFO or /dev/zero would block or never end.
+            return Err(std::io::Error::other("not a regular file"));
+        }
+        let mut bytes = Vec::new();
+        file.take(SECRET_FILE_MAX as u64 + 1)
+            .read_to_end(&mut bytes)?;
+        Ok(SecretFile {
+            bytes,
+            facts: Some(FileFacts {
+                full,
+                mode: meta.mode() & 0o7777,
+                owner: meta.uid(),
+                owner_trusted: trusted_owners().contains(&meta.uid()),
+            }),
+        })
+    }
+}
+
+/// The most a secret file may hold, in bytes: a RADIUS secret is one line of text.
+pub const SECRET_FILE_MAX: usize = 4096;
+
+/// Bits of a secret file's mode that must be clear: read by others, written by group or
+/// others. The group may read it: the package gives group `hallpass` read access.
+const SECRET_MODE_FORBIDDEN: u32 = 0o026;
+
+/// A secret file as read: at most `SECRET_FILE_MAX` + 1 bytes (more means it is too large),
+/// and what is known of the file itself (`None` for text in memory).
+pub struct SecretFile {
+    pub bytes: Vec<u8>,
+    pub facts: Option<FileFacts>,
+}
+
+/// Owner and mode of a file on disk.
+pub struct FileFacts {
+    /// The path as opened, for the command that repairs it.
+    pub full: PathBuf,
+    pub mode: u32,
+    pub owner: u32,
+    /// The owner is root, the daemon's account or the account this process runs as.
+    pub owner_trusted: bool,
+}
+
+/// The accounts that may own a secret file: root, the daemon's account (when it exists) and
+/// the account this process runs as (an admin's test setup, the daemon started by hand).
+fn trusted_owners() -> Vec<u32> {
+    let mut uids = vec![0, crate::accounts::effective_uid()];
+    uids.extend(crate::accounts::uid_of(crate::accounts::DAEMON_ACCOUNT));
+    uids
+}
+
+/// Whether client `client`'s secret file (`path` as written) may be used: nobody but root,
+/// the daemon and the group may read it, only its trusted owner may change it, and it is
+/// one line, not a large file.
+pub(super) fn secret_file_refusal(client: &str, path: &str, file: &SecretFile) -> Option<K> {
+    if let Some(f) = &file.facts {
+        if f.mode & SECRET_MODE_FORBIDDEN != 0 {
+            return Some(K::SecretFileMode {
+                client: client.to_string(),
+                path: path.to_string(),
+                mode: f.mode,
+                full: f.full.clone(),
+            });
+        }
+        if !f.owner_trusted {
+            return Some(K::SecretFileOwner {
+                client: client.to_string(),
+                path: path.to_string(),
+                uid: f.owner,
+                full: f.full.clone(),
+            });
+        }
+    }
+    (file.bytes.len() > SECRET_FILE_MAX).then(|| K::SecretFileTooLarge {
+        client: client.to_string(),
+        path: path.to_string(),
+        max: SECRET_FILE_MAX,
+    })
 }
 
 /// Removes `.` and resolves `..` lexically, so paths print the way admins expect.

@@ -21,6 +21,7 @@ use super::directory::{
 use super::error::{ConfigError, ConfigErrorKind as K};
 use super::read::{Source, normalize};
 use super::validate::{SecretFiles, de, parse_file};
+use super::warning::{ConfigWarning, ConfigWarningKind};
 use super::wire::{
     WireClient, WireDhcp, WireGroup, WirePolicy, WirePrivacy, WireRadius, WireServer,
 };
@@ -52,6 +53,8 @@ pub(super) struct Main {
     pub(super) eap: Option<super::directory::EapSettings>,
     /// `[policy]` was read; otherwise its limits are not checked (they would be guesses).
     pub(super) policy_ok: bool,
+    /// Settings that load but weaken hallpass.
+    pub(super) warnings: Vec<ConfigWarning>,
 }
 
 /// Takes `key` out of a table value if it is there (for `[[radius.client]]` and
@@ -141,6 +144,7 @@ impl Main {
             },
             eap: None,
             policy_ok: true,
+            warnings: Vec::new(),
         }
     }
 
@@ -182,8 +186,13 @@ impl Main {
                                 listen(&mut cx, w.acct_listen, &mut main.radius.acct_listen);
                             }
                             let clients = cx.entries::<WireClient>(clients, "radius.client");
-                            main.radius.clients =
-                                radius_clients(&mut cx, clients, secret_files, &mut examples);
+                            main.radius.clients = radius_clients(
+                                &mut cx,
+                                clients,
+                                secret_files,
+                                &mut examples,
+                                &mut main.warnings,
+                            );
                         }
                         "dhcp" => {
                             if let Some(w) = cx.section::<WireDhcp>(v) {
@@ -336,6 +345,7 @@ fn radius_clients(
     list: Vec<(usize, WireClient)>,
     secret_files: SecretFiles<'_>,
     examples: &mut Vec<(String, usize)>,
+    warnings: &mut Vec<ConfigWarning>,
 ) -> Vec<Client> {
     let mut out: Vec<Client> = Vec::with_capacity(list.len());
     let mut seen: Map<IpNetwork, (String, usize)> = Map::default();
@@ -381,6 +391,19 @@ fn radius_clients(
                 None
             }
         };
+        if let Some(r) = &w.require_message_authenticator
+            && !*r.get_ref()
+        {
+            let at = cx.src.location(r.span().start);
+            warnings.push(ConfigWarning {
+                file: at.file,
+                line: at.line,
+                column: at.column,
+                kind: ConfigWarningKind::NoMessageAuthenticator {
+                    client: name.clone(),
+                },
+            });
+        }
         let secret = client_secret(cx, &w, secret_files);
         if let Some(s) = &secret
             && s.as_bytes() == EXAMPLE_SECRET.as_bytes()
@@ -394,7 +417,10 @@ fn radius_clients(
                 network,
                 secret,
                 module,
-                require_message_authenticator: w.require_message_authenticator.unwrap_or(true),
+                require_message_authenticator: w
+                    .require_message_authenticator
+                    .as_ref()
+                    .is_none_or(|r| *r.get_ref()),
                 coa_port: w.coa_port.unwrap_or(DEFAULT_COA_PORT),
             });
         }
@@ -420,8 +446,13 @@ fn client_secret(
             return None;
         }
         (Some(s), None) => (s.get_ref().as_bytes().to_vec(), s.span().start),
-        (None, Some(f)) => match secret_files.read(f.get_ref()) {
-            Ok(mut b) => {
+        (None, Some(f)) => match secret_files.read_secret(f.get_ref()) {
+            Ok(file) => {
+                if let Some(kind) = super::read::secret_file_refusal(&client, f.get_ref(), &file) {
+                    cx.err(f.span().start, kind);
+                    return None;
+                }
+                let mut b = file.bytes;
                 // One trailing newline is how editors and `echo` end a file, not part of
                 // the secret.
                 if b.last() == Some(&b'\n') {

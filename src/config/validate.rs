@@ -29,6 +29,15 @@ pub trait NamedFiles {
     fn mode(&self, _path: &str) -> io::Result<Option<u32>> {
         Ok(None)
     }
+
+    /// A client's `secret_file`: its bytes (at most `SECRET_FILE_MAX` + 1 of them) and, for
+    /// a file on disk, its owner and mode, which decide whether it may be used.
+    fn read_secret(&self, path: &str) -> io::Result<super::read::SecretFile> {
+        Ok(super::read::SecretFile {
+            bytes: self.read(path)?,
+            facts: None,
+        })
+    }
 }
 
 impl<F: Fn(&str) -> io::Result<Vec<u8>>> NamedFiles for F {
@@ -161,6 +170,7 @@ pub fn validate(
         device_bans,
         user_grants,
         group_grants,
+        warnings: main.warnings,
     })
 }
 

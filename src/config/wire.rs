@@ -36,7 +36,7 @@ pub(super) struct WireClient {
     pub secret: Option<Spanned<String>>,
     pub secret_file: Option<Spanned<String>>,
     pub module: Spanned<String>,
-    pub require_message_authenticator: Option<bool>,
+    pub require_message_authenticator: Option<Spanned<bool>>,
     pub coa_port: Option<u16>,
 }
 

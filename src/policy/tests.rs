@@ -76,6 +76,7 @@ impl Dir {
             device_bans: Map::default(),
             user_grants: Map::default(),
             group_grants: Map::default(),
+            warnings: Vec::new(),
         })
         .group("teachers", 30, None)
         .group("students", 20, Some("students"))

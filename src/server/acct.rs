@@ -8,6 +8,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use ipnetwork::IpNetwork;
 use jiff::{SignedDuration, Timestamp};
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
@@ -203,6 +204,7 @@ fn accept_request(
         &directory,
         client.module,
         &client.name,
+        client.network,
         Timestamp::now(),
     ) {
         Ok(record) => Admit::Record(key, Box::new(record), packet.bytes().to_vec()),
@@ -234,13 +236,15 @@ pub enum AcctProblem {
 }
 
 /// The record an Accounting-Request describes. Pure apart from reading the snapshot: the
-/// owner of a MAB session's device comes from the directory.
+/// owner of a MAB session's device comes from the directory. `client_network` is the
+/// configured network of the client the packet came from (see [`nas_address`]).
 pub fn record_from_packet(
     packet: &Packet,
     source: IpAddr,
     directory: &Directory,
     client_module: Module,
     client_name: &Arc<str>,
+    client_network: IpNetwork,
     now: Timestamp,
 ) -> Result<AccountingRecord, AcctProblem> {
     use values::acct_status_type as st;
@@ -277,7 +281,7 @@ pub fn record_from_packet(
         .get_u32(attr::NAS_PORT_TYPE)
         .and_then(Module::from_nas_port_type)
         .unwrap_or(client_module);
-    let nas_ip = packet
+    let claimed = packet
         .get(attr::NAS_IP_ADDRESS)
         .and_then(|v| <[u8; 4]>::try_from(v).ok())
         .map(|b| IpAddr::V4(Ipv4Addr::from(b)))
@@ -286,8 +290,8 @@ pub fn record_from_packet(
                 .get(NAS_IPV6_ADDRESS)
                 .and_then(|v| <[u8; 16]>::try_from(v).ok())
                 .map(|b| IpAddr::V6(Ipv6Addr::from(b)))
-        })
-        .unwrap_or(source);
+        });
+    let nas_ip = nas_address(client_network, source, claimed);
     let framed_ip = packet
         .get(attr::FRAMED_IP_ADDRESS)
         .and_then(|v| <[u8; 4]>::try_from(v).ok())
@@ -323,6 +327,23 @@ pub fn record_from_packet(
     })
 }
 
+/// The NAS's address as recorded (Disconnect-Requests go there, Accounting-On/-Off close
+/// its sessions): the NAS-IP-Address (or NAS-IPv6-Address) the packet claims only when it
+/// lies inside the client's configured network, else the address the packet came from.
+/// The claim is the NAS's own word, and a NAS of a `/32` client could otherwise steer
+/// signed Disconnect-Requests to any address.
+pub fn nas_address(client_network: IpNetwork, source: IpAddr, claimed: Option<IpAddr>) -> IpAddr {
+    let plain = |ip: IpAddr| match ip {
+        // an IPv4 NAS reaching a dual-stack socket arrives as ::ffff:a.b.c.d
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    };
+    match claimed.map(plain) {
+        Some(ip) if client_network.contains(ip) => ip,
+        _ => plain(source),
+    }
+}
+
 /// Accounting-Response: Message-Authenticator first, Proxy-State echoed (RFC 2866 4.2).
 fn build_response(
     request: &Packet,
@@ -337,4 +358,59 @@ fn build_response(
         }
     }
     b.finish_reply(request.authenticator(), secret)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_nas_address_is_its_claim_only_inside_the_client_s_network() {
+        let net = |s: &str| s.parse::<IpNetwork>().unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // (client network, packet source, NAS-IP-Address claimed, recorded)
+        for (network, source, claimed, want) in [
+            // the forged claim of issue 16: a /32 client pointing elsewhere
+            ("127.0.0.1/32", "127.0.0.1", Some("127.0.0.99"), "127.0.0.1"),
+            ("127.0.0.1/32", "127.0.0.1", Some("127.0.0.1"), "127.0.0.1"),
+            ("127.0.0.1/32", "127.0.0.1", None, "127.0.0.1"),
+            // a controller for a subnet of APs: an AP of that subnet is believed
+            ("10.0.0.0/24", "10.0.0.1", Some("10.0.0.17"), "10.0.0.17"),
+            ("10.0.0.0/24", "10.0.0.1", Some("10.0.1.17"), "10.0.0.1"),
+            ("10.0.0.0/24", "10.0.0.1", Some("192.0.2.1"), "10.0.0.1"),
+            // IPv6 and an IPv4 NAS seen on a dual-stack socket
+            (
+                "2001:db8::/64",
+                "2001:db8::1",
+                Some("2001:db8::2"),
+                "2001:db8::2",
+            ),
+            (
+                "2001:db8::/64",
+                "2001:db8::1",
+                Some("2001:db8:1::2"),
+                "2001:db8::1",
+            ),
+            ("10.0.0.0/24", "::ffff:10.0.0.5", None, "10.0.0.5"),
+            (
+                "10.0.0.0/24",
+                "::ffff:10.0.0.5",
+                Some("::ffff:10.0.0.6"),
+                "10.0.0.6",
+            ),
+            (
+                "10.0.0.0/24",
+                "::ffff:10.0.0.5",
+                Some("2001:db8::2"),
+                "10.0.0.5",
+            ),
+        ] {
+            assert_eq!(
+                nas_address(net(network), ip(source), claimed.map(ip)),
+                ip(want),
+                "{network} {source} {claimed:?}"
+            );
+        }
+    }
 }

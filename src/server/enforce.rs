@@ -1,7 +1,10 @@
 //! Immediate enforcement: keeps the table of open accounting sessions and re-decides each of
 //! them with the pure policy whenever the config is reloaded or a moment arrives at which a
 //! ban, grant or schedule window starts or ends. A session the policy no longer allows gets
-//! a Disconnect-Request (RFC 5176) to its NAS; the outcome is recorded in the database.
+//! a Disconnect-Request (RFC 5176) to its NAS, at an address inside the client's configured
+//! network only; each outcome is recorded in the database. A NAK, no answer or no address is
+//! tried again at the first re-check `RETRY_AFTER` later, for as long as the session stays
+//! open and not allowed.
 //!
 //! The table is seeded and resynced from the database through a `store::Reader` (open
 //! sessions, today's usage for quotas), off the async threads; outcomes go to the writer.
@@ -13,7 +16,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use jiff::Timestamp;
+use ipnetwork::IpNetwork;
+use jiff::{SignedDuration, Timestamp};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tracing::{debug, info, warn};
 
@@ -35,6 +39,62 @@ const MAX_SLEEP: Duration = Duration::from_secs(30);
 const PARALLEL_DISCONNECTS: usize = 64;
 /// Disconnect-Requests waiting to be sent; beyond this the session is checked again later.
 const DISCONNECT_QUEUE: usize = 4096;
+/// How long after a failed Disconnect (NAK, no answer, no address) it is sent again, at the
+/// next re-check, while the session stays open and not allowed: often enough that a ban
+/// holds within a minute of the NAS taking requests again, rare enough not to flood it.
+const RETRY_AFTER: SignedDuration = SignedDuration::from_secs(60);
+
+/// Where a session's Disconnect-Request stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Attempt {
+    /// None sent (or the session was allowed again since).
+    None,
+    /// Queued, or waiting for the NAS's answer.
+    InFlight,
+    /// NAKed, not answered, or not sendable, when the last try ended.
+    Failed { at: Timestamp },
+    /// ACKed: the NAS ended the session; its Stop removes it from the table.
+    Acked,
+}
+
+/// Whether a Disconnect-Request for a session the policy no longer allows is to be sent
+/// now: the first one at once, a failed one again `RETRY_AFTER` after it ended, never
+/// while one is in flight or after the NAS acknowledged.
+fn disconnect_due(attempt: Attempt, now: Timestamp) -> bool {
+    match attempt {
+        Attempt::None => true,
+        Attempt::InFlight | Attempt::Acked => false,
+        Attempt::Failed { at } => now >= retry_time(at),
+    }
+}
+
+fn retry_time(failed_at: Timestamp) -> Timestamp {
+    failed_at.checked_add(RETRY_AFTER).unwrap_or(failed_at)
+}
+
+/// The earliest moment a failed Disconnect is due again (the enforcer wakes for it).
+fn next_retry(attempts: impl Iterator<Item = Attempt>) -> Option<Timestamp> {
+    attempts
+        .filter_map(|a| match a {
+            Attempt::Failed { at } => Some(retry_time(at)),
+            _ => None,
+        })
+        .min()
+}
+
+/// Where a Disconnect-Request for a session of a client with `network` goes: the session's
+/// recorded NAS address when it lies inside that network (acct records a claimed
+/// NAS-IP-Address only then, else the packet's source), else the client's address when the
+/// client is one host; never an address outside the network, whatever a row says.
+fn disconnect_address(network: IpNetwork, nas_ip: Option<IpAddr>) -> Option<IpAddr> {
+    if let Some(ip) = nas_ip
+        && network.contains(ip)
+    {
+        return Some(ip);
+    }
+    let host = if network.is_ipv4() { 32 } else { 128 };
+    (network.prefix() == host).then(|| network.ip())
+}
 
 /// One open session as the enforcer tracks it.
 #[derive(Clone, Debug)]
@@ -45,8 +105,7 @@ struct OpenSession {
     user: Option<UserName>,
     module: Module,
     nas_ip: Option<IpAddr>,
-    /// A Disconnect-Request was sent (or is being sent); not sent again.
-    disconnecting: bool,
+    disconnect: Attempt,
 }
 
 pub struct Enforcer {
@@ -71,11 +130,14 @@ impl Enforcer {
     ) {
         let mut sessions = self.load_open_sessions().await;
         let (queue, jobs) = mpsc::channel(DISCONNECT_QUEUE);
+        // Each job reports back once; the queue and PARALLEL_DISCONNECTS bound what is open.
+        let (report, mut outcomes) = mpsc::channel(DISCONNECT_QUEUE + PARALLEL_DISCONNECTS);
         tokio::spawn(dispatch(
             jobs,
             self.dynauth.clone(),
             self.writer.clone(),
             self.counters.clone(),
+            report,
         ));
         // Sessions the writer closed as stale are not reported here: re-read now and then.
         let mut resync = tokio::time::interval(Duration::from_secs(60));
@@ -91,6 +153,10 @@ impl Enforcer {
                 })
                 .map(|d| (d + Duration::from_millis(5)).min(MAX_SLEEP))
                 .unwrap_or(MAX_SLEEP);
+            // A retry already due (records kept every earlier wake-up busy) is checked at once.
+            let sleep = next_retry(sessions.values().map(|s| s.disconnect))
+                .map(|t| Duration::try_from(t.duration_since(now)).unwrap_or(Duration::ZERO))
+                .map_or(sleep, |d| sleep.min(d + Duration::from_millis(5)));
             tokio::select! {
                 _ = stop.changed() => break,
                 r = committed.recv() => {
@@ -114,6 +180,11 @@ impl Enforcer {
                         for key in keys {
                             self.check_one(&mut sessions, &key, &queue, "quota");
                         }
+                    }
+                }
+                Some((key, attempt)) = outcomes.recv() => {
+                    if let Some(s) = sessions.get_mut(&key) {
+                        s.disconnect = attempt;
                     }
                 }
                 _ = reloaded.changed() => self.check_all(&mut sessions, &queue, "reload"),
@@ -164,7 +235,7 @@ impl Enforcer {
                             user,
                             module,
                             nas_ip: s.nas_ip,
-                            disconnecting: false,
+                            disconnect: Attempt::None,
                         },
                     );
                 }
@@ -197,11 +268,13 @@ impl Enforcer {
         let Some(session) = sessions.get_mut(key) else {
             return;
         };
-        if session.disconnecting {
+        let now = Timestamp::now();
+        // in flight, or failed and not due yet: nothing to decide (an ACKed session is still
+        // re-decided, so that being allowed again resets it)
+        if !disconnect_due(session.disconnect, now) && session.disconnect != Attempt::Acked {
             return;
         }
         let dir = self.directory.load_full();
-        let now = Timestamp::now();
         let facts = SessionFacts {
             mac: session.mac,
             user: session.user.clone(),
@@ -216,17 +289,37 @@ impl Enforcer {
         };
         let decision = policy::recheck(&dir, &facts, usage, now);
         let Some(trigger) = disconnect_trigger(&decision.outcome, decision.reason) else {
+            // allowed (again): a later change starts afresh
+            session.disconnect = Attempt::None;
             return;
         };
-        session.disconnecting = true;
+        if !disconnect_due(session.disconnect, now) {
+            return;
+        }
         let Some(target) = target_for(session, &dir) else {
-            warn!(
-                client = %session.client,
-                session = %session.acct_session_id,
-                "no address or secret to send a Disconnect-Request to"
-            );
+            // the client is gone, or a subnet without a NAS address inside it; said once per
+            // session, the retries only go to the debug log and the disconnects table
+            if session.disconnect == Attempt::None {
+                warn!(
+                    client = %session.client,
+                    "no address inside the client's network to send a Disconnect-Request to"
+                );
+            } else {
+                debug!(client = %session.client, "still no address for a Disconnect-Request");
+            }
+            session.disconnect = Attempt::Failed { at: now };
+            self.writer.disconnect_result(record(
+                session,
+                None,
+                trigger,
+                0,
+                DisconnectResult::Error,
+                now,
+            ));
             return;
         };
+        let retry = session.disconnect != Attempt::None;
+        session.disconnect = Attempt::InFlight;
         let job = DisconnectJob {
             session: session.clone(),
             target,
@@ -240,6 +333,7 @@ impl Enforcer {
                     module = %session.module,
                     reason = decision.reason.code(),
                     checked = why,
+                    retry,
                     "session no longer allowed: sending Disconnect-Request"
                 );
                 debug!(
@@ -252,7 +346,11 @@ impl Enforcer {
             Err(_) => {
                 // The queue is full (a NAS not answering, thousands of sessions at once):
                 // the session is checked again at the next occasion, nothing piles up.
-                session.disconnecting = false;
+                session.disconnect = if retry {
+                    Attempt::Failed { at: now }
+                } else {
+                    Attempt::None
+                };
                 self.counters.inc(&self.counters.disconnects_deferred);
             }
         }
@@ -266,13 +364,17 @@ pub struct DisconnectJob {
     trigger: &'static str,
 }
 
+/// What a sent Disconnect-Request left for the enforcer's table: the session and its state.
+type Report = (Key, Attempt);
+
 /// Sends queued Disconnect-Requests, at most PARALLEL_DISCONNECTS at once (each may wait
-/// 7 s for a NAS that does not answer), and records their outcomes.
+/// 7 s for a NAS that does not answer), records their outcomes and reports them back.
 async fn dispatch(
     mut jobs: mpsc::Receiver<DisconnectJob>,
     dynauth: Arc<DynAuthClient>,
     writer: WriterHandle,
     counters: Arc<Counters>,
+    report: mpsc::Sender<Report>,
 ) {
     let permits = Arc::new(Semaphore::new(PARALLEL_DISCONNECTS));
     while let Some(job) = jobs.recv().await {
@@ -280,6 +382,7 @@ async fn dispatch(
             return;
         };
         let (dynauth, writer, counters) = (dynauth.clone(), writer.clone(), counters.clone());
+        let report = report.clone();
         tokio::spawn(async move {
             let _permit = permit;
             let DisconnectJob {
@@ -307,20 +410,51 @@ async fn dispatch(
                     (DisconnectResult::Error, 0, None)
                 }
             };
-            writer.disconnect_result(DisconnectRecord {
-                time: started,
-                client: session.client.clone(),
-                nas_ip: session.nas_ip,
-                acct_session_id: Some(session.acct_session_id.clone()),
-                mac: session.mac,
-                user: session.user.as_deref().map(str::to_string),
+            let finished = Timestamp::now();
+            let mut row = record(
+                &session,
+                Some(target.nas.ip()),
                 trigger,
                 attempts,
                 result,
-                error_cause: cause,
-                finished: Some(Timestamp::now()),
-            });
+                finished,
+            );
+            row.time = started;
+            row.error_cause = cause;
+            writer.disconnect_result(row);
+            let attempt = match result {
+                DisconnectResult::Ack => Attempt::Acked,
+                _ => Attempt::Failed { at: finished },
+            };
+            let key = (session.client, session.acct_session_id);
+            // the enforcer is gone only when the daemon stops
+            let _ = report.send((key, attempt)).await;
         });
+    }
+}
+
+/// The row of one Disconnect-Request (or of one that could not be sent): `sent_to` is the
+/// address it went to.
+fn record(
+    session: &OpenSession,
+    sent_to: Option<IpAddr>,
+    trigger: &'static str,
+    attempts: u32,
+    result: DisconnectResult,
+    finished: Timestamp,
+) -> DisconnectRecord {
+    DisconnectRecord {
+        time: finished,
+        client: session.client.clone(),
+        nas_ip: sent_to,
+        acct_session_id: Some(session.acct_session_id.clone()),
+        mac: session.mac,
+        user: session.user.as_deref().map(str::to_string),
+        trigger,
+        attempts,
+        result,
+        error_cause: None,
+        finished: Some(finished),
     }
 }
 
@@ -405,11 +539,7 @@ fn target_for(s: &OpenSession, dir: &Directory) -> Option<DisconnectTarget> {
         .iter()
         .find(|c| *c.name == *s.client)
         .or_else(|| s.nas_ip.and_then(|ip| dir.client_for(ip)))?;
-    let nas_ip = s.nas_ip.or_else(|| {
-        // a client given as one address is the NAS itself
-        (client.network.prefix() == if client.network.is_ipv4() { 32 } else { 128 })
-            .then(|| client.network.ip())
-    })?;
+    let nas_ip = disconnect_address(client.network, s.nas_ip)?;
     Some(DisconnectTarget {
         nas: SocketAddr::new(nas_ip, client.coa_port),
         secret: client.secret.clone(),
@@ -444,7 +574,7 @@ fn apply(
                 user,
                 module: r.module.unwrap_or(Module::Wifi),
                 nas_ip: r.nas_ip,
-                disconnecting: false,
+                disconnect: Attempt::None,
             });
             if entry.nas_ip.is_none() {
                 entry.nas_ip = r.nas_ip;
@@ -464,12 +594,12 @@ fn apply(
     }
 }
 
-/// Replaces the table with a fresh read, keeping what is already being disconnected.
+/// Replaces the table with a fresh read, keeping where each session's Disconnect stands.
 fn merge(sessions: &mut HashMap<Key, OpenSession>, fresh: HashMap<Key, OpenSession>) {
     let mut fresh = fresh;
     for (k, s) in fresh.iter_mut() {
-        if sessions.get(k).is_some_and(|old| old.disconnecting) {
-            s.disconnecting = true;
+        if let Some(old) = sessions.get(k) {
+            s.disconnect = old.disconnect;
         }
     }
     *sessions = fresh;
@@ -479,6 +609,78 @@ fn merge(sessions: &mut HashMap<Key, OpenSession>, fresh: HashMap<Key, OpenSessi
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_failed_disconnect_is_due_again_a_minute_after_it_ended() {
+        let failed = Attempt::Failed {
+            at: ts("2026-12-03T08:00:00Z"),
+        };
+        // (where it stands, now, due)
+        for (attempt, now, due) in [
+            (Attempt::None, "2026-12-03T08:00:00Z", true),
+            (Attempt::InFlight, "2026-12-03T09:00:00Z", false),
+            (Attempt::Acked, "2026-12-03T09:00:00Z", false),
+            (failed, "2026-12-03T08:00:00Z", false),
+            (failed, "2026-12-03T08:00:59.999Z", false),
+            (failed, "2026-12-03T08:01:00Z", true),
+            (failed, "2026-12-04T08:00:00Z", true),
+        ] {
+            assert_eq!(
+                disconnect_due(attempt, ts(now)),
+                due,
+                "{attempt:?} at {now}"
+            );
+        }
+        let later = Attempt::Failed {
+            at: ts("2026-12-03T08:00:30Z"),
+        };
+        assert_eq!(
+            next_retry(
+                [
+                    Attempt::None,
+                    later,
+                    Attempt::InFlight,
+                    failed,
+                    Attempt::Acked
+                ]
+                .into_iter()
+            ),
+            Some(ts("2026-12-03T08:01:00Z"))
+        );
+        assert_eq!(
+            next_retry([Attempt::None, Attempt::InFlight, Attempt::Acked].into_iter()),
+            None
+        );
+    }
+
+    #[test]
+    fn a_disconnect_goes_only_to_an_address_inside_the_client_s_network() {
+        let net = |s: &str| s.parse::<IpNetwork>().unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // (client network, recorded NAS address, where it goes)
+        for (network, nas_ip, want) in [
+            ("127.0.0.1/32", Some("127.0.0.1"), Some("127.0.0.1")),
+            // a row written before acct checked the claim (or edited by hand)
+            ("127.0.0.1/32", Some("127.0.0.99"), Some("127.0.0.1")),
+            ("127.0.0.1/32", None, Some("127.0.0.1")),
+            ("10.0.0.0/24", Some("10.0.0.17"), Some("10.0.0.17")),
+            ("10.0.0.0/24", Some("10.0.1.17"), None),
+            ("10.0.0.0/24", None, None),
+            ("2001:db8::1/128", Some("2001:db8::2"), Some("2001:db8::1")),
+            ("2001:db8::/64", Some("2001:db8::2"), Some("2001:db8::2")),
+            ("2001:db8::/64", Some("10.0.0.1"), None),
+        ] {
+            assert_eq!(
+                disconnect_address(net(network), nas_ip.map(ip)),
+                want.map(ip),
+                "{network} {nas_ip:?}"
+            );
+        }
+    }
 
     #[test]
     fn what_ends_a_session() {

@@ -41,8 +41,10 @@ pub struct AccountingRecord {
     pub mac: Option<MacAddr>,
     pub user: Option<String>,
     pub module: Option<Module>,
-    /// The NAS's address (NAS-IP-Address, else the packet's source). Accounting-On/-Off
-    /// close only the sessions of this NAS when it is set (a client may be a whole subnet).
+    /// The NAS's address: its NAS-IP-Address when that lies inside the client's configured
+    /// network, else the packet's source (`server::acct::nas_address`). Disconnect-Requests
+    /// go here; Accounting-On/-Off close only the sessions of this NAS when it is set (a
+    /// client may be a whole subnet).
     pub nas_ip: Option<IpAddr>,
     pub nas_port: Option<u32>,
     /// Called-Station-Id (on Wi-Fi: the AP's MAC and the SSID).

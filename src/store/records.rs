@@ -51,12 +51,17 @@ pub struct DisconnectRecord {
     /// When the request was first sent.
     pub time: Timestamp,
     pub client: Arc<str>,
+    /// Where the request was sent (always inside the client's network); `None` when there
+    /// was no such address and nothing was sent (`result` is then `Error`).
     pub nas_ip: Option<IpAddr>,
     pub acct_session_id: Option<String>,
     pub mac: Option<MacAddr>,
     pub user: Option<String>,
     /// Why it was sent, e.g. `"ban"`, `"device_removed"`.
     pub trigger: &'static str,
+    /// Tries in this round (three with backoff, fewer when answered). A NAKed or unanswered
+    /// round is followed by another a minute later while the session stays open and not
+    /// allowed: one row per round.
     pub attempts: u32,
     pub result: DisconnectResult,
     /// Error-Cause of a NAK (RFC 5176 3.5).

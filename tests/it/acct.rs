@@ -1,6 +1,7 @@
 //! Accounting over the wire (radclient and hand-made packets), durability across `kill -9`,
 //! and immediate enforcement: Disconnect-Requests to a NAS stand-in that checks them from
-//! RFC 5176 by hand.
+//! RFC 5176 by hand, sent only inside the client's network and retried while a session
+//! stays open and not allowed.
 
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
@@ -243,6 +244,11 @@ struct Nas {
 impl Nas {
     fn new() -> Nas {
         let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+        Nas { socket }
+    }
+    /// A receiver on another loopback address, on the same port as `nas`.
+    fn beside(nas: &Nas, ip: &str) -> Nas {
+        let socket = UdpSocket::bind((ip, nas.port())).unwrap();
         Nas { socket }
     }
     fn port(&self) -> u16 {
@@ -493,4 +499,141 @@ fn a_used_up_daily_quota_disconnects_and_rejects_until_midnight() {
         crate::harness::mab(d.addr, "3c-22-fb-00-00-07", "Ethernet").code(),
         Some("Access-Accept")
     );
+}
+
+fn session_id(p: &[u8]) -> String {
+    wire::attributes(p)
+        .into_iter()
+        .find(|(t, _)| *t == wire::ACCT_SESSION_ID)
+        .map(|(_, v)| String::from_utf8(v).unwrap())
+        .unwrap()
+}
+
+fn ban_max(cfg: &TestConfig, d: &mut Daemon) {
+    let bans = std::fs::read_to_string(cfg.path().join("bans.toml")).unwrap();
+    cfg.write(
+        "bans.toml",
+        &format!(
+            "{bans}\n[[ban]]\nuser = \"max.muster\"\nmodules = [\"wifi\"]\nreason = \"Test\"\n"
+        ),
+    );
+    assert!(d.reload().contains("config reloaded"));
+}
+
+#[test]
+fn a_disconnect_never_goes_to_a_nas_ip_address_outside_the_client_s_network() {
+    // the client is 127.0.0.1/32; its accounting claims NAS-IP-Address 127.0.0.99
+    let nas = Nas::new();
+    let elsewhere = Nas::beside(&nas, "127.0.0.99");
+    let cfg = TestConfig::new("", "");
+    school(&cfg);
+    cfg.set_coa_port(nas.port());
+    let mut d = Daemon::start(&cfg);
+    let r = radclient(
+        d.acct,
+        "acct",
+        SECRET,
+        "Acct-Status-Type = Start, Acct-Session-Id = \"forged\", \
+         User-Name = \"3c-22-fb-12-34-56\", Calling-Station-Id = \"3C-22-FB-12-34-56\", \
+         NAS-IP-Address = 127.0.0.99, NAS-Port-Type = Wireless-802.11\n",
+    );
+    assert_eq!(r.code(), Some("Accounting-Response"));
+    // what is recorded as the NAS's address is where the packet came from
+    let nas_ip: String = db(&cfg)
+        .query_row(
+            "SELECT nas_ip FROM sessions WHERE acct_session_id = 'forged'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(nas_ip, "127.0.0.1");
+
+    ban_max(&cfg, &mut d);
+    let (p, from) = nas
+        .receive(Duration::from_secs(5))
+        .expect("the Disconnect-Request goes to the address the NAS sends from");
+    assert_eq!(session_id(&p), "forged");
+    assert!(
+        wire::attributes(&p).contains(&(wire::NAS_IP_ADDRESS, vec![127, 0, 0, 1])),
+        "NAS-IP-Address: the NAS's real address"
+    );
+    nas.answer(&p, from, wire::DISCONNECT_ACK, &[]);
+    assert!(
+        elsewhere.receive(Duration::from_secs(1)).is_none(),
+        "nothing is sent to the claimed 127.0.0.99"
+    );
+    let rows = wait_rows(&cfg, 1, Duration::from_secs(5));
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].1, "ack");
+    let sent_to: String = db(&cfg)
+        .query_row("SELECT nas_ip FROM disconnects", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(sent_to, "127.0.0.1");
+    assert!(d.stop().success());
+}
+
+#[test]
+fn a_naked_disconnect_is_retried_a_minute_later_while_the_session_stays_open_and_banned() {
+    let nas = Nas::new();
+    let cfg = TestConfig::new("", "");
+    school(&cfg);
+    cfg.set_coa_port(nas.port());
+    let mut d = Daemon::start(&cfg);
+    let mac = "3c-22-fb-12-34-56";
+    for s in ["stays", "closes"] {
+        assert_eq!(
+            acct(&d, "Start", s, mac, "").as_deref(),
+            Some("Accounting-Response")
+        );
+    }
+    ban_max(&cfg, &mut d);
+    // the first round: both refused (Error-Cause 506, Resources Unavailable)
+    let mut first = Vec::new();
+    for _ in 0..2 {
+        let (p, from) = nas
+            .receive(Duration::from_secs(5))
+            .expect("a Disconnect-Request for each session");
+        first.push(session_id(&p));
+        nas.answer(
+            &p,
+            from,
+            wire::DISCONNECT_NAK,
+            &[(wire::ERROR_CAUSE, 506u32.to_be_bytes().to_vec())],
+        );
+    }
+    let naked_at = Instant::now();
+    first.sort();
+    assert_eq!(first, ["closes", "stays"]);
+    assert_eq!(wait_rows(&cfg, 2, Duration::from_secs(5)).len(), 2);
+    // one session ends; the other stays open and banned
+    assert_eq!(
+        acct(&d, "Stop", "closes", mac, "").as_deref(),
+        Some("Accounting-Response")
+    );
+    let (p, from) = nas
+        .receive(Duration::from_secs(100))
+        .expect("the refused Disconnect is sent again");
+    let after = naked_at.elapsed();
+    assert_eq!(session_id(&p), "stays", "never the closed session");
+    assert!(
+        after >= Duration::from_secs(59) && after < Duration::from_secs(95),
+        "retried {after:?} after the NAK"
+    );
+    nas.answer(&p, from, wire::DISCONNECT_ACK, &[]);
+    // the closed session would have been due at the same moment: nothing comes
+    assert!(nas.receive(Duration::from_secs(5)).is_none());
+    let rows = wait_rows(&cfg, 3, Duration::from_secs(5));
+    let of = |sid: &str| -> Vec<(String, Option<i64>)> {
+        rows.iter()
+            .filter(|r| r.0 == sid)
+            .map(|r| (r.1.clone(), r.3))
+            .collect()
+    };
+    assert_eq!(
+        of("stays"),
+        [("nak".to_string(), Some(506)), ("ack".to_string(), None)]
+    );
+    assert_eq!(of("closes"), [("nak".to_string(), Some(506))]);
+    assert!(rows.iter().all(|r| r.4 == "ban"), "{rows:?}");
+    assert!(d.stop().success());
 }

@@ -11,6 +11,7 @@
 
 mod acct;
 mod auth;
+mod check_warnings;
 mod cli;
 mod dhcp_capture;
 mod dhcp_forgery;

@@ -94,6 +94,110 @@ fn secret_file_read_relative_and_newline_stripped() {
     ));
 }
 
+/// hallpass.toml with one client whose secret is in `secrets/nas` (line 5, column 15).
+fn secret_file_main() -> String {
+    super::settings::client("address = \"10.1.0.0/16\"\nsecret_file = \"secrets/nas\"\n")
+}
+
+/// Loads a directory whose `secrets/nas` holds a good secret, after `prepare` changed it.
+fn load_with_secret_file(prepare: impl FnOnce(&Path)) -> Result<Directory, ConfigErrors> {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[
+            (MAIN_FILE, &secret_file_main()),
+            ("secrets/nas", "0123456789abcdef\n"),
+        ],
+    );
+    prepare(&dir.path().join("secrets/nas"));
+    load(dir.path(), now())
+}
+
+fn chmod(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn a_secret_file_others_can_read_or_change_is_refused_with_the_fix() {
+    for mode in [0o600, 0o640, 0o400, 0o440] {
+        let d = load_with_secret_file(|p| chmod(p, mode));
+        assert!(d.is_ok(), "mode {mode:o}: {:?}", d.err());
+    }
+    for mode in [0o644, 0o604, 0o660, 0o602, 0o666] {
+        let e = load_with_secret_file(|p| chmod(p, mode)).unwrap_err();
+        let kind = at(&e.0, MAIN_FILE, 5, 15);
+        assert!(
+            matches!(&kind, ConfigErrorKind::SecretFileMode { mode: m, path, .. } if *m == mode && path == "secrets/nas"),
+            "mode {mode:o}: {kind:?}"
+        );
+        let text = e.to_string();
+        assert!(text.contains(&format!("mode {mode:04o}")), "{text}");
+        assert!(text.contains("run `chmod 0640 /"), "{text}");
+        assert!(text.contains("/secrets/nas`"), "{text}");
+        assert!(!text.contains("0123456789abcdef"), "{text}");
+    }
+}
+
+#[test]
+fn a_secret_file_of_another_account_is_refused() {
+    use std::os::unix::fs::MetadataExt as _;
+    if crate::accounts::effective_uid() != 0 {
+        // only root can give a file away; the suite runs as root (scripts/test.sh)
+        eprintln!("skipped: needs root to chown");
+        return;
+    }
+    let nobody = crate::accounts::uid_of("nobody").unwrap_or(65534);
+    let e = load_with_secret_file(|p| {
+        std::os::unix::fs::chown(p, Some(nobody), None).unwrap();
+        assert_eq!(std::fs::metadata(p).unwrap().uid(), nobody);
+    })
+    .unwrap_err();
+    let kind = at(&e.0, MAIN_FILE, 5, 15);
+    assert!(
+        matches!(&kind, ConfigErrorKind::SecretFileOwner { uid, .. } if *uid == nobody),
+        "{kind:?}"
+    );
+    assert!(e.to_string().contains("run `chown root:hallpass /"), "{e}");
+    // root's own file is fine
+    assert!(load_with_secret_file(|p| std::os::unix::fs::chown(p, Some(0), None).unwrap()).is_ok());
+}
+
+#[test]
+fn a_large_secret_file_or_one_that_is_not_a_file_is_refused() {
+    let big = "x".repeat(crate::config::SECRET_FILE_MAX + 1);
+    let e = load_with_secret_file(|p| std::fs::write(p, &big).unwrap()).unwrap_err();
+    assert!(matches!(
+        at(&e.0, MAIN_FILE, 5, 15),
+        ConfigErrorKind::SecretFileTooLarge { max: 4096, .. }
+    ));
+    // exactly the maximum is read (and is a long secret)
+    let most = "x".repeat(crate::config::SECRET_FILE_MAX);
+    assert!(load_with_secret_file(|p| std::fs::write(p, &most).unwrap()).is_ok());
+    // the same cap for text in memory
+    let e = errs(&[(MAIN_FILE, &secret_file_main()), ("secrets/nas", &big)]);
+    assert!(matches!(
+        at(&e, MAIN_FILE, 5, 15),
+        ConfigErrorKind::SecretFileTooLarge { .. }
+    ));
+    // a directory (or a FIFO, /dev/zero) is not read
+    let e = load_with_secret_file(|p| {
+        std::fs::remove_file(p).unwrap();
+        std::fs::create_dir(p).unwrap();
+    })
+    .unwrap_err();
+    assert!(matches!(
+        at(&e.0, MAIN_FILE, 5, 15),
+        ConfigErrorKind::SecretFileUnreadable { .. }
+    ));
+    let text = secret_file_main().replace("secrets/nas", "/dev/zero");
+    let e = try_load_dir(&[(MAIN_FILE, &text)]).unwrap_err();
+    assert!(
+        matches!(at(&e.0, MAIN_FILE, 5, 15), ConfigErrorKind::SecretFileUnreadable { detail, .. } if detail == "not a regular file"),
+        "{e}"
+    );
+}
+
 #[test]
 fn shipped_config_is_valid() {
     let d = match load(&shipped(), now()) {

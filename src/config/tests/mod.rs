@@ -50,7 +50,11 @@ fn write(dir: &Path, files: &[(&str, &str)]) {
         if let Some(parent) = p.parent() {
             std::fs::create_dir_all(parent).unwrap();
         }
-        std::fs::write(p, text).unwrap();
+        std::fs::write(&p, text).unwrap();
+        // as the package leaves them: the owner writes, group hallpass reads (secret files
+        // readable by others are refused)
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
     }
 }
 

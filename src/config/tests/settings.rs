@@ -418,3 +418,46 @@ fn quota_errors() {
         );
     }
 }
+
+#[test]
+fn a_client_without_message_authenticator_loads_with_a_warning_at_its_key() {
+    let text = format!(
+        "{}{}{}",
+        client("address = \"10.0.0.0/8\"\nsecret = \"0123456789abcdef\"\n"),
+        client(
+            "address = \"10.1.2.3\"\nsecret = \"0123456789abcdef\"\nrequire_message_authenticator = false\n"
+        )
+        .replace("name = \"c\"", "name = \"old-switch\""),
+        client(
+            "address = \"10.1.0.0/16\"\nsecret = \"0123456789abcdef\"\nrequire_message_authenticator = true\n"
+        )
+        .replace("name = \"c\"", "name = \"ap\""),
+    );
+    let d = ok(&[(MAIN_FILE, &text)]);
+    assert_eq!(
+        d.warnings,
+        [ConfigWarning {
+            file: MAIN_FILE.into(),
+            line: 11,
+            // the value `false`
+            column: 33,
+            kind: ConfigWarningKind::NoMessageAuthenticator {
+                client: "old-switch".into()
+            },
+        }]
+    );
+    let shown = d.warnings[0].to_string();
+    assert!(
+        shown.starts_with("hallpass.toml:11:33: warning: client \"old-switch\" does not require Message-Authenticator"),
+        "{shown}"
+    );
+    assert!(!shown.contains("0123456789abcdef"), "{shown}");
+    // the setting itself still applies
+    let c = d.client_for("10.1.2.3".parse().unwrap()).unwrap();
+    assert!(!c.require_message_authenticator);
+    // required (the default, or said so): no warning
+    assert!(ok(&[(MAIN_FILE, MAIN)]).warnings.is_empty());
+    // a config with errors reports errors, not warnings
+    let broken = text.replace("address = \"10.1.0.0/16\"", "address = \"nonsense\"");
+    assert_eq!(errs(&[(MAIN_FILE, &broken)]).len(), 1);
+}
