@@ -65,6 +65,9 @@ pub struct EapCounters {
     pub expired: AtomicU64,
     /// Worker time per EAP round: the TLS work and the credential checks.
     pub round_time: super::LatencyHistogram,
+    /// Per method (PEAP, TTLS, TLS): the time from a conversation's first Access-Request
+    /// to the Access-Accept or Access-Reject that ends it, the peer's round trips included.
+    pub handshake_time: [super::LatencyHistogram; 3],
     results: [[AtomicU64; REASONS]; METHOD_LABELS.len()],
 }
 
@@ -84,6 +87,21 @@ impl EapCounters {
         }
     }
 
+    fn handshake(&self, method: Method) -> &super::LatencyHistogram {
+        let [peap, ttls, tls] = &self.handshake_time;
+        match method {
+            Method::Peap => peap,
+            Method::Ttls => ttls,
+            Method::Tls => tls,
+        }
+    }
+
+    /// The handshake histogram of each method, with its label.
+    pub fn handshakes(&self) -> [(&'static str, &super::LatencyHistogram); 3] {
+        let [peap, ttls, tls] = &self.handshake_time;
+        [("peap", peap), ("ttls", ttls), ("tls", tls)]
+    }
+
     /// (method, reason code, conversations ended so), for every pair.
     pub fn results(&self) -> Vec<(&'static str, &'static str, u64)> {
         let mut out = Vec::new();
@@ -101,6 +119,8 @@ struct Conversation {
     session: Session,
     /// The method the peer took up, once its responses say so.
     method: Option<Method>,
+    /// When its first Access-Request was taken up.
+    started: Instant,
 }
 
 /// The conversations of every auth socket, keyed by (client address, State).
@@ -231,6 +251,7 @@ pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bo
             let conversation = Conversation {
                 session,
                 method: None,
+                started: at,
             };
             (None, conversation)
         }
@@ -283,6 +304,7 @@ pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bo
         packet: &packet,
         directory: &directory,
         at,
+        started: conversation.started,
     };
     match step {
         Step::Send(request) => {
@@ -314,6 +336,8 @@ struct Round<'a> {
     packet: &'a Packet<'a>,
     directory: &'a Directory,
     at: Instant,
+    /// When the conversation began.
+    started: Instant,
 }
 
 impl Round<'_> {
@@ -406,6 +430,10 @@ impl Round<'_> {
         let counters = &self.shared.counters.eap;
         counters.count(method, decision.reason);
         counters.round_time.observe(self.at.elapsed());
+        // A conversation that ended before the peer took a method up had no handshake.
+        if let Some(m) = method {
+            counters.handshake(m).observe(self.started.elapsed());
+        }
         let job = self.job;
         let label = Some(method_label(method));
         record(self.shared, &job.client, job.src.ip(), decision, now, label);
@@ -566,6 +594,7 @@ mod tests {
         Conversation {
             session: Session::new(settings, 1000, &mut rand::rng()),
             method: None,
+            started: Instant::now(),
         }
     }
 

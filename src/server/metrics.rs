@@ -231,6 +231,13 @@ impl Collector for Scrape {
             "worker time per EAP round (TLS work and credential checks)",
             &[([("method", "all")], &c.eap.round_time)],
         )?;
+        let handshakes = c.eap.handshakes().map(|(m, h)| ([("method", m)], h));
+        histograms(
+            e,
+            "eap_handshake_seconds",
+            "time from an EAP conversation's first Access-Request to the Access-Accept or Access-Reject that ends it (the peer's round trips included), by method",
+            &handshakes,
+        )?;
         single(
             e,
             "duplicates",
@@ -646,6 +653,7 @@ mod tests {
         c.per_client
             .inc("wlan-controller", |p| &p.bad_authenticator);
         c.auth_latency_mab.observe(Duration::from_micros(40));
+        c.eap.handshake_time[1].observe(Duration::from_millis(30));
         let body = Exporter::new(c.clone(), writer.clone()).render();
         for line in [
             "hallpass_requests_total{type=\"access\"} 2",
@@ -659,6 +667,12 @@ mod tests {
             "hallpass_auth_duration_seconds_bucket{kind=\"mab\",le=\"+Inf\"} 1",
             "hallpass_auth_duration_seconds_bucket{kind=\"mab\",le=\"2.5e-05\"} 0",
             "hallpass_auth_duration_seconds_count{kind=\"mab\"} 1",
+            "hallpass_eap_handshake_seconds_bucket{method=\"ttls\",le=\"0.05\"} 1",
+            "hallpass_eap_handshake_seconds_bucket{method=\"ttls\",le=\"0.025\"} 0",
+            "hallpass_eap_handshake_seconds_count{method=\"ttls\"} 1",
+            "hallpass_eap_handshake_seconds_count{method=\"peap\"} 0",
+            "hallpass_eap_handshake_seconds_count{method=\"tls\"} 0",
+            "# TYPE hallpass_eap_handshake_seconds histogram",
             "hallpass_store_queue_depth 0",
             "hallpass_accounting_records_total{result=\"committed\"} 0",
             "# TYPE hallpass_auth_duration_seconds histogram",
