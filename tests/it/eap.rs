@@ -1,8 +1,10 @@
 //! 802.1X logins over RADIUS with wpa_supplicant's eapol_test as the peer: PEAP-MSCHAPv2,
-//! TTLS/PAP and EAP-TLS succeed with matching MPPE keys; a wrong password, a Wi-Fi ban on
-//! Wi-Fi (the same person on a wired port gets in), another user's device and an
-//! unregistered device are refused, each with its reason in the auth log. Certificates are
-//! made here with `hallpass::eap::certs`.
+//! TTLS/PAP and EAP-TLS succeed with matching MPPE keys, each handshake timed under its
+//! method in the metrics; a wrong password, a Wi-Fi ban on Wi-Fi (the same person on a
+//! wired port gets in), another user's device and an unregistered device are refused, each
+//! with its reason in the auth log; a flood of abandoned starts leaves the table at its
+//! bound. Certificates are made here with `hallpass::eap::certs`. The config and the
+//! eapol_test driver are shared with `eap_refusals`.
 
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;
@@ -10,14 +12,14 @@ use std::process::Command;
 
 use crate::harness::{Daemon, SECRET, TestConfig, http, parse_metrics, password_hash};
 
-const PASSWORD: &str = "Schule2026!";
-const SERVER_NAME: &str = "radius.school.example";
-const MAX_PHONE: &str = "3c:22:fb:12:34:56";
-const BANNED_PHONE: &str = "3c:22:fb:00:00:04";
-const STRANGER: &str = "da:a1:19:00:00:99";
+pub(crate) const PASSWORD: &str = "Schule2026!";
+pub(crate) const SERVER_NAME: &str = "radius.school.example";
+pub(crate) const MAX_PHONE: &str = "3c:22:fb:12:34:56";
+pub(crate) const BANNED_PHONE: &str = "3c:22:fb:00:00:04";
+pub(crate) const STRANGER: &str = "da:a1:19:00:00:99";
 
 /// eapol_test, installed if missing and possible; `None`: skip (said why on stderr).
-fn eapol_test() -> Option<&'static str> {
+pub(crate) fn eapol_test() -> Option<&'static str> {
     let found = || {
         Command::new("sh")
             .args(["-c", "command -v eapol_test"])
@@ -63,7 +65,7 @@ fn nt_hash_hex(password: &str) -> String {
 /// A config with `[eap]` (PEAP, TTLS, TLS; `unregistered` as given), its certificates,
 /// the users max.muster, lena.meyer and wifi.gesperrt (Wi-Fi ban) with password and NT
 /// hash, and the files eapol_test needs: `ca.pem`, `client.pem`, `client.key`.
-fn eap_config(unregistered: &str) -> TestConfig {
+pub(crate) fn eap_config(unregistered: &str) -> TestConfig {
     let eap = format!(
         "\n[eap]\nmethods = [\"peap\", \"ttls\", \"tls\"]\ncertificate = \"eap/server.pem\"\nprivate_key = \"eap/server.key\"\nclient_ca = \"eap/clients-ca.pem\"\nunregistered_devices = \"{unregistered}\"\n"
     );
@@ -122,7 +124,7 @@ fn eap_config(unregistered: &str) -> TestConfig {
 }
 
 /// The network block of one method.
-fn network(method: &str, user: &str, password: &str, dir: &Path) -> String {
+pub(crate) fn network(method: &str, user: &str, password: &str, dir: &Path) -> String {
     let ca = dir.join("ca.pem").display().to_string();
     let common = format!(
         "ca_cert=\"{ca}\"\n  domain_suffix_match=\"{SERVER_NAME}\"\n  key_mgmt=IEEE8021X\n  eapol_flags=0\n"
@@ -146,21 +148,28 @@ fn network(method: &str, user: &str, password: &str, dir: &Path) -> String {
     }
 }
 
-struct Run {
-    success: bool,
-    keys_ok: bool,
-    output: String,
+pub(crate) struct Run {
+    pub success: bool,
+    pub keys_ok: bool,
+    pub output: String,
 }
 
 /// eapol_test against one daemon.
-struct Peer<'a> {
-    bin: &'a str,
-    d: &'a Daemon,
-    cfg: &'a TestConfig,
+pub(crate) struct Peer<'a> {
+    pub bin: &'a str,
+    pub d: &'a Daemon,
+    pub cfg: &'a TestConfig,
 }
 
 /// One eapol_test login of `user` from `mac`; `port_type` 19 (Wi-Fi) or 15 (Ethernet).
-fn login(peer: &Peer, method: &str, user: &str, password: &str, mac: &str, port_type: u32) -> Run {
+pub(crate) fn login(
+    peer: &Peer,
+    method: &str,
+    user: &str,
+    password: &str,
+    mac: &str,
+    port_type: u32,
+) -> Run {
     let conf = peer
         .cfg
         .path()
@@ -170,7 +179,7 @@ fn login(peer: &Peer, method: &str, user: &str, password: &str, mac: &str, port_
 }
 
 /// eapol_test with the network block in `conf`.
-fn run(peer: &Peer, conf: &Path, mac: &str, port_type: u32) -> Run {
+pub(crate) fn run(peer: &Peer, conf: &Path, mac: &str, port_type: u32) -> Run {
     let Peer { bin, d, .. } = *peer;
     let out = Command::new(bin)
         .arg("-c")
@@ -199,13 +208,13 @@ fn run(peer: &Peer, conf: &Path, mac: &str, port_type: u32) -> Run {
 }
 
 /// The tail of the output, enough to see why a login went wrong.
-fn tail(r: &Run) -> String {
+pub(crate) fn tail(r: &Run) -> String {
     let lines: Vec<&str> = r.output.lines().collect();
     lines[lines.len().saturating_sub(60)..].join("\n")
 }
 
 /// The last auth-log line the daemon printed about an EAP login.
-fn logged_reason(d: &mut Daemon, skip: usize) -> String {
+pub(crate) fn logged_reason(d: &mut Daemon, skip: usize) -> String {
     let line = d.wait_for_log("access decision", skip, std::time::Duration::from_secs(10));
     line.split("reason=")
         .nth(1)
@@ -261,6 +270,12 @@ fn peap_ttls_and_tls_log_in_with_matching_keys() {
         let series =
             format!("hallpass_eap_results_total{{method=\"{method}\",reason=\"accepted\"}}");
         assert_eq!(m.get(&series), Some(&1.0), "{series}\n{body}");
+        // One handshake timed per method, from the first request to the Access-Accept:
+        // several round trips, so never nothing.
+        let count = format!("hallpass_eap_handshake_seconds_count{{method=\"{method}\"}}");
+        assert_eq!(m.get(&count), Some(&1.0), "{count}\n{body}");
+        let sum = format!("hallpass_eap_handshake_seconds_sum{{method=\"{method}\"}}");
+        assert!(m.get(&sum).is_some_and(|s| *s > 0.0), "{sum}\n{body}");
     }
     assert_eq!(m.get("hallpass_eap_conversations"), Some(&0.0), "{body}");
     // The auth log names the method and the person inside the tunnel.
@@ -395,7 +410,7 @@ fn unregistered_devices_may_be_allowed() {
 }
 
 /// An EAP-Response/Identity as the NAS forwards it.
-fn identity_response(id: u8, identity: &[u8]) -> Vec<u8> {
+pub(crate) fn identity_response(id: u8, identity: &[u8]) -> Vec<u8> {
     let len = (5 + identity.len()) as u16;
     let mut eap = vec![2, id, 0, 0, 1];
     eap[2..4].copy_from_slice(&len.to_be_bytes());
@@ -532,17 +547,24 @@ fn check_shows_the_certificate_and_who_lacks_an_nt_hash() {
 fn abandoned_conversations_stay_bounded_and_a_real_login_still_works() {
     use crate::wire;
     use std::time::Duration;
+    const MAX: u32 = 256;
+    const STARTS: u32 = 3000;
     let Some(bin) = eapol_test() else { return };
     let cfg = eap_config("reject");
     let main = std::fs::read_to_string(cfg.path().join("hallpass.toml")).unwrap();
     cfg.write(
         "hallpass.toml",
-        &main.replace("[eap]\n", "[eap]\nmax_conversations = 100\n"),
+        &main.replace("[eap]\n", &format!("[eap]\nmax_conversations = {MAX}\n")),
     );
     cfg.enable_metrics();
     let d = Daemon::start(&cfg);
+    let in_flight = || {
+        let body = d.scrape();
+        let m = parse_metrics(&body);
+        (m.get("hallpass_eap_conversations").copied(), body)
+    };
     let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    for i in 0..1000u32 {
+    for i in 0..STARTS {
         let eap = identity_response(1, format!("flood{i}@school.example").as_bytes());
         let attrs = [(31u8, b"DA-A1-19-00-00-99".to_vec()), (79, eap)];
         let mut authenticator = [0u8; 16];
@@ -553,16 +575,22 @@ fn abandoned_conversations_stay_bounded_and_a_real_login_still_works() {
             .find_map(|_| wire::exchange_on(&s, d.addr, &request, Duration::from_secs(2)))
             .unwrap_or_else(|| panic!("start {i} not answered"));
         assert_eq!(reply[0], 11, "start {i}: Access-Challenge");
+        // Never more than the bound in the table, on the way as at the end.
+        if i % 500 == 499 {
+            let (n, body) = in_flight();
+            assert_eq!(n, Some(f64::from(MAX)), "after {} starts\n{body}", i + 1);
+        }
     }
-    let (_, body) = http(
-        d.metrics.unwrap(),
-        "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n",
-    );
+    let body = d.scrape();
     let m = parse_metrics(&body);
-    assert_eq!(m.get("hallpass_eap_conversations"), Some(&100.0), "{body}");
+    assert_eq!(
+        m.get("hallpass_eap_conversations"),
+        Some(&f64::from(MAX)),
+        "{body}"
+    );
     assert_eq!(
         m.get("hallpass_eap_conversations_dropped_total"),
-        Some(&900.0),
+        Some(&f64::from(STARTS - MAX)),
         "{body}"
     );
     let peer = Peer {
@@ -572,6 +600,9 @@ fn abandoned_conversations_stay_bounded_and_a_real_login_still_works() {
     };
     let r = login(&peer, "peap", "max.muster", PASSWORD, MAX_PHONE, 19);
     assert!(r.success && r.keys_ok, "{}", tail(&r));
+    // The login's conversation took the place of an abandoned one and left when it ended.
+    let (n, body) = in_flight();
+    assert_eq!(n, Some(f64::from(MAX - 1)), "{body}");
 }
 
 #[test]

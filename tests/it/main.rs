@@ -20,6 +20,7 @@ mod docs;
 mod eap;
 mod eap_8021x;
 mod eap_cli;
+mod eap_refusals;
 mod edit_private;
 mod example;
 mod faults;
