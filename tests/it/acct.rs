@@ -591,7 +591,7 @@ fn a_naked_disconnect_is_retried_a_minute_later_while_the_session_stays_open_and
     let mut first = Vec::new();
     for _ in 0..2 {
         let (p, from) = nas
-            .receive(Duration::from_secs(5))
+            .receive(Duration::from_secs(20))
             .expect("a Disconnect-Request for each session");
         first.push(session_id(&p));
         nas.answer(
@@ -604,7 +604,7 @@ fn a_naked_disconnect_is_retried_a_minute_later_while_the_session_stays_open_and
     let naked_at = Instant::now();
     first.sort();
     assert_eq!(first, ["closes", "stays"]);
-    assert_eq!(wait_rows(&cfg, 2, Duration::from_secs(5)).len(), 2);
+    assert_eq!(wait_rows(&cfg, 2, Duration::from_secs(20)).len(), 2);
     // one session ends; the other stays open and banned
     assert_eq!(
         acct(&d, "Stop", "closes", mac, "").as_deref(),
@@ -622,7 +622,7 @@ fn a_naked_disconnect_is_retried_a_minute_later_while_the_session_stays_open_and
     nas.answer(&p, from, wire::DISCONNECT_ACK, &[]);
     // the closed session would have been due at the same moment: nothing comes
     assert!(nas.receive(Duration::from_secs(5)).is_none());
-    let rows = wait_rows(&cfg, 3, Duration::from_secs(5));
+    let rows = wait_rows(&cfg, 3, Duration::from_secs(20));
     let of = |sid: &str| -> Vec<(String, Option<i64>)> {
         rows.iter()
             .filter(|r| r.0 == sid)
