@@ -234,12 +234,10 @@ pub enum ConfigErrorKind {
     NoEapMethods,
     #[error("tls_versions must be [\"1.2\"] or [\"1.2\", \"1.3\"], not {value}")]
     BadTlsVersions { value: String },
-    #[error("unknown unregistered_devices {value:?} (expected \"reject\" or \"allow\")")]
-    BadUnregisteredDevices { value: String },
     #[error(
-        "unregistered_devices = \"enrol\" is not yet supported by this version of hallpass (use \"reject\" or \"allow\")"
+        "unknown unregistered_devices {value:?} (expected \"reject\", \"allow\" or \"enrol\")"
     )]
-    EnrolNotSupported,
+    BadUnregisteredDevices { value: String },
     #[error(
         "the EAP method \"tls\" needs `client_ca` (the CA that issued the client certificates)"
     )]

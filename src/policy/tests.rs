@@ -67,6 +67,7 @@ impl Dir {
                 max_devices_per_user: 5,
                 session_timeout_secs: SESSION,
                 unregistered_vlan: None,
+                device_expiry_secs: None,
                 groups: Vec::new(),
             },
             eap: None,
