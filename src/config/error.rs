@@ -234,9 +234,7 @@ pub enum ConfigErrorKind {
     NoEapMethods,
     #[error("tls_versions must be [\"1.2\"] or [\"1.2\", \"1.3\"], not {value}")]
     BadTlsVersions { value: String },
-    #[error(
-        "unknown unregistered_devices {value:?} (expected \"reject\", \"allow\" or \"enrol\")"
-    )]
+    #[error("unknown unregistered_devices {value:?} (expected \"reject\", \"allow\" or \"enrol\")")]
     BadUnregisteredDevices { value: String },
     #[error(
         "the EAP method \"tls\" needs `client_ca` (the CA that issued the client certificates)"

@@ -158,19 +158,26 @@ impl DeviceBook {
         });
         super::Facts {
             last_accepted: mac.and_then(|m| last(&m)),
-            enrolled: mac.and_then(|m| inner.enrolled.get(&m)).map(|e| EnrolledDevice {
-                owner: e.owner.clone(),
-                since: e.since,
-            }),
+            enrolled: mac
+                .and_then(|m| inner.enrolled.get(&m))
+                .map(|e| EnrolledDevice {
+                    owner: e.owner.clone(),
+                    since: e.since,
+                }),
             enrolled_devices,
             ..usage
         }
     }
 
     /// Notes that `mac` was accepted at `now`. `true`: the database's time is more than
-    /// [`WRITE_EVERY`] old (or missing), so the caller sends it to the writer now.
+    /// [`WRITE_EVERY`] old (or missing), so the caller sends it to the writer now. Within
+    /// the hour the book keeps the first acceptance: an acceptance costs a read lock only,
+    /// and an expiry counted in days does not miss the hour.
     pub fn accepted(&self, mac: MacAddr, now: Timestamp) -> bool {
-        let due = |s: &Seen| s.written.is_none_or(|w| now.duration_since(w) >= WRITE_EVERY);
+        let due = |s: &Seen| {
+            s.written
+                .is_none_or(|w| now.duration_since(w) >= WRITE_EVERY)
+        };
         {
             let inner = self.inner.read().unwrap_or_else(PoisonError::into_inner);
             if inner.seen.get(&mac).is_some_and(|s| !due(s)) {

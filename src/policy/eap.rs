@@ -143,7 +143,10 @@ fn run_eap<O: Observer>(
                 return reject(Reason::DeviceOfOtherUser, module, mac, user());
             }
             obs.step("device_owner", true, || {
-                format!("device {m} is enrolled to {name} since {}", local(e.since, tz))
+                format!(
+                    "device {m} is enrolled to {name} since {}",
+                    local(e.since, tz)
+                )
             });
             let last = facts.last_accepted;
             if let Err(d) = expiry_rule(dir, m, Some(e.since), last, module, name, now, obs) {
@@ -152,10 +155,9 @@ fn run_eap<O: Observer>(
         }
         _ => {
             let what = || match (mac, &facts.enrolled) {
-                (Some(m), Some(e)) => format!(
-                    "the enrolment of device {m} to {} has expired",
-                    e.owner
-                ),
+                (Some(m), Some(e)) => {
+                    format!("the enrolment of device {m} to {} has expired", e.owner)
+                }
                 (Some(m), None) => format!("device {m} is not registered"),
                 (None, _) => "no device MAC".to_string(),
             };
@@ -205,7 +207,10 @@ fn run_eap<O: Observer>(
             return reject(Reason::TooManyDevices, module, mac, user());
         }
         obs.step("device_limit", true, || {
-            format!("device {m} is enrolled to {name}: device {} of at most {max}", have + 1)
+            format!(
+                "device {m} is enrolled to {name}: device {} of at most {max}",
+                have + 1
+            )
         });
         decision.reason = Reason::Enrolled;
     }

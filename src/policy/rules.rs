@@ -252,8 +252,7 @@ pub(super) fn run<O: Observer>(
                         let since = dir.device(&mac).and_then(|d| d.registered);
                         let name = &account.user.name;
                         let last = facts.last_accepted;
-                        if let Err(d) = expiry_rule(dir, mac, since, last, module, name, now, obs)
-                        {
+                        if let Err(d) = expiry_rule(dir, mac, since, last, module, name, now, obs) {
                             return d;
                         }
                     }

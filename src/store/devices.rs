@@ -154,9 +154,7 @@ pub(crate) fn last_accepted_of(
     sorted.sort();
     sorted.dedup();
     for mac in sorted {
-        let t: Option<i64> = stmt
-            .query_row([mac.to_string()], |r| r.get(0))
-            .optional()?;
+        let t: Option<i64> = stmt.query_row([mac.to_string()], |r| r.get(0)).optional()?;
         if let Some(t) = t {
             out.push(LastAccepted {
                 mac,
@@ -210,7 +208,10 @@ pub(crate) fn replace_device(
         "UPDATE enrolments SET mac = ?2 WHERE mac = ?1",
         [old.to_string(), new.to_string()],
     )? > 0;
-    tx.execute("DELETE FROM last_accepted WHERE mac = ?1", [old.to_string()])?;
+    tx.execute(
+        "DELETE FROM last_accepted WHERE mac = ?1",
+        [old.to_string()],
+    )?;
     accepted(&tx, new, now)?;
     tx.commit()?;
     Ok(moved)
@@ -253,7 +254,10 @@ mod tests {
         accepted(&conn, phone.mac, ts("2026-12-01T07:00:00Z")).unwrap();
         let r = device_records(&conn).unwrap();
         assert_eq!(r.enrolments.len(), 2);
-        assert!(r.tracking_since.is_some(), "migration 8 notes when it began");
+        assert!(
+            r.tracking_since.is_some(),
+            "migration 8 notes when it began"
+        );
         let of_phone: Vec<_> = r
             .last_accepted
             .iter()
@@ -273,7 +277,10 @@ mod tests {
         );
 
         let gone = forget_devices(&mut conn, &[new, phone.mac]).unwrap();
-        assert_eq!(gone[0].enrolment.as_ref().map(|e| e.user.as_str()), Some("max"));
+        assert_eq!(
+            gone[0].enrolment.as_ref().map(|e| e.user.as_str()),
+            Some("max")
+        );
         assert!(gone[0].last_accepted);
         assert_eq!(gone[1], DeviceForgotten::default());
         assert!(enrolments_of(&conn, "max").unwrap().is_empty());

@@ -399,7 +399,11 @@ pub(crate) mod tests {
         let laptop: MacAddr = MAX_LAPTOP.parse().unwrap();
         devices::accepted(&conn, laptop, t).unwrap();
         let macs = person_macs(&conn, Some("max"), &[laptop]).unwrap();
-        assert_eq!(macs.registered.len(), 2, "the enrolled phone is his: {macs:?}");
+        assert_eq!(
+            macs.registered.len(),
+            2,
+            "the enrolled phone is his: {macs:?}"
+        );
         let counts = erase_user(&mut conn, Some("max"), &[laptop]).unwrap();
         assert_eq!((counts.enrolments, counts.last_accepted), (1, 2));
         assert_eq!(rows_of_max(&conn), 0, "the enrolled phone's rows went too");
