@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod args;
+pub mod device;
 pub mod eap;
 pub mod edit;
 pub mod generate;
@@ -271,7 +272,7 @@ pub fn run(command: args::Command) -> ExitCode {
         _ => "hallpass",
     };
     let result = match command {
-        C::Device { cmd } => admin::device(cmd),
+        C::Device { cmd } => device::device(cmd),
         C::Ban { cmd } => admin::ban(cmd),
         C::Grant { cmd } => admin::grant(cmd),
         C::User { cmd } => admin::user(cmd),

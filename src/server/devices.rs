@@ -86,8 +86,7 @@ pub(super) fn note_accepted(shared: &AuthShared, d: &Decision, now: Timestamp) {
         return;
     };
     let registered = shared.directory.load().device(&mac).is_some();
-    if (registered || shared.devices.enrolled(mac).is_some()) && shared.devices.accepted(mac, now)
-    {
+    if (registered || shared.devices.enrolled(mac).is_some()) && shared.devices.accepted(mac, now) {
         // Dropped when the log queue is full: the next acceptance sends it again.
         let _ = shared.writer.device_accepted(mac, now);
     }
@@ -112,8 +111,7 @@ pub fn read_device_records(
 pub async fn reload_device_book(shared: &AuthShared) {
     let writer = shared.writer.clone();
     let state_dir = shared.directory.load().server.state_dir.clone();
-    let read =
-        tokio::task::spawn_blocking(move || read_device_records(&writer, &state_dir)).await;
+    let read = tokio::task::spawn_blocking(move || read_device_records(&writer, &state_dir)).await;
     match read {
         Ok(Ok(records)) => shared.devices.replace(&records),
         Ok(Err(e)) => warn!(error = %e, "the device book could not be reloaded"),
