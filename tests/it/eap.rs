@@ -10,14 +10,14 @@ use std::process::Command;
 
 use crate::harness::{Daemon, SECRET, TestConfig, http, parse_metrics, password_hash};
 
-const PASSWORD: &str = "Schule2026!";
+pub(crate) const PASSWORD: &str = "Schule2026!";
 const SERVER_NAME: &str = "radius.school.example";
-const MAX_PHONE: &str = "3c:22:fb:12:34:56";
+pub(crate) const MAX_PHONE: &str = "3c:22:fb:12:34:56";
 const BANNED_PHONE: &str = "3c:22:fb:00:00:04";
-const STRANGER: &str = "da:a1:19:00:00:99";
+pub(crate) const STRANGER: &str = "da:a1:19:00:00:99";
 
 /// eapol_test, installed if missing and possible; `None`: skip (said why on stderr).
-fn eapol_test() -> Option<&'static str> {
+pub(crate) fn eapol_test() -> Option<&'static str> {
     let found = || {
         Command::new("sh")
             .args(["-c", "command -v eapol_test"])
@@ -64,10 +64,15 @@ fn nt_hash_hex(password: &str) -> String {
 /// the users max.muster, lena.meyer and wifi.gesperrt (Wi-Fi ban) with password and NT
 /// hash, and the files eapol_test needs: `ca.pem`, `client.pem`, `client.key`.
 fn eap_config(unregistered: &str) -> TestConfig {
+    eap_config_with(unregistered, "")
+}
+
+/// [`eap_config`] with `policy_extra` added to `[policy]`.
+pub(crate) fn eap_config_with(unregistered: &str, policy_extra: &str) -> TestConfig {
     let eap = format!(
         "\n[eap]\nmethods = [\"peap\", \"ttls\", \"tls\"]\ncertificate = \"eap/server.pem\"\nprivate_key = \"eap/server.key\"\nclient_ca = \"eap/clients-ca.pem\"\nunregistered_devices = \"{unregistered}\"\n"
     );
-    let cfg = TestConfig::new("", &eap);
+    let cfg = TestConfig::new(policy_extra, &eap);
     let now = jiff::Timestamp::now();
     let certs = hallpass::eap::certs::make_ca("hallpass test CA", now).unwrap();
     let server = hallpass::eap::certs::make_server_cert(&certs, &[SERVER_NAME], now).unwrap();
@@ -146,21 +151,28 @@ fn network(method: &str, user: &str, password: &str, dir: &Path) -> String {
     }
 }
 
-struct Run {
-    success: bool,
-    keys_ok: bool,
-    output: String,
+pub(crate) struct Run {
+    pub(crate) success: bool,
+    pub(crate) keys_ok: bool,
+    pub(crate) output: String,
 }
 
 /// eapol_test against one daemon.
-struct Peer<'a> {
-    bin: &'a str,
-    d: &'a Daemon,
-    cfg: &'a TestConfig,
+pub(crate) struct Peer<'a> {
+    pub(crate) bin: &'a str,
+    pub(crate) d: &'a Daemon,
+    pub(crate) cfg: &'a TestConfig,
 }
 
 /// One eapol_test login of `user` from `mac`; `port_type` 19 (Wi-Fi) or 15 (Ethernet).
-fn login(peer: &Peer, method: &str, user: &str, password: &str, mac: &str, port_type: u32) -> Run {
+pub(crate) fn login(
+    peer: &Peer,
+    method: &str,
+    user: &str,
+    password: &str,
+    mac: &str,
+    port_type: u32,
+) -> Run {
     let conf = peer
         .cfg
         .path()
@@ -199,13 +211,13 @@ fn run(peer: &Peer, conf: &Path, mac: &str, port_type: u32) -> Run {
 }
 
 /// The tail of the output, enough to see why a login went wrong.
-fn tail(r: &Run) -> String {
+pub(crate) fn tail(r: &Run) -> String {
     let lines: Vec<&str> = r.output.lines().collect();
     lines[lines.len().saturating_sub(60)..].join("\n")
 }
 
 /// The last auth-log line the daemon printed about an EAP login.
-fn logged_reason(d: &mut Daemon, skip: usize) -> String {
+pub(crate) fn logged_reason(d: &mut Daemon, skip: usize) -> String {
     let line = d.wait_for_log("access decision", skip, std::time::Duration::from_secs(10));
     line.split("reason=")
         .nth(1)

@@ -21,6 +21,7 @@ mod eap;
 mod eap_8021x;
 mod eap_cli;
 mod edit_private;
+mod enrol;
 mod example;
 mod faults;
 mod flood_sources;
