@@ -264,7 +264,10 @@ mod tests {
             .filter(|l| l.mac == phone.mac)
             .collect();
         assert_eq!(of_phone[0].time, ts("2026-12-04T07:00:00Z"));
-        assert_eq!(enrolments_of(&conn, "max").unwrap(), std::slice::from_ref(&phone));
+        assert_eq!(
+            enrolments_of(&conn, "max").unwrap(),
+            std::slice::from_ref(&phone)
+        );
         assert_eq!(last_accepted_of(&conn, &[phone.mac]).unwrap().len(), 1);
 
         let new: MacAddr = "3c:22:fb:00:00:09".parse().unwrap();
