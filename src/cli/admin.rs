@@ -630,8 +630,13 @@ pub fn why(a: &WhyArgs) -> anyhow::Result<()> {
         Module::Wifi => 19,
         Module::Lan => 15,
     };
-    // What the daemon's device book would hold: enrolments and last-accepted times.
-    let book = policy::devices::DeviceBook::new(&super::device::records(&d)?);
+    // What the daemon's device book would hold: enrolments and last-accepted times. Without
+    // them the config alone decides, and the output says so.
+    let records = super::device::records(&d).unwrap_or_else(|e| {
+        eprintln!("note: without enrolments and last-accepted times ({e:#})");
+        crate::store::DeviceRecords::default()
+    });
+    let book = policy::devices::DeviceBook::new(&records);
     let explanation = if let (Some(mac), Some(user)) = (&a.mac, &a.user) {
         let mac = parse_mac(mac)?.to_string();
         let login = policy::EapLogin {
