@@ -221,6 +221,10 @@ pub enum DeviceCmd {
         /// Only devices that have expired ([policy] device_expiry) or expire within 30 days.
         #[arg(long)]
         stale: bool,
+        /// Registered devices the DHCP watcher now sees under a new randomized MAC (same
+        /// host name), each with the `device replace` command that would move it.
+        #[arg(long, conflicts_with_all = ["stale", "json"])]
+        suggest: bool,
         #[arg(long)]
         json: bool,
         #[command(flatten)]

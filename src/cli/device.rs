@@ -61,9 +61,16 @@ pub fn device(cmd: DeviceCmd) -> anyhow::Result<()> {
         DeviceCmd::Replace { old, new, edit } => replace(&edit, parse_mac(&old)?, parse_mac(&new)?),
         DeviceCmd::List {
             owner,
+            suggest: true,
+            config,
+            ..
+        } => suggest(&config.config, owner.as_deref()),
+        DeviceCmd::List {
+            owner,
             stale,
             json,
             config,
+            ..
         } => list(&config.config, owner.as_deref(), stale, json),
         DeviceCmd::Prune {
             stale: _,
@@ -351,6 +358,79 @@ fn list(dir: &Path, owner: Option<&str>, stale: bool, json: bool) -> anyhow::Res
     Ok(())
 }
 
+/// A registered device that seems to use a new private address.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Suggestion {
+    pub registered: MacAddr,
+    pub owner: String,
+    pub label: Option<String>,
+    /// The randomized MAC the watcher linked to it (same host name).
+    pub now_as: MacAddr,
+    pub hostname: Option<String>,
+    pub seen: Timestamp,
+}
+
+/// The randomized MACs the DHCP watcher linked to a registered or enrolled device that are
+/// registered to nobody themselves, the most recently seen first.
+pub(super) fn suggestions(
+    devices: &[DeviceListed],
+    sightings: &[crate::store::Sighting],
+) -> Vec<Suggestion> {
+    let known = |m: MacAddr| devices.iter().find(|x| x.mac == m);
+    let mut out: Vec<Suggestion> = sightings
+        .iter()
+        .filter(|s| known(s.mac).is_none())
+        .filter_map(|s| {
+            let of = known(s.randomized_alias_of?)?;
+            Some(Suggestion {
+                registered: of.mac,
+                owner: of.owner.clone(),
+                label: of.label.clone(),
+                now_as: s.mac,
+                hostname: s.hostname.clone(),
+                seen: s.last_seen,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| b.seen.cmp(&a.seen).then(a.now_as.cmp(&b.now_as)));
+    out
+}
+
+fn suggest(dir: &Path, owner: Option<&str>) -> anyhow::Result<()> {
+    let d = load_config(dir)?;
+    if db_file(&d.server.state_dir).is_err() {
+        println!("no suggestions: the daemon has not run yet");
+        return Ok(());
+    }
+    let devices = listed(&d, Timestamp::now())?;
+    let filter = crate::store::SightingFilter {
+        randomized_only: true,
+        ..crate::store::SightingFilter::default()
+    };
+    let sightings = reader(&d)?.sightings(&filter)?;
+    let found: Vec<Suggestion> = suggestions(&devices, &sightings)
+        .into_iter()
+        .filter(|s| owner.is_none_or(|o| s.owner == o))
+        .collect();
+    if found.is_empty() {
+        println!("no registered device appears under a new randomized MAC");
+    }
+    let tz = &d.server.timezone;
+    for s in found {
+        println!(
+            "{} ({}{}) now appears as {}? host name {:?}, last seen {}",
+            s.registered,
+            s.owner,
+            s.label.map(|l| format!(", {l}")).unwrap_or_default(),
+            s.now_as,
+            s.hostname.unwrap_or_default(),
+            show_time(s.seen, tz)
+        );
+        println!("  hallpass device replace {} {}", s.registered, s.now_as);
+    }
+    Ok(())
+}
+
 fn prune(edit: &EditArgs, why: &str) -> anyhow::Result<()> {
     if why.trim().is_empty() {
         return Err(CliError::ReasonRequired {
@@ -419,6 +499,77 @@ pub(super) fn of_user(d: &Directory, user: &str) -> anyhow::Result<Vec<DeviceLis
 mod tests {
     use super::*;
     use crate::cli::records::to_json;
+
+    fn listed_device(mac: &str, owner: &str) -> DeviceListed {
+        DeviceListed {
+            mac: mac.parse().unwrap(),
+            owner: owner.into(),
+            label: Some("iPhone".into()),
+            source: "devices.toml:3".into(),
+            registered: None,
+            enrolled: false,
+            last_accepted: None,
+            randomized: true,
+            expires: None,
+            expired: false,
+        }
+    }
+
+    fn sighting(mac: &str, alias_of: Option<&str>, seen: &str) -> crate::store::Sighting {
+        crate::store::Sighting {
+            mac: mac.parse().unwrap(),
+            last_ip: None,
+            hostname: Some("Max-iPhone".into()),
+            vendor_class: None,
+            client_id: None,
+            fingerprint: None,
+            family: None,
+            registered: false,
+            randomized: true,
+            first_seen: seen.parse().unwrap(),
+            last_seen: seen.parse().unwrap(),
+            counts: Default::default(),
+            last_interface: None,
+            relay_circuit_id: None,
+            relay_remote_id: None,
+            randomized_alias_of: alias_of.map(|m| m.parse().unwrap()),
+        }
+    }
+
+    #[test]
+    fn a_registered_device_under_a_new_private_mac_is_suggested_for_replace() {
+        let devices = [
+            listed_device("3a:22:fb:12:34:56", "max.muster"),
+            listed_device("3a:22:fb:00:00:01", "lena.meyer"),
+        ];
+        let sightings = [
+            // max's phone after the summer: a new private MAC, same host name
+            sighting(
+                "aa:bb:cc:00:00:01",
+                Some("3a:22:fb:12:34:56"),
+                "2026-09-01T07:00:00Z",
+            ),
+            // linked, but registered itself (to lena): nothing to suggest
+            sighting(
+                "3a:22:fb:00:00:01",
+                Some("3a:22:fb:12:34:56"),
+                "2026-09-02T07:00:00Z",
+            ),
+            // linked to a MAC nobody registered
+            sighting(
+                "aa:bb:cc:00:00:02",
+                Some("3a:22:fb:99:99:99"),
+                "2026-09-02T07:00:00Z",
+            ),
+            // no link
+            sighting("aa:bb:cc:00:00:03", None, "2026-09-02T07:00:00Z"),
+        ];
+        let found = suggestions(&devices, &sightings);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].registered, devices[0].mac);
+        assert_eq!(found[0].owner, "max.muster");
+        assert_eq!(found[0].now_as, "aa:bb:cc:00:00:01".parse().unwrap());
+    }
 
     #[test]
     fn device_lines_print_as_scripts_read_them() {
