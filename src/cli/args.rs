@@ -407,6 +407,29 @@ pub enum EapCmd {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Write what pupils install instead of typing settings: an Apple configuration profile
+    /// (SSID.mobileconfig), a Windows 11 WLAN profile (SSID-windows.xml) and the Android
+    /// fields (SSID-android.txt), with the CA to trust and the server name of [eap]'s
+    /// certificate. No user name or password is in them.
+    Profile {
+        /// The network's name (SSID).
+        #[arg(long)]
+        ssid: String,
+        /// Where to write the three files.
+        #[arg(long)]
+        out: PathBuf,
+        /// peap or ttls (default: the first of them [eap] offers).
+        #[arg(long)]
+        method: Option<String>,
+        /// The CA certificate to trust (default: eap/ca.pem, as make-cert writes it).
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
     /// Write a client certificate for EAP-TLS (USER.pem, USER.key), signed by the CA that
     /// make-cert wrote (ca.pem, ca.key in --ca-dir); the user is the certificate's CN.
     ClientCert {

@@ -15,6 +15,7 @@ pub mod device;
 pub mod eap;
 pub mod edit;
 pub mod generate;
+pub mod profile;
 pub mod records;
 
 use std::path::{Path, PathBuf};

@@ -11,7 +11,7 @@ use std::process::Command;
 use crate::harness::{Daemon, SECRET, TestConfig, http, parse_metrics, password_hash};
 
 pub(crate) const PASSWORD: &str = "Schule2026!";
-const SERVER_NAME: &str = "radius.school.example";
+pub(crate) const SERVER_NAME: &str = "radius.school.example";
 pub(crate) const MAX_PHONE: &str = "3c:22:fb:12:34:56";
 const BANNED_PHONE: &str = "3c:22:fb:00:00:04";
 pub(crate) const STRANGER: &str = "da:a1:19:00:00:99";

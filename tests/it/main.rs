@@ -20,6 +20,7 @@ mod docs;
 mod eap;
 mod eap_8021x;
 mod eap_cli;
+mod eap_profile;
 mod edit_private;
 mod enrol;
 mod example;
