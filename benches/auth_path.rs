@@ -67,6 +67,7 @@ fn directory() -> Directory {
         max_devices_per_user: 5,
         session_timeout_secs: 43_200,
         unregistered_vlan: None,
+        device_expiry_secs: None,
         groups: vec![
             PolicyGroup {
                 name: "teachers".into(),

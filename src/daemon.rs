@@ -15,6 +15,7 @@ use tracing::{error, info, warn};
 use crate::config::{self, ConfigErrors, Directory};
 use crate::control;
 use crate::eap::conversation::DEFAULT_MAX_CONVERSATIONS;
+use crate::policy::devices::DeviceBook;
 use crate::policy::usage::UsageBook;
 use crate::server::acct::{self, AcctShared};
 use crate::server::auth::{AuthShared, serve_socket};
@@ -130,6 +131,10 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     let log_limit = Arc::new(RateLimitedLog::new(Duration::from_secs(10)));
     let directory = Arc::new(ArcSwap::from_pointee(directory));
     let usage = Arc::new(UsageBook::default());
+    // The writer has migrated the database: enrolments and last-accepted times are there.
+    let devices = Arc::new(DeviceBook::new(
+        &store::Reader::open(&db_path)?.device_records()?,
+    ));
     // Sized once: a reload that changes max_conversations takes effect after a restart.
     let max_conversations = directory
         .load()
@@ -146,6 +151,7 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
         log_limit: log_limit.clone(),
         usage: usage.clone(),
         eap: Arc::new(conversations),
+        devices,
     });
     let (committed_tx, committed_rx) = mpsc::channel(COMMITTED_QUEUE);
     let acct_shared = Arc::new(AcctShared {
@@ -278,6 +284,8 @@ async fn reload(
     let dir = config_dir.to_path_buf();
     let loaded =
         tokio::task::spawn_blocking(move || config::load(&dir, jiff::Timestamp::now())).await;
+    // An admin command may have removed, replaced or erased devices in the database.
+    server::devices::reload_device_book(shared).await;
     match loaded {
         Ok(Ok(new)) => {
             // Parsed on a blocking thread, copied here on the daemon's main thread: its heap

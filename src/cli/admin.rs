@@ -1,6 +1,6 @@
-//! The commands that edit the config files (device, ban, grant, user passwd), `user show`
-//! and `why`. Every edit goes through [`super::edit`] and is recorded in the audit log.
-//! `device list --json` and `ban list --json` print typed records through
+//! The commands that edit the config files (ban, grant, user passwd; devices are in
+//! `device`), `user show` and `why`. Every edit goes through [`super::edit`] and is recorded in the audit log.
+//! `ban list --json` prints typed records through
 //! [`super::records::print_json`].
 
 use std::path::{Path, PathBuf};
@@ -11,12 +11,12 @@ use jiff::tz::TimeZone;
 use serde::Serialize;
 use toml_edit::{DocumentMut, Item, Table, value};
 
-use super::args::{BanCmd, DeviceCmd, EditArgs, GrantCmd, UserCmd, WhyArgs};
+use super::args::{BanCmd, EditArgs, GrantCmd, UserCmd, WhyArgs};
 use super::edit::{Edit, Lock, Reload};
 use super::records::print_json;
 use super::{CliError, actor, load_config, parse_duration, parse_mac, parse_time, show_time};
 use crate::config::Directory;
-use crate::model::{BanTarget, Device, MacAddr, Module};
+use crate::model::{BanTarget, MacAddr, Module};
 use crate::policy;
 
 /// Runs one edit: lock, load the current config, `change` (which fills the edit and says
@@ -44,6 +44,11 @@ pub(super) fn edit_flow(
     if let Err(e) = super::records::audit_insert(state_dir, action, subject, reason) {
         eprintln!("warning: not recorded in the audit log: {e:#}");
     }
+    ask_reload(args, state_dir)
+}
+
+/// Asks the running daemon to reload (unless `--no-reload`), and says what happened.
+pub(super) fn ask_reload(args: &EditArgs, state_dir: &Path) -> anyhow::Result<()> {
     if args.no_reload {
         println!("not reloaded (--no-reload): the daemon reads the change at its next reload");
         return Ok(());
@@ -129,121 +134,6 @@ fn entries<'a>(doc: &'a DocumentMut, key: &str) -> Vec<&'a Table> {
 
 fn str_of<'a>(t: &'a Table, key: &str) -> Option<&'a str> {
     t.get(key).and_then(Item::as_str)
-}
-
-pub fn device(cmd: DeviceCmd) -> anyhow::Result<()> {
-    match cmd {
-        DeviceCmd::Add {
-            mac,
-            owner,
-            label,
-            file,
-            edit,
-        } => {
-            let mac = parse_mac(&mac)?;
-            let file = file.unwrap_or_else(|| PathBuf::from("devices.toml"));
-            edit_flow(&edit, "device.add", &mac.to_string(), None, |e, d, now| {
-                let mut t = Table::new();
-                t.insert("mac", value(mac.to_string()));
-                t.insert("owner", value(owner.as_str()));
-                if let Some(l) = &label {
-                    t.insert("label", value(l.as_str()));
-                }
-                let today = now
-                    .to_zoned_datetime(d.server.timezone.clone())
-                    .date()
-                    .to_string();
-                t.insert("registered", value(today.parse::<toml_edit::Datetime>()?));
-                e.append(&file, "device", t)?;
-                Ok(format!("registered {mac} to {owner}"))
-            })
-        }
-        DeviceCmd::Remove { mac, edit } => {
-            let mac = parse_mac(&mac)?;
-            edit_flow(&edit, "device.remove", &mac.to_string(), None, |e, _, _| {
-                let n = remove_devices(e, |m, _| m == mac)?;
-                if n == 0 {
-                    return Err(CliError::UnknownDevice { mac }.into());
-                }
-                Ok(format!("removed the registration of {mac}"))
-            })
-        }
-        DeviceCmd::List {
-            owner,
-            json,
-            config,
-        } => {
-            let d = load_config(&config.config)?;
-            let mut devices: Vec<_> = d
-                .devices()
-                .filter(|x| owner.as_deref().is_none_or(|o| *x.owner == *o))
-                .collect();
-            devices.sort_by(|a, b| (&a.owner, a.mac).cmp(&(&b.owner, b.mac)));
-            if json {
-                let list: Vec<DeviceListed> =
-                    devices.iter().map(|x| DeviceListed::from(*x)).collect();
-                print_json(&list)?;
-            } else {
-                println!("{:<17}  {:<20}  LABEL", "MAC", "OWNER");
-                for x in devices {
-                    println!(
-                        "{:<17}  {:<20}  {}",
-                        x.mac.to_string(),
-                        x.owner,
-                        x.label.as_deref().unwrap_or("")
-                    );
-                }
-            }
-            Ok(())
-        }
-    }
-}
-
-/// A line of `device list --json`.
-#[derive(Debug, Serialize)]
-struct DeviceListed<'a> {
-    mac: MacAddr,
-    owner: &'a str,
-    label: Option<&'a str>,
-    registered: Option<Timestamp>,
-}
-
-impl<'a> From<&'a Device> for DeviceListed<'a> {
-    fn from(x: &'a Device) -> Self {
-        DeviceListed {
-            mac: x.mac,
-            owner: &x.owner,
-            label: x.label.as_deref(),
-            registered: x.registered,
-        }
-    }
-}
-
-/// Removes every `[[device]]` for which `hit(mac, owner)` holds, from whichever files hold
-/// them. Returns how many.
-pub fn remove_devices(e: &mut Edit, hit: impl Fn(MacAddr, &str) -> bool) -> anyhow::Result<usize> {
-    let mut removed = 0;
-    for rel in e.list_files("devices")? {
-        let mut doc = e.doc(&rel)?;
-        let idx: Vec<usize> = entries(&doc, "device")
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| {
-                let mac = str_of(t, "mac").and_then(|m| m.parse::<MacAddr>().ok());
-                let owner = str_of(t, "owner").unwrap_or("");
-                mac.is_some_and(|m| hit(m, owner))
-            })
-            .map(|(i, _)| i)
-            .collect();
-        for &i in idx.iter().rev() {
-            super::edit::remove_entry(&mut doc, "device", i);
-        }
-        if !idx.is_empty() {
-            removed += idx.len();
-            e.set_doc(&rel, &doc)?;
-        }
-    }
-    Ok(removed)
 }
 
 /// One `[[ban]]` as written, with its number in `ban list`.
@@ -568,9 +458,24 @@ fn show_user(dir: &Path, name: &str) -> anyhow::Result<()> {
     );
     let mut devices: Vec<_> = d.devices().filter(|x| x.owner == u.name).collect();
     devices.sort_by_key(|x| x.mac);
-    println!("devices   {}", devices.len());
-    for x in &devices {
-        println!("  {}  {}", x.mac, x.label.as_deref().unwrap_or(""));
+    // Registered in the files and enrolled by logins, with when each was last accepted.
+    let all = super::device::of_user(&d, &u.name)?;
+    println!(
+        "devices   {} (at most {})",
+        all.len(),
+        d.policy.max_devices_per_user
+    );
+    for x in &all {
+        let accepted = x
+            .last_accepted
+            .map_or("never".to_string(), |t| show_time(t, tz));
+        let expired = if x.expired { "  EXPIRED" } else { "" };
+        println!(
+            "  {}  {}  {}  last accepted {accepted}{expired}",
+            x.mac,
+            x.source,
+            x.label.as_deref().unwrap_or("")
+        );
     }
     let bans = d
         .bans_of_user(&u.name)
@@ -725,6 +630,13 @@ pub fn why(a: &WhyArgs) -> anyhow::Result<()> {
         Module::Wifi => 19,
         Module::Lan => 15,
     };
+    // What the daemon's device book would hold: enrolments and last-accepted times. Without
+    // them the config alone decides, and the output says so.
+    let records = super::device::records(&d).unwrap_or_else(|e| {
+        eprintln!("note: without enrolments and last-accepted times ({e:#})");
+        crate::store::DeviceRecords::default()
+    });
+    let book = policy::devices::DeviceBook::new(&records);
     let explanation = if let (Some(mac), Some(user)) = (&a.mac, &a.user) {
         let mac = parse_mac(mac)?.to_string();
         let login = policy::EapLogin {
@@ -737,7 +649,9 @@ pub fn why(a: &WhyArgs) -> anyhow::Result<()> {
             "802.1X (EAP) login of {user} from {mac} for {module} at {} (credentials not checked)",
             show_time(at, &d.server.timezone)
         );
-        policy::explain_eap(&d, &login, policy::Facts::default(), at)
+        let mac = login.calling_station_id.and_then(MacAddr::parse_bytes);
+        let facts = book.facts(&d, policy::Facts::default(), mac, Some(user), at);
+        policy::explain_eap(&d, &login, facts, at)
     } else if let Some(mac) = &a.mac {
         let mac = parse_mac(mac)?;
         let name = mac.to_string();
@@ -752,7 +666,11 @@ pub fn why(a: &WhyArgs) -> anyhow::Result<()> {
             "MAB request of {mac} for {module} at {}",
             show_time(at, &d.server.timezone)
         );
-        policy::explain(&d, &req, at)
+        let facts = policy::Facts {
+            last_accepted: book.last_accepted(mac),
+            ..policy::Facts::default()
+        };
+        policy::explain_with(&d, &req, facts, at)
     } else {
         let user = a.user.clone().unwrap_or_default();
         let session = policy::SessionFacts {
@@ -784,24 +702,7 @@ mod tests {
     }
 
     #[test]
-    fn device_and_ban_lines_print_as_scripts_read_them() {
-        let device = Device {
-            mac: "3C22.FB12.3456".parse().unwrap(),
-            owner: "max.muster".into(),
-            label: None,
-            registered: Some(ts("2026-11-19T23:00:00Z")),
-        };
-        assert_eq!(
-            to_json(&[DeviceListed::from(&device)]).unwrap(),
-            r#"[
-  {
-    "label": null,
-    "mac": "3c:22:fb:12:34:56",
-    "owner": "max.muster",
-    "registered": "2026-11-19T23:00:00Z"
-  }
-]"#
-        );
+    fn ban_lines_print_as_scripts_read_them() {
         let ban = BanEntry {
             index: 2,
             file: PathBuf::from("bans.d/7b.toml"),

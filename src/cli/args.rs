@@ -33,7 +33,8 @@ pub enum Command {
     /// Send RADIUS load to a server and print requests/s, answers and latency percentiles.
     /// Only loopback targets unless --allow-remote is given.
     Load(LoadArgs),
-    /// Registered devices: add, remove, list (edits devices.toml or the file holding the entry).
+    /// Registered and enrolled devices: add, remove, replace, list, prune (edits devices.toml
+    /// or the file holding the entry; enrolments live in the state database).
     Device {
         #[command(subcommand)]
         cmd: DeviceCmd,
@@ -195,20 +196,51 @@ pub enum DeviceCmd {
         #[command(flatten)]
         edit: EditArgs,
     },
-    /// Remove a registration (from whichever file holds it).
+    /// Remove a registration (from whichever file holds it) or an enrolment, with the
+    /// device's last-accepted time.
     Remove {
         mac: String,
         #[command(flatten)]
         edit: EditArgs,
     },
-    /// List registered devices.
+    /// Move a registration or an enrolment to a new MAC (a new phone, a new private
+    /// address): owner, label, the entry's place and comments stay; one atomic edit.
+    Replace {
+        /// The MAC registered now.
+        old: String,
+        /// The MAC it becomes.
+        new: String,
+        #[command(flatten)]
+        edit: EditArgs,
+    },
+    /// List registered and enrolled devices: where each is registered, when it was last
+    /// accepted, whether its MAC is randomized (locally administered), when it expires.
     List {
         #[arg(long)]
         owner: Option<String>,
+        /// Only devices that have expired ([policy] device_expiry) or expire within 30 days.
+        #[arg(long)]
+        stale: bool,
+        /// Registered devices the DHCP watcher now sees under a new randomized MAC (same
+        /// host name), each with the `device replace` command that would move it.
+        #[arg(long, conflicts_with_all = ["stale", "json"])]
+        suggest: bool,
         #[arg(long)]
         json: bool,
         #[command(flatten)]
         config: ConfigArg,
+    },
+    /// Remove expired devices: their registrations from the files (the usual safe edit),
+    /// their enrolments and last-accepted times from the database.
+    Prune {
+        /// Expired devices ([policy] device_expiry); required, as the only kind there is.
+        #[arg(long, required = true)]
+        stale: bool,
+        /// Why (required; recorded in the audit log).
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        edit: EditArgs,
     },
 }
 
@@ -369,6 +401,29 @@ pub enum EapCmd {
         /// The CA's name (its CN; default: "hallpass EAP CA" and the first DNS name).
         #[arg(long)]
         ca_name: Option<String>,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Write what pupils install instead of typing settings: an Apple configuration profile
+    /// (SSID.mobileconfig), a Windows 11 WLAN profile (SSID-windows.xml) and the Android
+    /// fields (SSID-android.txt), with the CA to trust and the server name of [eap]'s
+    /// certificate. No user name or password is in them.
+    Profile {
+        /// The network's name (SSID).
+        #[arg(long)]
+        ssid: String,
+        /// Where to write the three files.
+        #[arg(long)]
+        out: PathBuf,
+        /// peap or ttls (default: the first of them [eap] offers).
+        #[arg(long)]
+        method: Option<String>,
+        /// The CA certificate to trust (default: eap/ca.pem, as make-cert writes it).
+        #[arg(long)]
+        ca: Option<PathBuf>,
         /// Replace existing files.
         #[arg(long)]
         force: bool,

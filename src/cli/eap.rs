@@ -44,6 +44,14 @@ pub fn run(cmd: EapCmd) -> anyhow::Result<()> {
             out,
             force,
         } => client_cert(&user, &ca_dir, &out, force),
+        EapCmd::Profile {
+            ssid,
+            out,
+            method,
+            ca,
+            force,
+            config,
+        } => super::profile::run(&config.config, &ssid, &out, method.as_deref(), ca, force),
     }
 }
 

@@ -11,9 +11,11 @@
 
 pub mod admin;
 pub mod args;
+pub mod device;
 pub mod eap;
 pub mod edit;
 pub mod generate;
+pub mod profile;
 pub mod records;
 
 use std::path::{Path, PathBuf};
@@ -271,7 +273,7 @@ pub fn run(command: args::Command) -> ExitCode {
         _ => "hallpass",
     };
     let result = match command {
-        C::Device { cmd } => admin::device(cmd),
+        C::Device { cmd } => device::device(cmd),
         C::Ban { cmd } => admin::ban(cmd),
         C::Grant { cmd } => admin::grant(cmd),
         C::User { cmd } => admin::user(cmd),

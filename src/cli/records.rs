@@ -28,7 +28,7 @@ use crate::store::{self, Admin, AuditRecord, AuthLogFilter, Reader, SessionFilte
 /// How long the short read-write connection waits for the daemon's writer.
 const BUSY: std::time::Duration = std::time::Duration::from_secs(10);
 
-fn db_file(state_dir: &Path) -> Result<PathBuf, CliError> {
+pub(super) fn db_file(state_dir: &Path) -> Result<PathBuf, CliError> {
     let path = store::db_path(state_dir);
     // Not `exists()`: that follows a link, and a planted (even dangling) link must reach
     // the store's own refusal, which names it.
@@ -39,12 +39,12 @@ fn db_file(state_dir: &Path) -> Result<PathBuf, CliError> {
     }
 }
 
-fn reader(d: &Directory) -> anyhow::Result<Reader> {
+pub(super) fn reader(d: &Directory) -> anyhow::Result<Reader> {
     let path = db_file(&d.server.state_dir)?;
     Ok(Reader::open(&path)?)
 }
 
-fn admin(state_dir: &Path) -> anyhow::Result<Admin> {
+pub(super) fn admin(state_dir: &Path) -> anyhow::Result<Admin> {
     let path = db_file(state_dir)?;
     Ok(Admin::open(&path, BUSY)?)
 }
@@ -324,23 +324,29 @@ pub fn erase(
         .copied()
         .collect();
     println!(
-        "erased {} rows of {user} (registered devices: {}; other MACs: {}): auth log {}, sessions {}, sightings {}, sighting history {}, rogue servers {}, disconnects {}",
+        "erased {} rows of {user} (registered devices: {}; other MACs: {}): auth log {}, sessions {}, sightings {}, sighting history {}, rogue servers {}, disconnects {}, enrolments {}, last-accepted times {}",
         counts.total(),
-        list(&macs),
+        list(&person.registered),
         list(&others),
         counts.auth_log,
         counts.sessions,
         counts.sightings,
         counts.sighting_history,
         counts.rogue_servers,
-        counts.disconnects
+        counts.disconnects,
+        counts.enrolments,
+        counts.last_accepted
     );
     if registrations && !macs.is_empty() {
         let owner = user.to_string();
         super::admin::edit_flow(edit, "device.remove", user, Some(why), move |e, _, _| {
-            let n = super::admin::remove_devices(e, |_, o| o == owner)?;
+            let n = super::device::remove_devices(e, |_, o| o == owner)?;
             Ok(format!("removed {n} device registration(s) of {owner}"))
         })?;
+    } else if counts.enrolments + counts.last_accepted > 0 {
+        // The daemon holds enrolments and last-accepted times in memory: it reads them
+        // afresh, or it would write them again.
+        super::admin::ask_reload(edit, &d.server.state_dir)?;
     }
     Ok(())
 }

@@ -103,6 +103,9 @@ pub struct PolicySettings {
     /// Upper bound of Session-Timeout, in seconds.
     pub session_timeout_secs: u32,
     pub unregistered_vlan: Option<Vlan>,
+    /// `device_expiry`: a device (registered in a file or enrolled) not accepted for this
+    /// many seconds is no longer accepted (`device_expired`). `None`: devices never expire.
+    pub device_expiry_secs: Option<u32>,
     /// Order matters: the first group the user is in decides.
     pub groups: Vec<PolicyGroup>,
 }
@@ -115,6 +118,10 @@ pub enum UnregisteredDevices {
     Reject,
     /// Decided by the account's rules alone.
     Allow,
+    /// Decided by the account's rules; when they accept, the device is enrolled to the
+    /// account (state database) if it has fewer than `max_devices_per_user` devices, else
+    /// rejected (`too_many_devices`).
+    Enrol,
 }
 
 /// `[eap]` of hallpass.toml, validated: the TLS configurations are built, the certificate

@@ -300,10 +300,7 @@ fn unregistered_devices(cx: &mut Cx<'_>, w: Option<&Spanned<String>>) -> Unregis
     match v.get_ref().as_str() {
         "reject" => UnregisteredDevices::Reject,
         "allow" => UnregisteredDevices::Allow,
-        "enrol" => {
-            cx.err(v.span().start, K::EnrolNotSupported);
-            UnregisteredDevices::default()
-        }
+        "enrol" => UnregisteredDevices::Enrol,
         other => {
             let value = other.to_string();
             cx.err(v.span().start, K::BadUnregisteredDevices { value });

@@ -234,12 +234,8 @@ pub enum ConfigErrorKind {
     NoEapMethods,
     #[error("tls_versions must be [\"1.2\"] or [\"1.2\", \"1.3\"], not {value}")]
     BadTlsVersions { value: String },
-    #[error("unknown unregistered_devices {value:?} (expected \"reject\" or \"allow\")")]
+    #[error("unknown unregistered_devices {value:?} (expected \"reject\", \"allow\" or \"enrol\")")]
     BadUnregisteredDevices { value: String },
-    #[error(
-        "unregistered_devices = \"enrol\" is not yet supported by this version of hallpass (use \"reject\" or \"allow\")"
-    )]
-    EnrolNotSupported,
     #[error(
         "the EAP method \"tls\" needs `client_ca` (the CA that issued the client certificates)"
     )]

@@ -137,6 +137,7 @@ impl Main {
                 max_devices_per_user: DEFAULT_MAX_DEVICES,
                 session_timeout_secs: DEFAULT_SESSION_TIMEOUT_SECS,
                 unregistered_vlan: None,
+                device_expiry_secs: None,
                 groups: Vec::new(),
             },
             privacy: PrivacySettings {
@@ -546,6 +547,12 @@ fn policy(cx: &mut Cx<'_>, w: WirePolicy, out: &mut PolicySettings) -> bool {
     if let Some(t) = w.session_timeout {
         match parse_duration_secs(t.get_ref()) {
             Ok(s) => out.session_timeout_secs = s,
+            Err(k) => cx.err(t.span().start, k),
+        }
+    }
+    if let Some(t) = w.device_expiry {
+        match parse_duration_secs(t.get_ref()) {
+            Ok(s) => out.device_expiry_secs = Some(s),
             Err(k) => cx.err(t.span().start, k),
         }
     }

@@ -65,6 +65,13 @@ pub fn check_summary(dir: &Directory) -> String {
             .unregistered_vlan
             .map_or("rejected".to_string(), |v| format!("VLAN {v}"))
     );
+    if let Some(secs) = dir.policy.device_expiry_secs {
+        let _ = writeln!(
+            s,
+            "  devices expire when not accepted for {} days",
+            f64::from(secs) / 86_400.0
+        );
+    }
     for g in &dir.policy.groups {
         let _ = writeln!(s, "  group {}", group_line(g));
     }
@@ -108,6 +115,7 @@ fn eap_lines(s: &mut String, dir: &Directory, eap: &EapSettings) {
         match eap.unregistered_devices {
             UnregisteredDevices::Reject => "rejected",
             UnregisteredDevices::Allow => "allowed",
+            UnregisteredDevices::Enrol => "enrolled at their first login",
         },
         eap.max_conversations
     );

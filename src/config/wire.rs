@@ -58,6 +58,7 @@ pub(super) struct WirePolicy {
     pub max_devices_per_user: Option<Spanned<i64>>,
     pub session_timeout: Option<Spanned<String>>,
     pub unregistered_vlan: Option<Spanned<i64>>,
+    pub device_expiry: Option<Spanned<String>>,
 }
 
 /// One `[[policy.group]]`.

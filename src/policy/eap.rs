@@ -1,16 +1,21 @@
 //! The decision for an 802.1X (EAP) login, after the EAP method authenticated the person:
 //! the identity inside the tunnel (or named by the client certificate) is the account, the
 //! Calling-Station-Id the device. The device rule comes first (DESIGN.md, EAP paragraph):
-//! a device registered to another account → `device_of_other_user`; a device nobody
-//! registered → `[eap] unregistered_devices` (`not_registered`, or on to the account's
-//! rules); then rules 3 to 8 as for PAP.
+//! a device registered (in the files, or enrolled by an earlier login) to another account →
+//! `device_of_other_user`; a device not accepted for `[policy] device_expiry` →
+//! `device_expired`; a device nobody registered → `[eap] unregistered_devices`
+//! (`not_registered`, or on to the account's rules); then rules 3 to 8 as for PAP. Under
+//! "enrol", a login that every rule allows enrols the device (`enrolled`) if the account
+//! has fewer than `max_devices_per_user` devices (files and enrolments together), else it is
+//! rejected (`too_many_devices`); an expired enrolment is renewed the same way.
 //! Must not: check credentials (the EAP method and the server's worker pool did), read the
 //! clock, or do I/O.
 
 use jiff::Timestamp;
 
 use super::{
-    Decision, Explanation, Facts, Observer, Quiet, Reason, Recorder, module_of, reject, rules, show,
+    Decision, Explanation, Facts, Observer, Quiet, Reason, Recorder, devices, expiry_rule, local,
+    module_of, reject, rules, show,
 };
 use crate::config::{Directory, UnregisteredDevices};
 use crate::model::{MacAddr, Module};
@@ -92,46 +97,122 @@ fn run_eap<O: Observer>(
         .as_ref()
         .map(|e| e.unregistered_devices)
         .unwrap_or_default();
-    match mac.and_then(|m| dir.device(&m)) {
-        Some(device) if *device.owner == *account.user.name => {
-            obs.step("device_owner", true, || {
-                format!("device {} is registered to {}", device.mac, device.owner)
-            });
-        }
-        Some(device) => {
-            obs.step("device_owner", false, || {
-                format!(
-                    "device {} is registered to {}, not to {}",
-                    device.mac, device.owner, account.user.name
-                )
-            });
-            return reject(
-                Reason::DeviceOfOtherUser,
-                module,
-                mac,
-                Some(account.user.name.clone()),
-            );
-        }
-        None => {
-            let what = || match mac {
-                Some(m) => format!("device {m} is not registered"),
-                None => "no device MAC".to_string(),
-            };
-            if policy == UnregisteredDevices::Reject {
+    let name = &account.user.name;
+    let user = || Some(name.clone());
+    // The device's registration: in the config files, else an enrolment. Under "enrol" an
+    // expired enrolment counts as none: this login renews it.
+    let device = mac.and_then(|m| dir.device(&m));
+    let enrolment = mac
+        .filter(|_| device.is_none())
+        .and(facts.enrolled.as_ref())
+        .filter(|e| {
+            policy != UnregisteredDevices::Enrol
+                || !devices::is_expired(dir, Some(e.since), facts.last_accepted, now)
+        });
+    let mut enrolling = None;
+    match (mac, device, enrolment) {
+        (Some(m), Some(device), _) => {
+            if *device.owner != **name {
                 obs.step("device_owner", false, || {
-                    format!("{}; [eap] unregistered_devices = \"reject\"", what())
+                    format!(
+                        "device {m} is registered to {}, not to {name}",
+                        device.owner
+                    )
                 });
-                return reject(
-                    Reason::NotRegistered,
-                    module,
-                    mac,
-                    Some(account.user.name.clone()),
-                );
+                return reject(Reason::DeviceOfOtherUser, module, mac, user());
             }
             obs.step("device_owner", true, || {
-                format!("{}; [eap] unregistered_devices = \"allow\"", what())
+                format!("device {m} is registered to {}", device.owner)
             });
+            let last = facts.last_accepted;
+            let since = device.registered;
+            if let Err(d) = expiry_rule(dir, m, since, last, module, name, now, obs) {
+                return d;
+            }
+        }
+        (Some(m), None, Some(e)) => {
+            let tz = &dir.server.timezone;
+            if *e.owner != **name {
+                obs.step("device_owner", false, || {
+                    format!(
+                        "device {m} is enrolled to {} (since {}), not to {name}",
+                        e.owner,
+                        local(e.since, tz)
+                    )
+                });
+                return reject(Reason::DeviceOfOtherUser, module, mac, user());
+            }
+            obs.step("device_owner", true, || {
+                format!(
+                    "device {m} is enrolled to {name} since {}",
+                    local(e.since, tz)
+                )
+            });
+            let last = facts.last_accepted;
+            if let Err(d) = expiry_rule(dir, m, Some(e.since), last, module, name, now, obs) {
+                return d;
+            }
+        }
+        _ => {
+            let what = || match (mac, &facts.enrolled) {
+                (Some(m), Some(e)) => {
+                    format!("the enrolment of device {m} to {} has expired", e.owner)
+                }
+                (Some(m), None) => format!("device {m} is not registered"),
+                (None, _) => "no device MAC".to_string(),
+            };
+            match (policy, mac) {
+                (UnregisteredDevices::Allow, _) => {
+                    obs.step("device_owner", true, || {
+                        format!("{}; [eap] unregistered_devices = \"allow\"", what())
+                    });
+                }
+                (UnregisteredDevices::Enrol, Some(m)) => {
+                    obs.step("device_owner", true, || {
+                        format!(
+                            "{}; [eap] unregistered_devices = \"enrol\": enrolled if every rule allows the login",
+                            what()
+                        )
+                    });
+                    enrolling = Some(m);
+                }
+                (UnregisteredDevices::Reject | UnregisteredDevices::Enrol, _) => {
+                    obs.step("device_owner", false, || {
+                        let setting = match policy {
+                            UnregisteredDevices::Enrol => "enrol\" (nothing to enrol",
+                            _ => "reject\" (",
+                        };
+                        format!("{}; [eap] unregistered_devices = \"{setting})", what())
+                    });
+                    return reject(Reason::NotRegistered, module, mac, user());
+                }
+            }
         }
     }
-    rules(dir, module, mac, account, facts, now, obs)
+    let enrolled_devices = facts.enrolled_devices;
+    let mut decision = rules(dir, module, mac, account, facts, now, obs);
+    if let Some(m) = enrolling
+        && decision.reason == Reason::Accepted
+    {
+        // Every other rule allows the login: the device is enrolled if the account has room.
+        let files = dir.devices().filter(|d| *d.owner == **name).count();
+        let max = dir.policy.max_devices_per_user;
+        let have = files + enrolled_devices;
+        if have >= max {
+            obs.step("device_limit", false, || {
+                format!(
+                    "{name} has {have} devices ({files} in the config files, {enrolled_devices} enrolled); max_devices_per_user = {max}"
+                )
+            });
+            return reject(Reason::TooManyDevices, module, mac, user());
+        }
+        obs.step("device_limit", true, || {
+            format!(
+                "device {m} is enrolled to {name}: device {} of at most {max}",
+                have + 1
+            )
+        });
+        decision.reason = Reason::Enrolled;
+    }
+    decision
 }

@@ -112,6 +112,35 @@ pub fn reply_message(d: &Decision, lang: Language, tz: &TimeZone) -> String {
              settings or contact the school IT."
                 .to_string()
         }
+        (Reason::Enrolled, De) => {
+            "Willkommen im Schulnetz! Dieses Gerät ist jetzt für dein Konto registriert."
+                .to_string()
+        }
+        (Reason::Enrolled, En) => {
+            "Welcome to the school network! This device is now registered to your account."
+                .to_string()
+        }
+        (Reason::TooManyDevices, De) => {
+            "Für dein Konto sind schon so viele Geräte registriert wie erlaubt. Für ein \
+             neues Gerät bitte im Sekretariat ein altes austragen lassen."
+                .to_string()
+        }
+        (Reason::TooManyDevices, En) => {
+            "Your account already has as many devices as allowed. To add a new one, have an \
+             old one removed at the school office."
+                .to_string()
+        }
+        (Reason::DeviceExpired, De) => {
+            "Dieses Gerät war lange nicht im Schulnetz und ist abgelaufen. Bitte mit dem \
+             Schulkonto neu anmelden oder im Sekretariat nachfragen."
+                .to_string()
+        }
+        (Reason::DeviceExpired, En) => {
+            "This device has not been on the school network for a long time and has \
+             expired. Please sign in again with your school account or ask at the school \
+             office."
+                .to_string()
+        }
         (Reason::DeviceOfOtherUser, En) => {
             "This device is registered to another account. Please sign in with that account \
              or ask at the school office."

@@ -14,10 +14,13 @@
 //! authenticated the person: the device rule first, then rules 3 to 8 (see `eap`). The
 //! chain itself, the password check and the ban arithmetic are in `rules`.
 //!
-//! Facts the policy cannot know from the config (today's data usage) come in as [`Facts`];
-//! the policy never asks for them. The daemon keeps today's usage in the quota book
-//! ([`usage::UsageBook`]), fed from committed accounting records.
+//! Facts the policy cannot know from the config (today's data usage, enrolled devices, when
+//! a device was last accepted) come in as [`Facts`]; the policy never asks for them. The
+//! daemon keeps today's usage in the quota book ([`usage::UsageBook`]), fed from committed
+//! accounting records, and enrolments and last-accepted times in the device book
+//! ([`devices::DeviceBook`]), loaded from the state database.
 
+pub mod devices;
 mod eap;
 mod message;
 mod rules;
@@ -57,12 +60,21 @@ pub struct AccessRequest<'a> {
 }
 
 /// What the daemon knows beyond the config, handed in with a decision.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Facts {
     /// Bytes the account transferred (in and out, all its sessions) in the current local
     /// day of the server's time zone (see [`local_day_bounds`]). `None`: not known, the
     /// daily quota is not checked.
     pub usage_today: Option<u64>,
+    /// When the request's device was last accepted, or when hallpass began keeping track
+    /// if that is later. `None`: not known; with no registration date either, the device is
+    /// not judged by `[policy] device_expiry`.
+    pub last_accepted: Option<Timestamp>,
+    /// The request's device, if an 802.1X login enrolled it (EAP logins only).
+    pub enrolled: Option<devices::EnrolledDevice>,
+    /// The account's other enrolled devices that have not expired (EAP logins only). With
+    /// its devices in the config files, what `max_devices_per_user` limits.
+    pub enrolled_devices: usize,
 }
 
 /// An open session to check again: what accounting knows about it.
@@ -122,10 +134,19 @@ pub enum Reason {
     /// (say, a client certificate of another CA, or the peer refused the server's), or the
     /// peer broke the protocol.
     EapFailed,
+    /// An EAP login from a device nobody registered, under `unregistered_devices =
+    /// "enrol"`, by an account that already has `max_devices_per_user` devices.
+    TooManyDevices,
+    /// The device was not accepted for `[policy] device_expiry`.
+    DeviceExpired,
+    /// Accepted, and the device is now enrolled to the account (an EAP login under
+    /// `unregistered_devices = "enrol"` from a device nobody registered, or whose
+    /// enrolment had expired).
+    Enrolled,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 15] = [
+    pub const ALL: [Reason; 18] = [
         Reason::Accepted,
         Reason::NotRegistered,
         Reason::MacMismatch,
@@ -141,6 +162,9 @@ impl Reason {
         Reason::Malformed,
         Reason::DeviceOfOtherUser,
         Reason::EapFailed,
+        Reason::TooManyDevices,
+        Reason::DeviceExpired,
+        Reason::Enrolled,
     ];
 
     /// The reason code in logs and metrics.
@@ -161,6 +185,9 @@ impl Reason {
             Reason::Malformed => "malformed",
             Reason::DeviceOfOtherUser => "device_of_other_user",
             Reason::EapFailed => "eap_failed",
+            Reason::TooManyDevices => "too_many_devices",
+            Reason::DeviceExpired => "device_expired",
+            Reason::Enrolled => "enrolled",
         }
     }
 }

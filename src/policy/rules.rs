@@ -105,6 +105,57 @@ pub(super) fn registered<'d, O: Observer>(
     }
 }
 
+/// The expiry rule (`[policy] device_expiry`) for a device registered (or enrolled) at
+/// `registered` and last accepted at `last_accepted`: `Err` with the `device_expired`
+/// decision when it has not been accepted for that long. No step when no expiry is set.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn expiry_rule<O: Observer>(
+    dir: &Directory,
+    mac: MacAddr,
+    registered: Option<Timestamp>,
+    last_accepted: Option<Timestamp>,
+    module: Module,
+    user: &UserName,
+    now: Timestamp,
+    obs: &mut O,
+) -> Result<(), Decision> {
+    let Some(secs) = dir.policy.device_expiry_secs else {
+        return Ok(());
+    };
+    let tz = &dir.server.timezone;
+    let days = f64::from(secs) / 86_400.0;
+    let Some(end) = devices::expires_at(dir, registered, last_accepted) else {
+        obs.step("expiry", true, || {
+            format!("device {mac}: no registration date and never accepted; not judged")
+        });
+        return Ok(());
+    };
+    let since = || {
+        last_accepted
+            .map(|t| format!("last accepted {}", local(t, tz)))
+            .unwrap_or_else(|| "never accepted".to_string())
+    };
+    if end <= now {
+        obs.step("expiry", false, || {
+            format!(
+                "device {mac} {}; expired at {} (device_expiry {days} days)",
+                since(),
+                local(end, tz)
+            )
+        });
+        return Err(reject(
+            Reason::DeviceExpired,
+            module,
+            Some(mac),
+            Some(user.clone()),
+        ));
+    }
+    obs.step("expiry", true, || {
+        format!("device {mac} {}; expires at {}", since(), local(end, tz))
+    });
+    Ok(())
+}
+
 /// The chain for an open session: who it is, then rules 3 to 8.
 pub(super) fn run_session<O: Observer>(
     dir: &Directory,
@@ -193,9 +244,20 @@ pub(super) fn run<O: Observer>(
     let (mac, account): (Option<MacAddr>, Account) = match login {
         Login::Mab(mac) => {
             obs.step("classify", true, || format!("MAB, device {mac}"));
-            // Rule 1: the device must be registered (to an existing account).
+            // Rule 1: the device must be registered (to an existing account), and not
+            // expired.
             match registered(dir, mac, module, obs) {
-                Ok(account) => (Some(mac), account),
+                Ok(account) => {
+                    if dir.policy.device_expiry_secs.is_some() {
+                        let since = dir.device(&mac).and_then(|d| d.registered);
+                        let name = &account.user.name;
+                        let last = facts.last_accepted;
+                        if let Err(d) = expiry_rule(dir, mac, since, last, module, name, now, obs) {
+                            return d;
+                        }
+                    }
+                    (Some(mac), account)
+                }
                 Err(d) => return d,
             }
         }

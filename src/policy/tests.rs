@@ -67,6 +67,7 @@ impl Dir {
                 max_devices_per_user: 5,
                 session_timeout_secs: SESSION,
                 unregistered_vlan: None,
+                device_expiry_secs: None,
                 groups: Vec::new(),
             },
             eap: None,
@@ -385,6 +386,8 @@ fn deciding_step(reason: Reason) -> &'static str {
         Reason::QuotaExceeded => "quota",
         Reason::DeviceOfOtherUser => "device_owner",
         Reason::EapFailed => "eap",
+        Reason::TooManyDevices | Reason::Enrolled => "device_limit",
+        Reason::DeviceExpired => "expiry",
     }
 }
 
@@ -1242,7 +1245,10 @@ fn reason_codes() {
             "quota_exceeded",
             "malformed",
             "device_of_other_user",
-            "eap_failed"
+            "eap_failed",
+            "too_many_devices",
+            "device_expired",
+            "enrolled"
         ]
     );
     assert_eq!(Reason::Banned.to_string(), "banned");
@@ -1641,5 +1647,6 @@ mod props {
 }
 
 // Grants, schedules, daily quotas, recheck and next_change.
+mod devices;
 mod eap;
 mod rules;

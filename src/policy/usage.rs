@@ -111,6 +111,7 @@ impl UsageBook {
         };
         Facts {
             usage_today: user.map(|u| self.usage_today(u, now)),
+            ..Facts::default()
         }
     }
 }

@@ -18,6 +18,7 @@ use tracing::debug;
 use crate::config::{Client, Directory};
 use crate::mmsg::{RecvBatch, SendBatch};
 use crate::model::Module;
+use crate::policy::devices::DeviceBook;
 use crate::policy::usage::UsageBook;
 use crate::policy::{self, AccessRequest, Decision, Outcome};
 use crate::radius::{self, Code, MessageAuthenticator, Packet, PacketBuilder, SharedSecret, attr};
@@ -50,6 +51,8 @@ pub struct AuthShared {
     pub usage: Arc<UsageBook>,
     /// 802.1X conversations between their rounds (their checks share `pap_permits`).
     pub eap: Arc<super::eap::Conversations>,
+    /// Enrolled devices and when devices were last accepted.
+    pub devices: Arc<DeviceBook>,
 }
 
 /// How often a blocked receive wakes up to see whether the daemon is stopping.
@@ -435,7 +438,7 @@ fn handle_datagram(
 
     let now = batch.now;
     let user_name = packet.get(attr::USER_NAME).unwrap_or_default();
-    let facts = shared.usage.facts_for(directory, user_name, now);
+    let facts = shared.facts_for(directory, user_name, now);
     match respond(&packet, None, directory, client, facts, now, reply) {
         Ok(decision) => {
             c.auth_latency_mab.observe(batch.at.elapsed());
@@ -466,7 +469,7 @@ fn finish_pap(job: &PapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bool {
     let now = Timestamp::now();
     let started = Instant::now();
     let user_name = packet.get(attr::USER_NAME).unwrap_or_default();
-    let facts = shared.usage.facts_for(&directory, user_name, now);
+    let facts = shared.facts_for(&directory, user_name, now);
     match respond(
         &packet,
         Some(&job.password),
@@ -556,6 +559,7 @@ pub(super) fn record(
         },
         method,
     };
+    super::devices::note_accepted(shared, d, now);
     if !shared.writer.log_auth(row) {
         c.inc(&c.log_rows_dropped);
     }

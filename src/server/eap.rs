@@ -359,11 +359,9 @@ impl Round<'_> {
             nas_port_type: packet.get_u32(attr::NAS_PORT_TYPE),
             client_module: job.client.module,
         };
-        let facts = self
-            .shared
-            .usage
-            .facts_for(self.directory, identity.as_bytes(), now);
-        let decision = policy::decide_eap(self.directory, &login, facts, now);
+        let (dir, label) = (self.directory, method_label(Some(method)));
+        let decision =
+            super::devices::decide_eap(self.shared, dir, &login, label, job.src.ip(), now);
         let accepted = matches!(decision.outcome, policy::Outcome::Accept { .. });
         let secret = &job.client.secret;
         let built = build_access_reply(packet, &decision, self.directory, secret, out, |b| {

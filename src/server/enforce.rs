@@ -283,6 +283,7 @@ impl Enforcer {
         let usage = if has_quotas(&dir) {
             Facts {
                 usage_today: owner_of(session, &dir).map(|u| self.usage.usage_today(&u, now)),
+                ..Facts::default()
             }
         } else {
             Facts::default()

@@ -8,6 +8,7 @@ pub mod acct;
 pub mod auth;
 pub mod capture;
 mod dedup;
+pub mod devices;
 pub mod dynauth;
 pub mod eap;
 pub mod enforce;

@@ -1,5 +1,6 @@
-//! The CLI's writes: [`Admin`] owns a short read-write connection for the two things an
-//! admin command writes itself, audit rows and the erasure of one person. Everything the
+//! The CLI's writes: [`Admin`] owns a short read-write connection for the things an
+//! admin command writes itself: audit rows, the erasure of one person, removing or replacing
+//! a device's enrolment and last-accepted time. Everything the
 //! daemon writes goes through its writer thread instead.
 //!
 //! Must not: hold the connection longer than one command. SQLite's busy timeout makes it
@@ -11,6 +12,7 @@ use std::time::Duration;
 use rusqlite::Connection;
 
 use super::StoreError;
+use super::devices::{self, DeviceForgotten};
 use super::erase::{EraseCounts, erase_user};
 use super::records::{AuditRecord, insert_audit};
 use super::schema;
@@ -46,6 +48,24 @@ impl Admin {
         macs: &[MacAddr],
     ) -> Result<EraseCounts, StoreError> {
         erase_user(&mut self.conn, user, macs)
+    }
+
+    /// Deletes the enrolment and the last-accepted time of each of `macs` (a device removed
+    /// or pruned), in one transaction.
+    pub fn forget_devices(&mut self, macs: &[MacAddr]) -> Result<Vec<DeviceForgotten>, StoreError> {
+        devices::forget_devices(&mut self.conn, macs)
+    }
+
+    /// A device replaced by another: an enrolment of `old` moves to `new`, `old`'s
+    /// last-accepted time goes, and `new` counts as accepted `now`. Returns whether `old`
+    /// was enrolled.
+    pub fn replace_device(
+        &mut self,
+        old: MacAddr,
+        new: MacAddr,
+        now: jiff::Timestamp,
+    ) -> Result<bool, StoreError> {
+        devices::replace_device(&mut self.conn, old, new, now)
     }
 }
 

@@ -32,6 +32,10 @@ pub struct EraseCounts {
     pub sighting_history: usize,
     pub rogue_servers: usize,
     pub disconnects: usize,
+    /// Devices 802.1X logins enrolled to the person.
+    pub enrolments: usize,
+    /// Last-accepted times of the person's registered and enrolled devices.
+    pub last_accepted: usize,
 }
 
 impl EraseCounts {
@@ -42,6 +46,8 @@ impl EraseCounts {
             + self.sighting_history
             + self.rogue_servers
             + self.disconnects
+            + self.enrolments
+            + self.last_accepted
     }
 }
 
@@ -49,7 +55,8 @@ impl EraseCounts {
 /// only.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct PersonMacs {
-    /// Registered to the person in the config: every row of these is theirs.
+    /// Registered to the person in the config, or enrolled to them by an 802.1X login: every
+    /// row of these is theirs.
     pub registered: Vec<MacAddr>,
     /// Not registered to them (any more), but named together with their name in a session,
     /// a decision or a Disconnect: rows of these without a name are theirs too (rows with
@@ -91,6 +98,13 @@ pub(crate) fn person_macs(
     registered: &[MacAddr],
 ) -> Result<PersonMacs, StoreError> {
     let mut registered = registered.to_vec();
+    if let Some(user) = user.filter(|u| !u.is_empty()) {
+        let mut stmt = conn.prepare("SELECT rowid, mac FROM enrolments WHERE user = ?1")?;
+        let mut rows = stmt.query([user])?;
+        while let Some(row) = rows.next()? {
+            registered.push(stored_mac(row.get(0)?, "mac", row.get(1)?)?);
+        }
+    }
     registered.sort();
     registered.dedup();
     let mut unregistered = Vec::new();
@@ -213,6 +227,10 @@ pub(crate) fn erase_user(
     let user = user.filter(|u| !u.is_empty());
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let macs = person_macs(&tx, user, registered)?;
+    let own = PersonMacs {
+        registered: macs.registered.clone(),
+        ..PersonMacs::default()
+    };
     let counts = EraseCounts {
         auth_log: delete_of(&tx, "auth_log", Some("user"), "mac", user, &macs)?,
         sessions: delete_of(&tx, "sessions", Some("user"), "mac", user, &macs)?,
@@ -220,6 +238,9 @@ pub(crate) fn erase_user(
         sighting_history: delete_of(&tx, "sighting_history", None, "mac", user, &macs)?,
         rogue_servers: delete_of(&tx, "rogue_servers", None, "server_mac", user, &macs)?,
         disconnects: delete_of(&tx, "disconnects", Some("user"), "mac", user, &macs)?,
+        enrolments: delete_of(&tx, "enrolments", Some("user"), "mac", user, &macs)?,
+        // Only of their own devices: a MAC that is theirs no longer may be someone else's.
+        last_accepted: delete_of(&tx, "last_accepted", None, "mac", None, &own)?,
     };
     tx.commit()?;
     empty_wal(conn)?;
@@ -343,6 +364,7 @@ pub(crate) mod tests {
                 sighting_history: 4,
                 rogue_servers: 1,
                 disconnects: 2,
+                ..EraseCounts::default()
             }
         );
         assert_eq!(counts.total(), 14);
@@ -357,6 +379,38 @@ pub(crate) mod tests {
             erase_user(&mut conn, Some("max"), &macs).unwrap(),
             EraseCounts::default()
         );
+    }
+
+    #[test]
+    fn erase_takes_enrolments_their_devices_rows_and_last_accepted_times() {
+        use crate::store::devices::{self, Enrolment};
+        let (_dir, mut conn) = db();
+        populate(&conn);
+        let t = "2026-12-03T07:00:00Z".parse().unwrap();
+        let enrolled = |mac: &str, user: &str| Enrolment {
+            mac: mac.parse().unwrap(),
+            user: user.into(),
+            enrolled: t,
+            method: "peap".into(),
+        };
+        // max's phone is enrolled (not in the config), erika's phone too
+        devices::enrol(&conn, &enrolled(MAX_PHONE, "max")).unwrap();
+        devices::enrol(&conn, &enrolled(ERIKA_PHONE, "erika")).unwrap();
+        let laptop: MacAddr = MAX_LAPTOP.parse().unwrap();
+        devices::accepted(&conn, laptop, t).unwrap();
+        let macs = person_macs(&conn, Some("max"), &[laptop]).unwrap();
+        assert_eq!(
+            macs.registered.len(),
+            2,
+            "the enrolled phone is his: {macs:?}"
+        );
+        let counts = erase_user(&mut conn, Some("max"), &[laptop]).unwrap();
+        assert_eq!((counts.enrolments, counts.last_accepted), (1, 2));
+        assert_eq!(rows_of_max(&conn), 0, "the enrolled phone's rows went too");
+        let left = devices::device_records(&conn).unwrap();
+        assert_eq!(left.enrolments, [enrolled(ERIKA_PHONE, "erika")]);
+        assert_eq!(left.last_accepted.len(), 1);
+        assert_eq!(left.last_accepted[0].mac, ERIKA_PHONE.parse().unwrap());
     }
 
     const OLD_TABLET: &str = "3c:22:fb:00:00:09";

@@ -4,7 +4,7 @@
 //!   and Disconnect rows, in the store's own types. The CLI, the enforcer and the DHCP
 //!   watcher read through it.
 //! - [`Admin`]: the CLI's short read-write connection for what an admin command writes
-//!   itself: audit rows and the erasure of one person.
+//!   itself: audit rows, the erasure of one person, removing or replacing a device.
 //! - [`WriterHandle`] (from [`spawn_writer`]): the single writer thread that owns the
 //!   daemon's read-write connection, batches rows, keeps them durable and runs the timers
 //!   (retention, stale sessions).
@@ -24,6 +24,7 @@
 mod accounting;
 mod admin;
 mod auth_log;
+mod devices;
 mod erase;
 mod owner;
 mod reader;
@@ -41,6 +42,7 @@ pub use accounting::{
 };
 pub use admin::Admin;
 pub use auth_log::{AuthLogEntry, AuthLogFilter, AuthLogRow};
+pub use devices::{DeviceForgotten, DeviceRecords, Enrolment, LastAccepted};
 pub use erase::{EraseCounts, PersonMacs};
 pub use reader::Reader;
 pub use records::{AuditEntry, AuditRecord, DisconnectEntry, DisconnectRecord, DisconnectResult};

@@ -14,6 +14,7 @@ use rusqlite::Connection;
 use super::StoreError;
 use super::accounting::{self, Session, SessionFilter};
 use super::auth_log::{self, AuthLogEntry, AuthLogFilter};
+use super::devices::{self, DeviceRecords, Enrolment, LastAccepted};
 use super::erase::{self, PersonMacs};
 use super::records::{self, AuditEntry, DisconnectEntry};
 use super::schema;
@@ -116,6 +117,21 @@ impl Reader {
         registered: &[MacAddr],
     ) -> Result<PersonMacs, StoreError> {
         erase::person_macs(&self.conn, user, registered)
+    }
+
+    /// Every enrolment and last-accepted time, and since when the latter are kept.
+    pub fn device_records(&self) -> Result<DeviceRecords, StoreError> {
+        devices::device_records(&self.conn)
+    }
+
+    /// The devices 802.1X logins enrolled to `user`, by MAC.
+    pub fn enrolments_of(&self, user: &str) -> Result<Vec<Enrolment>, StoreError> {
+        devices::enrolments_of(&self.conn, user)
+    }
+
+    /// When each of `macs` was last accepted (those known), by MAC.
+    pub fn last_accepted_of(&self, macs: &[MacAddr]) -> Result<Vec<LastAccepted>, StoreError> {
+        devices::last_accepted_of(&self.conn, macs)
     }
 
     /// Disconnect results, newest first, at most `limit` (all if `None`).

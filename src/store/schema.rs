@@ -17,7 +17,7 @@ pub fn db_path(state_dir: &Path) -> PathBuf {
 }
 
 /// The schema version after all migrations (SQLite `user_version`).
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 8;
 
 /// The text of migration 1, also the start of the table tests repair (`M1_FOR_TESTS`).
 macro_rules! m1_auth_log {
@@ -236,6 +236,29 @@ macro_rules! m7_auth_log_method {
 /// and PAP, and for every row written before.
 const M7_AUTH_LOG_METHOD: &str = m7_auth_log_method!();
 
+/// Migration 8: what the daemon learns about devices (see `devices`).
+/// - `enrolments`: a MAC an 802.1X login registered to its account, with when and how.
+/// - `last_accepted`: when each registered or enrolled device was last accepted; kept as
+///   long as the registration, not subject to the runtime rows' retention.
+/// - `device_tracking`: one row, the moment last-accepted times began to be kept.
+const M8_ENROLMENTS: &str = "
+CREATE TABLE enrolments (
+    mac      TEXT PRIMARY KEY,
+    user     TEXT NOT NULL,
+    enrolled INTEGER NOT NULL,
+    method   TEXT NOT NULL
+) STRICT;
+CREATE INDEX enrolments_user ON enrolments (user);
+CREATE TABLE last_accepted (
+    mac  TEXT PRIMARY KEY,
+    time INTEGER NOT NULL
+) STRICT;
+CREATE TABLE device_tracking (
+    since INTEGER NOT NULL
+) STRICT;
+INSERT INTO device_tracking (since) VALUES (CAST(strftime('%s', 'now') AS INTEGER) * 1000);
+";
+
 /// All migrations, oldest first. Append only: a released migration is never edited.
 pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
@@ -246,6 +269,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
         M::up_with_hook(M5_AUTH_LOG_TIME_ORDERED_ID, m5_crowded_rows),
         M::up(M6_AUDIT_SUDO_USER),
         M::up(M7_AUTH_LOG_METHOD),
+        M::up(M8_ENROLMENTS),
     ])
 }
 

@@ -66,10 +66,15 @@ fn nt_hash_hex(password: &str) -> String {
 /// the users max.muster, lena.meyer and wifi.gesperrt (Wi-Fi ban) with password and NT
 /// hash, and the files eapol_test needs: `ca.pem`, `client.pem`, `client.key`.
 pub(crate) fn eap_config(unregistered: &str) -> TestConfig {
+    eap_config_with(unregistered, "")
+}
+
+/// [`eap_config`] with `policy_extra` added to `[policy]`.
+pub(crate) fn eap_config_with(unregistered: &str, policy_extra: &str) -> TestConfig {
     let eap = format!(
         "\n[eap]\nmethods = [\"peap\", \"ttls\", \"tls\"]\ncertificate = \"eap/server.pem\"\nprivate_key = \"eap/server.key\"\nclient_ca = \"eap/clients-ca.pem\"\nunregistered_devices = \"{unregistered}\"\n"
     );
-    let cfg = TestConfig::new("", &eap);
+    let cfg = TestConfig::new(policy_extra, &eap);
     let now = jiff::Timestamp::now();
     let certs = hallpass::eap::certs::make_ca("hallpass test CA", now).unwrap();
     let server = hallpass::eap::certs::make_server_cert(&certs, &[SERVER_NAME], now).unwrap();
@@ -149,16 +154,16 @@ pub(crate) fn network(method: &str, user: &str, password: &str, dir: &Path) -> S
 }
 
 pub(crate) struct Run {
-    pub success: bool,
-    pub keys_ok: bool,
-    pub output: String,
+    pub(crate) success: bool,
+    pub(crate) keys_ok: bool,
+    pub(crate) output: String,
 }
 
 /// eapol_test against one daemon.
 pub(crate) struct Peer<'a> {
-    pub bin: &'a str,
-    pub d: &'a Daemon,
-    pub cfg: &'a TestConfig,
+    pub(crate) bin: &'a str,
+    pub(crate) d: &'a Daemon,
+    pub(crate) cfg: &'a TestConfig,
 }
 
 /// One eapol_test login of `user` from `mac`; `port_type` 19 (Wi-Fi) or 15 (Ethernet).

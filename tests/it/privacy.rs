@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use crate::harness::{Daemon, SECRET, TestConfig, mab, radclient, school};
 
 /// Runs the binary with `args` and `--config`, `SUDO_USER` set to `sudo_user`.
-fn hallpass(cfg: &TestConfig, sudo_user: &str, args: &[&str]) -> Output {
+pub(crate) fn hallpass(cfg: &TestConfig, sudo_user: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hallpass"))
         .args(args)
         .arg("--config")
@@ -38,7 +38,7 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-fn ok(o: &Output) -> String {
+pub(crate) fn ok(o: &Output) -> String {
     assert!(
         o.status.success(),
         "failed ({:?}):\n{}\n{}",
@@ -189,7 +189,7 @@ fn school_with_traces() -> (TestConfig, Daemon) {
 }
 
 /// Every file of the state directory, with its bytes.
-fn state_files(cfg: &TestConfig) -> Vec<(PathBuf, Vec<u8>)> {
+pub(crate) fn state_files(cfg: &TestConfig) -> Vec<(PathBuf, Vec<u8>)> {
     let dir = cfg.db_path().parent().unwrap().to_path_buf();
     std::fs::read_dir(&dir)
         .unwrap()
@@ -202,7 +202,7 @@ fn state_files(cfg: &TestConfig) -> Vec<(PathBuf, Vec<u8>)> {
         .collect()
 }
 
-fn files_holding(files: &[(PathBuf, Vec<u8>)], needle: &str) -> Vec<PathBuf> {
+pub(crate) fn files_holding(files: &[(PathBuf, Vec<u8>)], needle: &str) -> Vec<PathBuf> {
     files
         .iter()
         .filter(|(_, b)| b.windows(needle.len()).any(|w| w == needle.as_bytes()))

@@ -16,8 +16,8 @@ use serde::Serialize;
 use crate::config::Directory;
 use crate::model::{Ban, BanTarget, Device, Grant, MacAddr, ModuleSet, User};
 use crate::store::{
-    AuditEntry, AuthLogEntry, AuthLogFilter, DisconnectEntry, Reader, RogueServer, Session,
-    SessionFilter, Sighting, SightingEvent, StoreError,
+    AuditEntry, AuthLogEntry, AuthLogFilter, DisconnectEntry, Enrolment, LastAccepted, Reader,
+    RogueServer, Session, SessionFilter, Sighting, SightingEvent, StoreError,
 };
 
 #[derive(Debug, Serialize)]
@@ -40,6 +40,10 @@ pub(super) struct ExportDoc<'a> {
     disconnects: Vec<DisconnectEntry>,
     /// What admins did about the person or their devices (reads, edits, erasures).
     audit: Vec<AuditEntry>,
+    /// Devices 802.1X logins enrolled to the person (`[eap] unregistered_devices = "enrol"`).
+    enrolments: Vec<Enrolment>,
+    /// When each of the person's registered and enrolled devices was last accepted.
+    last_accepted: Vec<LastAccepted>,
 }
 
 #[derive(Debug, Serialize)]
@@ -139,7 +143,10 @@ impl<'a> ExportDoc<'a> {
         now: Timestamp,
     ) -> Result<ExportDoc<'a>, StoreError> {
         let user: &str = &u.name;
-        let macs = super::macs_of(d, user);
+        let in_files = super::macs_of(d, user);
+        let person = reader.person_macs(Some(user), &in_files)?;
+        // Registered in the files or enrolled: every row of these is theirs.
+        let macs = person.registered.clone();
         let devices = macs.iter().filter_map(|m| d.device(m)).map(DeviceOf::from);
         let bans = d
             .bans_of_user(user)
@@ -148,7 +155,6 @@ impl<'a> ExportDoc<'a> {
             .map(BanOf::from);
         let grants = d.grants_of_user(user).iter().map(GrantOf::from);
 
-        let person = reader.person_macs(Some(user), &macs)?;
         let unnamed = |name: Option<&str>| name.is_none_or(|n| n == user);
         // By name, by each of their devices, and by their other MACs where the row names
         // nobody else; each row once.
@@ -244,6 +250,8 @@ impl<'a> ExportDoc<'a> {
             auth_log,
             disconnects,
             audit,
+            enrolments: reader.enrolments_of(user)?,
+            last_accepted: reader.last_accepted_of(&person.registered)?,
         })
     }
 }

@@ -116,17 +116,23 @@ fn without_methods_tls_is_offered_when_there_is_a_client_ca() {
 }
 
 #[test]
-fn enrol_is_refused_as_not_yet_supported() {
+fn unregistered_devices_reject_allow_or_enrol() {
     let pki = pki_at(now());
-    let e = load_eap(&format!("{FULL}unregistered_devices = \"enrol\"\n"), &pki).unwrap_err();
+    for (v, want) in [
+        ("reject", UnregisteredDevices::Reject),
+        ("allow", UnregisteredDevices::Allow),
+        ("enrol", UnregisteredDevices::Enrol),
+    ] {
+        let d = load_eap(&format!("{FULL}unregistered_devices = \"{v}\"\n"), &pki).unwrap();
+        assert_eq!(d.eap.unwrap().unregistered_devices, want, "{v}");
+    }
+    let e = load_eap(&format!("{FULL}unregistered_devices = \"enroll\"\n"), &pki).unwrap_err();
     let k = at(&e.0, MAIN_FILE, eap_line(5), 24);
-    assert_eq!(k, ConfigErrorKind::EnrolNotSupported);
-    assert!(k.to_string().contains("unregistered_devices"), "{k}");
-    let d = load_eap(&format!("{FULL}unregistered_devices = \"allow\"\n"), &pki).unwrap();
-    assert_eq!(
-        d.eap.unwrap().unregistered_devices,
-        UnregisteredDevices::Allow
+    assert!(
+        matches!(&k, ConfigErrorKind::BadUnregisteredDevices { value } if value == "enroll"),
+        "{k}"
     );
+    assert!(k.to_string().contains("\"enrol\""), "{k}");
 }
 
 #[test]

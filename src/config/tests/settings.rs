@@ -122,6 +122,24 @@ fn durations() {
 }
 
 #[test]
+fn device_expiry_is_a_duration_and_absent_means_never() {
+    assert_eq!(ok(&[]).policy.device_expiry_secs, None);
+    let d = ok(&[(
+        MAIN_FILE,
+        &format!("{MAIN}[policy]\ndevice_expiry = \"120d\"\n"),
+    )]);
+    assert_eq!(d.policy.device_expiry_secs, Some(120 * 86_400));
+    let e = errs(&[(
+        MAIN_FILE,
+        &format!("{MAIN}[policy]\ndevice_expiry = \"forever\"\n"),
+    )]);
+    assert!(matches!(
+        at(&e, MAIN_FILE, 14, 17),
+        ConfigErrorKind::BadDuration { .. }
+    ));
+}
+
+#[test]
 fn timezone_language_vlan_listen() {
     let text = r#"[server]
 timezone = "Europe/Bärlin"

@@ -10,7 +10,7 @@ use crate::eap::Method;
 
 impl Dir {
     /// `[eap]` with TTLS only (the TLS configuration plays no part in the decision).
-    fn eap(mut self, unregistered: UnregisteredDevices) -> Dir {
+    pub(super) fn eap(mut self, unregistered: UnregisteredDevices) -> Dir {
         let now = t(NOW);
         self.0.eap = Some(EapSettings {
             session: Arc::new(crate::eap::Settings {

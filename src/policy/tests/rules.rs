@@ -90,6 +90,7 @@ fn with_until(reason: Reason, until: Option<Timestamp>) -> Want {
 fn usage(bytes: u64) -> Facts {
     Facts {
         usage_today: Some(bytes),
+        ..Facts::default()
     }
 }
 
@@ -143,9 +144,13 @@ fn run_fcases(cases: Vec<FCase>) {
     for c in cases {
         let dir = c.dir.0;
         let req = c.req.as_req();
-        let d = decide_with(&dir, &req, c.facts, c.now);
+        let d = decide_with(&dir, &req, c.facts.clone(), c.now);
         c.want.check(&c.name, &d);
-        check_steps(&c.name, &d, &explain_with(&dir, &req, c.facts, c.now));
+        check_steps(
+            &c.name,
+            &d,
+            &explain_with(&dir, &req, c.facts.clone(), c.now),
+        );
         if c.facts == Facts::default() {
             assert_eq!(decide(&dir, &req, c.now), d, "{}: decide", c.name);
         }
@@ -829,7 +834,7 @@ fn recheck_runs_the_chain_from_rule_3() {
     ];
     for (name, dir, session, facts, want) in cases {
         let dir = dir.0;
-        let d = recheck(&dir, &session, facts, now);
+        let d = recheck(&dir, &session, facts.clone(), now);
         want.check(name, &d);
         let e = explain_recheck(&dir, &session, facts, now);
         assert_eq!(e.decision, d, "{name}: explain_recheck decides alike");
@@ -1062,17 +1067,17 @@ mod props {
             let dir = timed_dir();
             let req = Req::mab(who).port(Some(if lan { 15 } else { 19 }));
             let req = req.as_req();
-            let facts = Facts { usage_today: used };
+            let facts = Facts { usage_today: used, ..Facts::default() };
             let now = secs(t(NOW), offset);
-            let d = decide_with(&dir, &req, facts, now);
-            prop_assert_eq!(&explain_with(&dir, &req, facts, now).decision, &d);
+            let d = decide_with(&dir, &req, facts.clone(), now);
+            prop_assert_eq!(&explain_with(&dir, &req, facts.clone(), now).decision, &d);
             let next = next_change(&dir, now);
             if let Some(n) = next {
                 prop_assert!(n > now);
                 // Until the next change, the reason stays the same.
                 let before = secs(n, -1);
                 if before > now {
-                    let later = decide_with(&dir, &req, facts, before);
+                    let later = decide_with(&dir, &req, facts.clone(), before);
                     prop_assert_eq!(later.reason, d.reason, "at {} (next change {})", before, n);
                 }
             }

@@ -14,7 +14,7 @@ use super::timers::Timer;
 use super::{AccountingDone, Row};
 use crate::store::accounting::{self, AccountingRecord};
 use crate::store::auth_log::{self, LogIds};
-use crate::store::{StoreError, records, sightings};
+use crate::store::{StoreError, devices, records, sightings};
 
 /// The rows and accounting records of the next transaction.
 #[derive(Default)]
@@ -210,6 +210,8 @@ fn write_row<'c>(
         Row::Rogue(r) => sightings::upsert_rogue(conn, r),
         Row::Disconnect(d) => records::insert_disconnect(conn, d),
         Row::Audit(a) => records::insert_audit(conn, a),
+        Row::Accepted(mac, time) => devices::accepted(conn, *mac, *time),
+        Row::Enrol(e) => devices::enrol(conn, e),
     }
 }
 

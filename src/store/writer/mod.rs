@@ -53,6 +53,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::auth_log::{AuthLogRow, LogIds};
+use super::devices::Enrolment;
 use super::erase::EraseCounts;
 use super::records::{AuditRecord, DisconnectRecord};
 use super::schema::open_rw;
@@ -173,6 +174,12 @@ enum Row {
     Rogue(RogueServerSeen),
     Disconnect(Box<DisconnectRecord>),
     Audit(Box<AuditRecord>),
+    /// A registered or enrolled device was accepted (the daemon sends one per device and
+    /// hour at most, see `policy::DeviceBook`).
+    Accepted(MacAddr, jiff::Timestamp),
+    /// An enrolment. It never waits in the log rows' queue: it comes as [`Job::Enrol`] and
+    /// joins the batch on the writer thread.
+    Enrol(Box<Enrolment>),
 }
 
 struct EraseJob {
@@ -185,6 +192,9 @@ struct EraseJob {
 enum Job {
     /// Written with the batch, answered after its commit.
     Accounting(Box<(AccountingRecord, AccountingDone)>),
+    /// An 802.1X login enrolled a device: queued with accounting (never dropped for a flood
+    /// of log rows) and committed at once with the rows waiting.
+    Enrol(Box<Enrolment>),
     /// Commit everything before it, then erase a person's rows in a transaction of its own.
     Erase(Box<EraseJob>),
     /// Answer once everything queued before it is committed (or counted as lost).
@@ -285,6 +295,19 @@ impl WriterHandle {
     /// report the failure rather than act unaudited).
     pub fn audit(&self, a: AuditRecord) -> bool {
         self.send_row(Row::Audit(Box::new(a)))
+    }
+
+    /// Queues "device `mac` was accepted at `time`". Never blocks; false when dropped (a
+    /// later acceptance sends it again).
+    pub fn device_accepted(&self, mac: MacAddr, time: jiff::Timestamp) -> bool {
+        self.send_row(Row::Accepted(mac, time))
+    }
+
+    /// Queues an enrolment with the accounting records: it is not dropped when log rows
+    /// flood in, and is committed at once. Never blocks; false when the queue is full or
+    /// the writer has stopped (nothing is stored then).
+    pub fn enrol(&self, e: Enrolment) -> bool {
+        self.try_send(Job::Enrol(Box::new(e))).is_ok()
     }
 
     fn send_row(&self, row: Row) -> bool {

@@ -41,8 +41,10 @@ impl Class {
 
     pub(super) fn of(row: &Row) -> Class {
         match row {
-            Row::Auth(_) | Row::Disconnect(_) | Row::Audit(_) => Class::Log,
+            Row::Auth(_) | Row::Disconnect(_) | Row::Audit(_) | Row::Accepted(..) => Class::Log,
             Row::Sighting(_) | Row::Rogue(_) => Class::Dhcp,
+            // Sent as a job, never through a rows' queue.
+            Row::Enrol(_) => Class::Urgent,
         }
     }
 }

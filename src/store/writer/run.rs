@@ -17,7 +17,7 @@ use super::housekeeping::RetentionRun;
 use super::queues::{Drained, Receivers};
 use super::space::SpaceLimits;
 use super::timers::{Timer, TimerTable};
-use super::{Job, Shared, Tuning, WriterConfig};
+use super::{Job, Row, Shared, Tuning, WriterConfig};
 use crate::sched;
 use crate::store::StoreError;
 use crate::store::auth_log::LogIds;
@@ -151,6 +151,7 @@ impl Writer {
     /// Handles one drained batch. Returns true on shutdown.
     fn process(&mut self, batch: &mut Vec<Job>, pending: &mut Pending, now: Instant) -> bool {
         let mut stop = false;
+        let mut enrolled = false;
         for job in batch.drain(..) {
             if stop {
                 // Queued behind the shutdown: dropped, like rows sent after it.
@@ -162,6 +163,10 @@ impl Writer {
                     let (rec, done) = *b;
                     pending.accounting.push(rec);
                     pending.done.push(done);
+                }
+                Job::Enrol(e) => {
+                    pending.rows.push(Row::Enrol(e));
+                    enrolled = true;
                 }
                 Job::Erase(job) => {
                     self.rx
@@ -198,7 +203,12 @@ impl Writer {
         // Accounting is answered only after its commit, so it goes at once (and takes the
         // waiting rows along); rows alone wait for company up to the linger.
         let due = self.timers.due(Timer::Linger, now);
-        if stop || due || !pending.accounting.is_empty() || pending.rows.len() >= self.batch_max {
+        if stop
+            || due
+            || enrolled
+            || !pending.accounting.is_empty()
+            || pending.rows.len() >= self.batch_max
+        {
             self.commit(pending, now);
         }
         stop
@@ -240,6 +250,9 @@ impl Writer {
             Job::Erase(job) => answer(job.done, Err(StoreError::ShuttingDown)),
             Job::Flush(done) => {
                 let _ = done.send(Err(StoreError::ShuttingDown));
+            }
+            Job::Enrol(_) => {
+                self.shared.dropped.fetch_add(1, Ordering::Relaxed);
             }
             Job::RunRetention | Job::Shutdown => {}
         }

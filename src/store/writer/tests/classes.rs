@@ -221,3 +221,41 @@ fn with_room_sightings_are_taken() {
     assert_eq!(w.sightings_refused(), 0);
     w.shutdown().unwrap();
 }
+
+#[test]
+fn an_enrolment_goes_with_accounting_past_a_full_log_queue_and_commits_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, w) = start_with(dir.path(), |c| {
+        c.queue_capacity = 8;
+        c.batch_max = 4;
+    });
+    settle(&w);
+    let holder = Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // the log rows' queue fills up and drops; the enrolment is still taken
+    let mac: MacAddr = "da:a1:19:00:00:21".parse().unwrap();
+    let taken = (0..100)
+        .filter(|_| w.device_accepted(mac, Timestamp::now()))
+        .count();
+    assert!(taken < 100, "the log queue never filled");
+    let enrolment = crate::store::Enrolment {
+        mac,
+        user: "max".into(),
+        // the database keeps milliseconds
+        enrolled: Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap(),
+        method: "peap".into(),
+    };
+    assert!(w.enrol(enrolment.clone()), "refused behind the log rows");
+    holder.execute_batch("ROLLBACK").unwrap();
+    // committed without a flush: it does not linger like a log row
+    let reader = crate::store::Reader::open(&path).unwrap();
+    assert!(wait_until(|| {
+        reader
+            .device_records()
+            .is_ok_and(|r| r.enrolments.len() == 1)
+    }));
+    let r = reader.device_records().unwrap();
+    assert_eq!(r.enrolments[0], enrolment);
+    assert_eq!(r.last_accepted.len(), 1);
+    w.shutdown().unwrap();
+}
