@@ -69,8 +69,8 @@ pub use space::SpaceLimits;
 pub struct WriterConfig {
     /// `<state_dir>/hallpass.db`; the directory must exist, the file is created.
     pub db_path: PathBuf,
-    /// Jobs each of the accounting and the log rows' queues holds before accounting is
-    /// refused and log rows are dropped (e.g. 65536).
+    /// Log rows queued before they are dropped (e.g. 65536); the accounting records' and
+    /// control jobs' queue holds as many, up to 8192, before accounting is refused.
     pub queue_capacity: usize,
     /// DHCP rows (sightings, rogue servers) their own queue holds before they are dropped.
     pub dhcp_queue_capacity: usize,
@@ -87,7 +87,7 @@ pub struct WriterConfig {
 }
 
 impl WriterConfig {
-    /// The defaults: 65536 queued jobs (8192 DHCP rows), batches of up to 1024, 30 days of
+    /// The defaults: 65536 queued log rows (8192 accounting records and jobs, 8192 DHCP rows), batches of up to 1024, 30 days of
     /// runtime rows, 365 days of audit entries, 5 minutes of grace for stale sessions,
     /// sightings refused under 256 MiB of free space.
     pub fn new(db_path: PathBuf) -> WriterConfig {

@@ -242,14 +242,22 @@ fn take_rows(rx: &Receiver<Row>, rows: &mut Vec<Row>, max: usize) -> (usize, boo
     (n, false)
 }
 
-/// The three queues: the control jobs' and log rows' hold `capacity` each, the DHCP
-/// rows' `dhcp_capacity`. The senders get the writer thread's handle once it runs.
+/// Accounting records and control jobs that wait for their commit, at most: at a thousand
+/// Accounting-Requests a second, eight seconds of a writer that cannot commit; after that a
+/// record is refused and the NAS sends it again. Each slot is allocated and touched when the
+/// channel is made, so a queue as long as the log rows' (65,536) would cost ~7 MB of
+/// resident memory for a burst no NAS sends.
+pub(super) const URGENT_QUEUE_MAX: usize = 8192;
+
+/// The three queues: the log rows' holds `capacity`, the control jobs' `capacity` up to
+/// [`URGENT_QUEUE_MAX`], the DHCP rows' `dhcp_capacity`. The senders get the writer
+/// thread's handle once it runs.
 pub(super) fn queues(
     capacity: usize,
     dhcp_capacity: usize,
 ) -> (impl FnOnce(Thread) -> Senders, Receivers) {
     // A zero-capacity channel would be a rendezvous: every try_send would fail.
-    let (urgent_tx, urgent) = mpsc::sync_channel(capacity.max(1));
+    let (urgent_tx, urgent) = mpsc::sync_channel(capacity.min(URGENT_QUEUE_MAX).max(1));
     let (log_tx, log) = mpsc::sync_channel(capacity.max(1));
     let (dhcp_tx, dhcp) = mpsc::sync_channel(dhcp_capacity.max(1));
     let senders = move |waker| Senders {
