@@ -122,10 +122,14 @@ pub enum Reason {
     /// (say, a client certificate of another CA, or the peer refused the server's), or the
     /// peer broke the protocol.
     EapFailed,
+    /// A password login refused without checking the password: the RADIUS client it came
+    /// from sent too many failed attempts for this name lately (the pause ends at `until`).
+    /// Decided by the server before the policy runs; the same for known and unknown names.
+    TooManyFailures,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 15] = [
+    pub const ALL: [Reason; 16] = [
         Reason::Accepted,
         Reason::NotRegistered,
         Reason::MacMismatch,
@@ -141,6 +145,7 @@ impl Reason {
         Reason::Malformed,
         Reason::DeviceOfOtherUser,
         Reason::EapFailed,
+        Reason::TooManyFailures,
     ];
 
     /// The reason code in logs and metrics.
@@ -161,6 +166,7 @@ impl Reason {
             Reason::Malformed => "malformed",
             Reason::DeviceOfOtherUser => "device_of_other_user",
             Reason::EapFailed => "eap_failed",
+            Reason::TooManyFailures => "too_many_failures",
         }
     }
 }

@@ -56,6 +56,8 @@ impl Dir {
                 metrics_listen: None,
                 min_free_space: 0,
                 max_database_size: None,
+                failed_logins_warning: 10,
+                failed_logins_slowdown: 5,
             },
             radius: RadiusSettings {
                 auth_listen: Vec::new(),
@@ -385,6 +387,7 @@ fn deciding_step(reason: Reason) -> &'static str {
         Reason::QuotaExceeded => "quota",
         Reason::DeviceOfOtherUser => "device_owner",
         Reason::EapFailed => "eap",
+        Reason::TooManyFailures => "failures",
     }
 }
 
@@ -1242,7 +1245,8 @@ fn reason_codes() {
             "quota_exceeded",
             "malformed",
             "device_of_other_user",
-            "eap_failed"
+            "eap_failed",
+            "too_many_failures"
         ]
     );
     assert_eq!(Reason::Banned.to_string(), "banned");
