@@ -181,7 +181,8 @@ mod tests {
         let t0 = Instant::now();
         let (a, b, c) = (name("a"), name("b"), name("c"));
         // (pool, permits a holds, who else asked and how long ago, expected for a)
-        let cases: &[(u32, u32, &[(&Arc<str>, u64)], Take)] = &[
+        type Others<'a> = &'a [(&'a Arc<str>, u64)];
+        let cases: &[(u32, u32, Others, Take)] = &[
             (8, 3, &[(&b, 0)], Take::Granted),
             (8, 4, &[(&b, 0)], Take::OverShare),
             (8, 4, &[(&b, 9)], Take::OverShare),

@@ -24,6 +24,7 @@ mod edit_private;
 mod example;
 mod faults;
 mod flood_sources;
+mod guessing;
 mod harness;
 mod journal_privacy;
 mod metrics;
