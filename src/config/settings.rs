@@ -44,6 +44,8 @@ const DEFAULT_RETENTION_DAYS: u32 = 30;
 const DEFAULT_MIN_FREE_SPACE: u64 = crate::store::DEFAULT_MIN_FREE_SPACE;
 const DEFAULT_FAILED_LOGINS_WARNING: u32 = 10;
 const DEFAULT_FAILED_LOGINS_SLOWDOWN: u32 = 5;
+/// More failures than this in 10 minutes is no threshold but a typo.
+const MAX_FAILED_LOGINS: u32 = 1_000_000;
 
 /// Settings from hallpass.toml, with defaults where the file is silent or broken.
 pub(super) struct Main {
@@ -342,11 +344,13 @@ fn server(cx: &mut Cx<'_>, w: WireServer, dir: &Path, out: &mut ServerSettings) 
     ];
     for (value, key, out) in counts {
         let Some(v) = value else { continue };
-        match u32::try_from(*v.get_ref()) {
-            Ok(n) => *out = n,
-            Err(_) => {
-                let value = *v.get_ref();
-                cx.err(v.span().start, K::TooSmall { key, min: 0, value });
+        let value = *v.get_ref();
+        match u32::try_from(value) {
+            Ok(n) if n <= MAX_FAILED_LOGINS => *out = n,
+            _ if value < 0 => cx.err(v.span().start, K::TooSmall { key, min: 0, value }),
+            _ => {
+                let max = i64::from(MAX_FAILED_LOGINS);
+                cx.err(v.span().start, K::TooLarge { key, max, value });
             }
         }
     }

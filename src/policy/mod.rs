@@ -188,8 +188,10 @@ pub struct Decision {
     pub mac: Option<MacAddr>,
     /// The account the decision is about: the device's owner (MAB) or the PAP user. `None`
     /// when there is no account: not registered, malformed, mac mismatch, and always for
-    /// `bad_credentials` (so probing does not put names in the log, and an unknown and a
-    /// known name get the identical decision).
+    /// `bad_credentials` from the policy (an unknown and a known name get the identical
+    /// decision). The server adds the attempted account to the log row of a failed login
+    /// when it is a known account, so that guessing shows in `hallpass log --user`; names
+    /// of no account are never stored.
     pub user: Option<UserName>,
     /// `banned` / `device_banned`: when the suspension ends (`None` = permanent). Back-to-back
     /// bans count as one suspension: a ban that begins no later than the current end extends
