@@ -269,3 +269,164 @@ fn a_guessing_client_starves_nobody_and_is_seen_and_paused() {
     assert!(!all.contains("rate."), "made-up names are not logged");
     d.stop();
 }
+
+/// The same for the passwords inside EAP: TTLS/PAP and PEAP-MSCHAPv2 guesses from one
+/// client are counted together, logged with the account, and pause that client; the owner
+/// logs in through the other client meanwhile.
+mod eap {
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::Path;
+    use std::process::Command;
+    use std::time::Duration;
+
+    use super::{GUESSER, OTHERS, PASSWORD, SECRET, hallpass};
+    use crate::harness::{Daemon, TestConfig, password_hash};
+
+    const SERVER_NAME: &str = "radius.school.example";
+    const OWNER: &str = "lena.meyer";
+    const PHONE: &str = "3c:22:fb:00:00:31";
+    /// A pause after the second failure; 2 s, 4 s, 8 s, ...
+    const SLOWDOWN: u32 = 2;
+
+    fn config() -> Option<TestConfig> {
+        if !Command::new("sh")
+            .args(["-c", "command -v eapol_test"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            // tests/it/eap.rs installs it when it can; this test needs it too.
+            eprintln!("SKIPPED: eapol_test is missing (apt-get install eapoltest)");
+            return None;
+        }
+        let extra = format!(
+            "\n[[radius.client]]\nname = \"pupil-ap\"\naddress = \"{GUESSER}/32\"\nsecret = \"{SECRET}\"\nmodule = \"wifi\"\n\n[eap]\nmethods = [\"peap\", \"ttls\"]\ncertificate = \"eap/server.pem\"\nprivate_key = \"eap/server.key\"\nunregistered_devices = \"allow\"\n"
+        );
+        let cfg = TestConfig::new("", &extra);
+        let main = std::fs::read_to_string(cfg.path().join("hallpass.toml")).unwrap();
+        cfg.write(
+            "hallpass.toml",
+            &main.replacen(
+                "language = \"de\"",
+                &format!("language = \"de\"\nfailed_logins_slowdown = {SLOWDOWN}"),
+                1,
+            ),
+        );
+        let now = jiff::Timestamp::now();
+        let ca = hallpass::eap::certs::make_ca("hallpass test CA", now).unwrap();
+        let server = hallpass::eap::certs::make_server_cert(&ca, &[SERVER_NAME], now).unwrap();
+        cfg.write(
+            "eap/server.pem",
+            &format!("{}{}", server.cert_pem, ca.cert_pem),
+        );
+        cfg.write("eap/server.key", &server.key_pem);
+        std::fs::set_permissions(
+            cfg.path().join("eap/server.key"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        cfg.write("ca.pem", &ca.cert_pem);
+        let nt: String = hallpass::eap::mschapv2::NtHash::from_password(PASSWORD)
+            .as_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        cfg.write(
+            "users.toml",
+            &format!(
+                "[[user]]\nname = \"{OWNER}\"\ngroups = [\"students\"]\nconsent = true\npassword = \"{}\"\nnt_hash = \"{nt}\"\n",
+                password_hash(PASSWORD)
+            ),
+        );
+        Some(cfg)
+    }
+
+    /// One eapol_test login from `from`; true on SUCCESS.
+    fn login(cfg: &TestConfig, d: &Daemon, from: &str, method: &str, password: &str) -> bool {
+        let dir = cfg.path();
+        let phase2 = if method == "peap" { "MSCHAPV2" } else { "PAP" };
+        let conf = dir.join(format!("{method}.conf"));
+        std::fs::write(
+            &conf,
+            format!(
+                "network={{\n  eap={}\n  identity=\"{OWNER}\"\n  anonymous_identity=\"anonymous@school.example\"\n  password=\"{password}\"\n  phase2=\"auth={phase2}\"\n  ca_cert=\"{}\"\n  domain_suffix_match=\"{SERVER_NAME}\"\n  key_mgmt=IEEE8021X\n  eapol_flags=0\n}}\n",
+                method.to_uppercase(),
+                Path::new(dir).join("ca.pem").display()
+            ),
+        )
+        .unwrap();
+        let out = Command::new("eapol_test")
+            .arg("-c")
+            .arg(&conf)
+            .args(["-a", &d.addr.ip().to_string(), "-A", from])
+            .args(["-p", &d.addr.port().to_string()])
+            .args(["-s", SECRET, "-M", PHONE, "-t", "10", "-N", "61:d:19"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        out.status.success() && text.lines().rev().find(|l| !l.trim().is_empty()) == Some("SUCCESS")
+    }
+
+    /// The reason of the next decision the daemon logs (debug level) after line `skip`.
+    fn next_reason(d: &mut Daemon, skip: usize) -> String {
+        let line = d.wait_for_log("access decision", skip, Duration::from_secs(10));
+        line.split("reason=")
+            .nth(1)
+            .and_then(|s| s.split_whitespace().next())
+            .unwrap_or("")
+            .trim_matches('"')
+            .to_string()
+    }
+
+    #[test]
+    fn eap_password_guessing_is_counted_logged_and_paused() {
+        let Some(cfg) = config() else { return };
+        let mut d = Daemon::start(&cfg);
+        // Wrong passwords, TTLS/PAP and PEAP-MSCHAPv2 by turns, until SLOWDOWN + 2 were
+        // checked: the pause then lasts 8 s.
+        let mut checked = 0;
+        for i in 0..16 {
+            assert!(i < 15, "the wrong passwords were never checked");
+            let method = if i % 2 == 0 { "ttls" } else { "peap" };
+            let skip = d.log_len();
+            assert!(!login(&cfg, &d, GUESSER, method, "Falsch-2026!"));
+            match next_reason(&mut d, skip).as_str() {
+                "bad_credentials" => checked += 1,
+                "too_many_failures" => std::thread::sleep(Duration::from_secs(1)),
+                other => panic!("{method}: {other}"),
+            }
+            if checked == SLOWDOWN + 2 {
+                break;
+            }
+        }
+        // The right password from the guessing client: refused without a check...
+        let skip = d.log_len();
+        assert!(!login(&cfg, &d, GUESSER, "peap", PASSWORD));
+        assert_eq!(next_reason(&mut d, skip), "too_many_failures");
+        // ... and from the other client the owner gets in.
+        let skip = d.log_len();
+        assert!(login(&cfg, &d, OTHERS, "ttls", PASSWORD));
+        assert_eq!(next_reason(&mut d, skip), "accepted");
+
+        let log = hallpass(
+            &cfg,
+            &[
+                "log",
+                "--user",
+                OWNER,
+                "--limit",
+                "1000",
+                "--reason",
+                "Meldung 4",
+            ],
+        );
+        assert!(
+            log.lines()
+                .filter(|l| l.contains("bad_credentials"))
+                .count()
+                >= 4,
+            "{log}"
+        );
+        assert!(log.contains("too_many_failures"), "{log}");
+        d.stop();
+    }
+}
