@@ -553,8 +553,9 @@ pub(super) fn login_paused(
 /// `[server] failed_logins_warning`.
 ///
 /// The warning names the client and the count, never the account: the journal at the
-/// default level carries no names of people. The name is in the auth log (`hallpass log
-/// --reason bad_credentials`, audited) and, for a known account, in a debug line.
+/// default level carries no names of people. A known account's name is in the auth log
+/// (`bad_credentials` rows, read with `hallpass log --user NAME`, audited) and in a debug
+/// line.
 pub(super) fn login_failed(
     shared: &AuthShared,
     client: &Client,
@@ -576,13 +577,18 @@ pub(super) fn login_failed(
             "login_failures",
             ip,
             format_args!(
-                "an account had {} failed logins within 10 minutes, the last from client {};                  see `hallpass log --reason bad_credentials`",
+                "a user name had {} failed logins within 10 minutes, the last from client {} \
+                 (a known account's are in `hallpass log --user NAME`)",
                 failed.account_failures, client.name
             ),
         );
         if let Some(name) = known_account(&directory, user) {
-            debug!(user = %name, client = %client.name, failures = failed.account_failures,
-                "failed logins of a known account");
+            debug!(
+                user = %name,
+                client = %client.name,
+                failures = failed.account_failures,
+                "failed logins of a known account"
+            );
         }
     }
 }
