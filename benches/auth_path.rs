@@ -97,6 +97,8 @@ fn directory() -> Directory {
             metrics_listen: None,
             min_free_space: 0,
             max_database_size: None,
+            failed_logins_warning: 10,
+            failed_logins_slowdown: 5,
         },
         radius: RadiusSettings {
             auth_listen: vec![],

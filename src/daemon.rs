@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
 use crate::config::{self, ConfigErrors, Directory};
@@ -22,6 +22,8 @@ use crate::server::auth::{AuthShared, serve_socket};
 use crate::server::dynauth::{DynAuthClient, DynAuthError};
 use crate::server::eap::Conversations;
 use crate::server::enforce::Enforcer;
+use crate::server::failures::FailureBook;
+use crate::server::fair::FairPool;
 use crate::server::metrics::{self, Exporter};
 use crate::server::{self, Counters, RateLimitedLog, ServerError};
 use crate::store::{self, StoreError, WriterConfig};
@@ -147,7 +149,8 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
         directory: directory.clone(),
         writer: writer.clone(),
         counters: counters.clone(),
-        pap_permits: Arc::new(Semaphore::new(PAP_PARALLEL as usize)),
+        permits: FairPool::new(PAP_PARALLEL),
+        failures: std::sync::Mutex::new(FailureBook::new()),
         log_limit: log_limit.clone(),
         usage: usage.clone(),
         eap: Arc::new(conversations),
@@ -251,13 +254,12 @@ async fn serve(config_dir: &Path) -> Result<(), DaemonError> {
     for t in tasks {
         let _ = t.await;
     }
-    // PAP checks still running hold permits; wait for them (bounded) so their replies and
-    // log rows are not lost.
-    let _ = tokio::time::timeout(
-        Duration::from_secs(5),
-        shared.pap_permits.acquire_many(PAP_PARALLEL),
-    )
-    .await;
+    // PAP checks and EAP rounds still running hold permits; wait for them (bounded) so
+    // their replies and log rows are not lost.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while shared.permits.in_use() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let dropped = writer.dropped();
     let result = tokio::task::spawn_blocking(move || writer.shutdown()).await;
     match result {
@@ -382,6 +384,9 @@ fn log_counters(c: &Counters, writer: &store::WriterHandle) {
         duplicates = g(&c.duplicates),
         rounds_held = g(&c.rounds_held),
         dropped_busy = g(&c.dropped_busy),
+        dropped_fair_share = g(&c.dropped_fair_share),
+        login_failures = g(&c.login_failures),
+        login_paused = g(&c.login_paused),
         log_rows_dropped = g(&c.log_rows_dropped),
         acct_received = g(&c.acct_received),
         acct_committed = g(&c.acct_committed),

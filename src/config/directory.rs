@@ -51,6 +51,13 @@ pub struct ServerSettings {
     /// DHCP sightings are refused while the database's pages in use take more (bytes);
     /// `None` (the default): no cap but the free space.
     pub max_database_size: Option<u64>,
+    /// Failed password checks of one account within 10 minutes that raise a warning and
+    /// count in `hallpass_login_failure_warnings_total`; 0: never. Default 10.
+    pub failed_logins_warning: u32,
+    /// Failed password checks of one account from one RADIUS client after which that
+    /// client's attempts for the account pause (2 s, doubling up to 5 min); 0: never.
+    /// Default 5.
+    pub failed_logins_slowdown: u32,
 }
 
 #[derive(Clone, Debug)]

@@ -198,6 +198,12 @@ pub enum ConfigErrorKind {
         min: i64,
         value: i64,
     },
+    #[error("{key} must be at most {max}, not {value}")]
+    TooLarge {
+        key: &'static str,
+        max: i64,
+        value: i64,
+    },
     #[error(
         "not a duration: {value:?} (expected e.g. \"12h\", \"7d\", \"90m\", \"30s\" or \"1h30m\")"
     )]

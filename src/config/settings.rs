@@ -42,6 +42,10 @@ const DEFAULT_MAX_DEVICES: usize = 5;
 const DEFAULT_SESSION_TIMEOUT_SECS: u32 = 12 * 3600;
 const DEFAULT_RETENTION_DAYS: u32 = 30;
 const DEFAULT_MIN_FREE_SPACE: u64 = crate::store::DEFAULT_MIN_FREE_SPACE;
+const DEFAULT_FAILED_LOGINS_WARNING: u32 = 10;
+const DEFAULT_FAILED_LOGINS_SLOWDOWN: u32 = 5;
+/// More failures than this in 10 minutes is no threshold but a typo.
+const MAX_FAILED_LOGINS: u32 = 1_000_000;
 
 /// Settings from hallpass.toml, with defaults where the file is silent or broken.
 pub(super) struct Main {
@@ -126,6 +130,8 @@ impl Main {
                 metrics_listen: None,
                 min_free_space: DEFAULT_MIN_FREE_SPACE,
                 max_database_size: None,
+                failed_logins_warning: DEFAULT_FAILED_LOGINS_WARNING,
+                failed_logins_slowdown: DEFAULT_FAILED_LOGINS_SLOWDOWN,
             },
             radius: RadiusSettings {
                 auth_listen: default_listen(DEFAULT_AUTH_LISTEN),
@@ -322,6 +328,30 @@ fn server(cx: &mut Cx<'_>, w: WireServer, dir: &Path, out: &mut ServerSettings) 
             Err(problem) => {
                 let key = "max_database_size";
                 cx.err(s.span().start, K::BadSize { key, problem });
+            }
+        }
+    }
+    let counts = [
+        (
+            w.failed_logins_warning,
+            "failed_logins_warning",
+            &mut out.failed_logins_warning,
+        ),
+        (
+            w.failed_logins_slowdown,
+            "failed_logins_slowdown",
+            &mut out.failed_logins_slowdown,
+        ),
+    ];
+    for (value, key, out) in counts {
+        let Some(v) = value else { continue };
+        let value = *v.get_ref();
+        match u32::try_from(value) {
+            Ok(n) if n <= MAX_FAILED_LOGINS => *out = n,
+            _ if value < 0 => cx.err(v.span().start, K::TooSmall { key, min: 0, value }),
+            _ => {
+                let max = i64::from(MAX_FAILED_LOGINS);
+                cx.err(v.span().start, K::TooLarge { key, max, value });
             }
         }
     }

@@ -16,6 +16,8 @@ pub(super) struct WireServer {
     pub metrics_listen: Option<Spanned<String>>,
     pub min_free_space: Option<Spanned<String>>,
     pub max_database_size: Option<Spanned<String>>,
+    pub failed_logins_warning: Option<Spanned<i64>>,
+    pub failed_logins_slowdown: Option<Spanned<i64>>,
 }
 
 /// `[radius]` in hallpass.toml, without its `[[radius.client]]` entries (those are taken out

@@ -141,6 +141,22 @@ pub fn reply_message(d: &Decision, lang: Language, tz: &TimeZone) -> String {
              office."
                 .to_string()
         }
+        (Reason::TooManyFailures, De) => match d.until {
+            Some(t) => format!(
+                "Zu viele fehlgeschlagene Anmeldungen. Neuer Versuch ab {} möglich.",
+                clock_seconds(t, tz)
+            ),
+            None => {
+                "Zu viele fehlgeschlagene Anmeldungen. Bitte später erneut versuchen.".to_string()
+            }
+        },
+        (Reason::TooManyFailures, En) => match d.until {
+            Some(t) => format!(
+                "Too many failed sign-ins. Try again from {}.",
+                clock_seconds(t, tz)
+            ),
+            None => "Too many failed sign-ins. Please try again later.".to_string(),
+        },
         (Reason::DeviceOfOtherUser, En) => {
             "This device is registered to another account. Please sign in with that account \
              or ask at the school office."
@@ -195,6 +211,13 @@ fn when(t: Timestamp, lang: Language, tz: &TimeZone) -> String {
         Language::En => "%Y-%m-%d %H:%M",
     };
     t.to_zoned_datetime(tz.clone()).strftime(fmt).to_string()
+}
+
+/// `00:00:00`: the local time of day in `tz`, for pauses of seconds to minutes.
+fn clock_seconds(t: Timestamp, tz: &TimeZone) -> String {
+    t.to_zoned_datetime(tz.clone())
+        .strftime("%H:%M:%S")
+        .to_string()
 }
 
 /// `00:00`: the local time of day in `tz`.

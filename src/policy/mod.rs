@@ -143,10 +143,14 @@ pub enum Reason {
     /// `unregistered_devices = "enrol"` from a device nobody registered, or whose
     /// enrolment had expired).
     Enrolled,
+    /// A password login refused without checking the password: the RADIUS client it came
+    /// from sent too many failed attempts for this name lately (the pause ends at `until`).
+    /// Decided by the server before the policy runs; the same for known and unknown names.
+    TooManyFailures,
 }
 
 impl Reason {
-    pub const ALL: [Reason; 18] = [
+    pub const ALL: [Reason; 19] = [
         Reason::Accepted,
         Reason::NotRegistered,
         Reason::MacMismatch,
@@ -165,6 +169,7 @@ impl Reason {
         Reason::TooManyDevices,
         Reason::DeviceExpired,
         Reason::Enrolled,
+        Reason::TooManyFailures,
     ];
 
     /// The reason code in logs and metrics.
@@ -188,6 +193,7 @@ impl Reason {
             Reason::TooManyDevices => "too_many_devices",
             Reason::DeviceExpired => "device_expired",
             Reason::Enrolled => "enrolled",
+            Reason::TooManyFailures => "too_many_failures",
         }
     }
 }
@@ -209,8 +215,10 @@ pub struct Decision {
     pub mac: Option<MacAddr>,
     /// The account the decision is about: the device's owner (MAB) or the PAP user. `None`
     /// when there is no account: not registered, malformed, mac mismatch, and always for
-    /// `bad_credentials` (so probing does not put names in the log, and an unknown and a
-    /// known name get the identical decision).
+    /// `bad_credentials` from the policy (an unknown and a known name get the identical
+    /// decision). The server adds the attempted account to the log row of a failed login
+    /// when it is a known account, so that guessing shows in `hallpass log --user`; names
+    /// of no account are never stored.
     pub user: Option<UserName>,
     /// `banned` / `device_banned`: when the suspension ends (`None` = permanent). Back-to-back
     /// bans count as one suspension: a ban that begins no later than the current end extends

@@ -56,6 +56,8 @@ impl Dir {
                 metrics_listen: None,
                 min_free_space: 0,
                 max_database_size: None,
+                failed_logins_warning: 10,
+                failed_logins_slowdown: 5,
             },
             radius: RadiusSettings {
                 auth_listen: Vec::new(),
@@ -388,6 +390,7 @@ fn deciding_step(reason: Reason) -> &'static str {
         Reason::EapFailed => "eap",
         Reason::TooManyDevices | Reason::Enrolled => "device_limit",
         Reason::DeviceExpired => "expiry",
+        Reason::TooManyFailures => "failures",
     }
 }
 
@@ -1248,7 +1251,8 @@ fn reason_codes() {
             "eap_failed",
             "too_many_devices",
             "device_expired",
-            "enrolled"
+            "enrolled",
+            "too_many_failures"
         ]
     );
     assert_eq!(Reason::Banned.to_string(), "banned");

@@ -2,31 +2,36 @@
 //! work of an Access-Request — client lookup, Message-Authenticator check, duplicate
 //! detection, handing the facts to the pure policy, encoding and signing the reply, and
 //! handing a log row to the writer. It never waits on the disk. PAP checks and EAP rounds
-//! (TLS work, see `eap`) run on a bounded worker pool, never on the receive thread.
+//! (TLS work, see `eap`) run on a bounded worker pool shared fairly between the clients
+//! (`fair`), never on the receive thread. Failed password checks are counted per account
+//! and per (account, client) (`failures`): a client that guessed too often for an account
+//! is answered `too_many_failures` at once, before any permit is taken.
 
 use std::net::UdpSocket;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use jiff::Timestamp;
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tracing::debug;
 
 use crate::config::{Client, Directory};
 use crate::mmsg::{RecvBatch, SendBatch};
-use crate::model::Module;
+use crate::model::{MacAddr, Module, UserName};
 use crate::policy::devices::DeviceBook;
 use crate::policy::usage::UsageBook;
-use crate::policy::{self, AccessRequest, Decision, Outcome};
+use crate::policy::{self, AccessRequest, Decision, Outcome, Reason};
 use crate::radius::{self, Code, MessageAuthenticator, Packet, PacketBuilder, SharedSecret, attr};
 use crate::sched;
 use crate::store::{AuthLogRow, WriterHandle};
 
 use super::dedup::{DedupCache, DedupKey, Lookup};
 use super::eap::EapJob;
+use super::failures::{FailureBook, Limits};
+use super::fair::{FairPool, Take};
 use super::rounds::{self, Rounds};
 use super::{Counters, RateLimitedLog};
 
@@ -43,13 +48,16 @@ pub struct AuthShared {
     pub directory: Arc<ArcSwap<Directory>>,
     pub writer: WriterHandle,
     pub counters: Arc<Counters>,
-    /// Bounds the PAP verifications (argon2, deliberately slow) running at once. When all
-    /// permits are taken, further PAP requests are dropped; the NAS retries.
-    pub pap_permits: Arc<Semaphore>,
+    /// Bounds the password checks (argon2, deliberately slow) and EAP rounds running at
+    /// once, with a fair share per client. A request without a permit is dropped; the NAS
+    /// retries.
+    pub permits: Arc<FairPool>,
+    /// Failed password checks per account and per (account, client).
+    pub failures: Mutex<FailureBook>,
     pub log_limit: Arc<RateLimitedLog>,
     /// Today's data use per account, for daily quotas.
     pub usage: Arc<UsageBook>,
-    /// 802.1X conversations between their rounds (their checks share `pap_permits`).
+    /// 802.1X conversations between their rounds (their checks share `permits`).
     pub eap: Arc<super::eap::Conversations>,
     /// Enrolled devices and when devices were last accepted.
     pub devices: Arc<DeviceBook>,
@@ -222,8 +230,7 @@ fn start_pap(
     dedup: &Arc<DedupCache>,
     runtime: &tokio::runtime::Handle,
 ) {
-    let Ok(permit) = shared.pap_permits.clone().try_acquire_owned() else {
-        shared.counters.inc(&shared.counters.dropped_busy);
+    let Some(permit) = permit_for(shared, &job.client) else {
         dedup.forget(&job.key);
         return;
     };
@@ -256,8 +263,7 @@ fn start_eap(
     dedup: &Arc<DedupCache>,
     runtime: &tokio::runtime::Handle,
 ) {
-    let Ok(permit) = shared.pap_permits.clone().try_acquire_owned() else {
-        shared.counters.inc(&shared.counters.dropped_busy);
+    let Some(permit) = permit_for(shared, &job.client) else {
         dedup.forget(&job.key);
         return;
     };
@@ -277,6 +283,23 @@ fn start_eap(
             dedup.forget(&job.key);
         }
     });
+}
+
+/// A worker permit for a request of `client`, or `None` (counted: the pool is full, or the
+/// client holds its half while another waits).
+fn permit_for(shared: &AuthShared, client: &Client) -> Option<super::fair::Permit> {
+    let c = &shared.counters;
+    match shared.permits.take(&client.name, Instant::now()) {
+        Ok(p) => Some(p),
+        Err(Take::OverShare) => {
+            c.inc(&c.dropped_fair_share);
+            None
+        }
+        Err(_) => {
+            c.inc(&c.dropped_busy);
+            None
+        }
+    }
 }
 
 /// The outcome of looking at one datagram.
@@ -426,6 +449,11 @@ fn handle_datagram(
                     return Handled::Dropped;
                 }
             };
+            if let Some(until) = login_paused(shared, client, user_name, batch.at) {
+                return refuse_paused(
+                    &packet, client, key, src, batch, until, shared, dedup, reply,
+                );
+            }
             return Handled::Pap(Box::new(PapJob {
                 key,
                 src,
@@ -479,13 +507,160 @@ fn finish_pap(job: &PapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bool {
         now,
         out,
     ) {
-        Ok(decision) => {
+        Ok(mut decision) => {
             shared.counters.auth_latency_pap.observe(started.elapsed());
+            match decision.reason {
+                Reason::BadCredentials => {
+                    login_failed(shared, &job.client, job.src.ip(), user_name, started);
+                    decision.user = known_account(&directory, user_name);
+                }
+                // No password was checked.
+                Reason::Malformed => {}
+                // Every other answer comes after the password was found right (rule 2).
+                _ => login_succeeded(shared, &job.client, user_name),
+            }
             record(shared, &job.client, job.src.ip(), &decision, now, None);
             true
         }
         Err(_) => false,
     }
+}
+
+/// The account named `user`, when there is one: a failed login is logged with it, so that
+/// `hallpass log --user` finds the guessing. Names of no account (typos, an attacker's
+/// garbage) are not kept.
+pub(super) fn known_account(directory: &Directory, user: &[u8]) -> Option<UserName> {
+    let name = std::str::from_utf8(user).ok()?;
+    directory.user(name).map(|u| u.name.clone())
+}
+
+fn limits(directory: &Directory) -> Limits {
+    Limits {
+        warning: directory.server.failed_logins_warning,
+        slowdown: directory.server.failed_logins_slowdown,
+    }
+}
+
+/// Until when `client`'s attempts for `user` pause (`None`: they are checked).
+pub(super) fn login_paused(
+    shared: &AuthShared,
+    client: &Client,
+    user: &[u8],
+    at: Instant,
+) -> Option<Instant> {
+    let book = shared.failures.lock().ok()?;
+    book.paused(user, &client.name, at)
+}
+
+/// Counts a failed password check of `user` from `client`; warns when the account reaches
+/// `[server] failed_logins_warning`.
+///
+/// The warning names the client and the count, never the account: the journal at the
+/// default level carries no names of people. A known account's name is in the auth log
+/// (`bad_credentials` rows, read with `hallpass log --user NAME`, audited) and in a debug
+/// line.
+pub(super) fn login_failed(
+    shared: &AuthShared,
+    client: &Client,
+    ip: IpAddr,
+    user: &[u8],
+    at: Instant,
+) {
+    let c = &shared.counters;
+    c.inc(&c.login_failures);
+    let directory = shared.directory.load();
+    let Ok(mut book) = shared.failures.lock() else {
+        return;
+    };
+    let failed = book.failed(user, &client.name, at, limits(&directory));
+    drop(book);
+    if failed.warn {
+        c.inc(&c.login_failure_warnings);
+        shared.log_limit.warn(
+            "login_failures",
+            ip,
+            format_args!(
+                "a user name had {} failed logins within 10 minutes, the last from client {} \
+                 (a known account's are in `hallpass log --user NAME`)",
+                failed.account_failures, client.name
+            ),
+        );
+        if let Some(name) = known_account(&directory, user) {
+            debug!(
+                user = %name,
+                client = %client.name,
+                failures = failed.account_failures,
+                "failed logins of a known account"
+            );
+        }
+    }
+}
+
+/// A password check of `user` from `client` succeeded.
+pub(super) fn login_succeeded(shared: &AuthShared, client: &Client, user: &[u8]) {
+    if let Ok(mut book) = shared.failures.lock() {
+        book.succeeded(user, &client.name);
+    }
+}
+
+/// The reject of a login whose client pauses for the account, with the end of the pause.
+fn paused_decision(request: &AccessRequest, directory: &Directory, until: Timestamp) -> Decision {
+    Decision {
+        outcome: Outcome::Reject,
+        reason: Reason::TooManyFailures,
+        module: policy::module_of(request),
+        mac: request.calling_station_id.and_then(MacAddr::parse_bytes),
+        user: known_account(directory, request.user_name),
+        until: Some(until),
+        all_modules: false,
+        schedule: None,
+    }
+}
+
+/// The wall-clock time of `until`, an instant after `at` (= `now`).
+pub(super) fn wall_time(now: Timestamp, at: Instant, until: Instant) -> Timestamp {
+    let ahead = until.saturating_duration_since(at);
+    jiff::SignedDuration::try_from(ahead)
+        .ok()
+        .and_then(|d| now.checked_add(d).ok())
+        .unwrap_or(now)
+}
+
+/// Answers a PAP request of a pausing client at once, on the receive thread: no password is
+/// checked and no permit taken.
+/// (The arguments are the pieces of `handle_datagram`'s state the answer needs.)
+#[allow(clippy::too_many_arguments)]
+fn refuse_paused(
+    packet: &Packet,
+    client: &Client,
+    key: DedupKey,
+    src: SocketAddr,
+    batch: &Batch,
+    until: Instant,
+    shared: &AuthShared,
+    dedup: &DedupCache,
+    reply: &mut Vec<u8>,
+) -> Handled {
+    let c = &shared.counters;
+    c.inc(&c.login_paused);
+    let request = access_request(packet, None, client.module);
+    let until = wall_time(batch.now, batch.at, until);
+    let decision = paused_decision(&request, batch.directory, until);
+    let built = build_access_reply(
+        packet,
+        &decision,
+        batch.directory,
+        &client.secret,
+        reply,
+        |_| Ok::<(), radius::RadiusError>(()),
+    );
+    if built.is_err() {
+        dedup.forget(&key);
+        return Handled::Dropped;
+    }
+    dedup.complete(&key, reply);
+    record(shared, client, src.ip(), &decision, batch.now, None);
+    Handled::Reply
 }
 
 /// Decides an authenticated Access-Request and writes the signed reply into `out`: the

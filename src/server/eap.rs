@@ -8,8 +8,10 @@
 //! (the NAS sends the next round only after the answer, and duplicates are answered from
 //! the cache, so no two workers ever hold one), putting it back under its State, the
 //! credential checks the methods ask for (argon2 for TTLS/PAP, the NT hash for
-//! MSCHAPv2, the account named by a client certificate), the timer that drops idle
-//! conversations, and the EAP counters.
+//! MSCHAPv2, the account named by a client certificate) with the failure counts and the
+//! pause of a client that guessed too often (`failures`, as for PAP: a paused check is
+//! rejected without running), the timer that drops idle conversations, and the EAP
+//! counters.
 //! What it must not do: run on the receive thread (TLS handshakes and argon2 take
 //! milliseconds; MAB must never wait behind them), decide access itself (the policy does),
 //! or keep more conversations than `[eap] max_conversations`.
@@ -34,7 +36,10 @@ use crate::eap::{
 use crate::policy::{self, Decision, Reason};
 use crate::radius::{self, Code, Packet, PacketBuilder, RadiusError, attr};
 
-use super::auth::{AuthShared, build_access_reply, copy_proxy_state, record};
+use super::auth::{
+    AuthShared, build_access_reply, copy_proxy_state, known_account, login_failed, login_paused,
+    login_succeeded, record, wall_time,
+};
 use super::dedup::DedupKey;
 
 /// How often the timer looks at the table when it holds nothing.
@@ -121,6 +126,18 @@ struct Conversation {
     method: Option<Method>,
     /// When its first Access-Request was taken up.
     started: Instant,
+    /// What its password checks found; the failure it leads to may come rounds later
+    /// (MSCHAPv2 first tells the peer, then ends).
+    checked: Checked,
+}
+
+/// The password checks of a conversation that did not pass.
+#[derive(Clone, Debug, Default)]
+struct Checked {
+    /// The name whose password was wrong, or whose check was not run.
+    user: Option<String>,
+    /// The check was not run: the client pauses for the name until then.
+    paused_until: Option<Instant>,
 }
 
 /// The conversations of every auth socket, keyed by (client address, State).
@@ -252,6 +269,7 @@ pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bo
                 session,
                 method: None,
                 started: at,
+                checked: Checked::default(),
             };
             (None, conversation)
         }
@@ -291,7 +309,13 @@ pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bo
             return false;
         }
     };
-    let step = match settle(step, &mut conversation.session, &directory) {
+    let checks = Checks {
+        shared,
+        job,
+        directory: &directory,
+        at,
+    };
+    let step = match checks.settle(step, &mut conversation) {
         Ok(step) => step,
         Err(e) => {
             debug!(client = %job.client.name, error = %e, "EAP conversation broken off");
@@ -400,10 +424,20 @@ impl Round<'_> {
         let job = self.job;
         let now = Timestamp::now();
         let code = match reason {
+            SessionError::Rejected if conversation.checked.paused_until.is_some() => {
+                Reason::TooManyFailures
+            }
             SessionError::Rejected => Reason::BadCredentials,
             _ => Reason::EapFailed,
         };
-        let decision = failure_decision(self.packet, &job.client, code);
+        let mut decision = failure_decision(self.packet, &job.client, code);
+        if let Some(user) = &conversation.checked.user {
+            // As for PAP: a known account's failures are found by `hallpass log --user`.
+            decision.user = known_account(self.directory, user.as_bytes());
+        }
+        if let Some(until) = conversation.checked.paused_until {
+            decision.until = Some(wall_time(now, Instant::now(), until));
+        }
         let secret = &job.client.secret;
         let built = build_access_reply(self.packet, &decision, self.directory, secret, out, |b| {
             add_eap(b, eap)?;
@@ -438,40 +472,79 @@ impl Round<'_> {
     }
 }
 
-/// Answers the method's credential checks until it has something to send or is done.
-fn settle(mut step: Step, session: &mut Session, dir: &Directory) -> Result<Step, SessionError> {
-    loop {
-        match step {
-            Step::Check(check) => step = session.answer(verdict(&check, dir))?,
-            other => return Ok(other),
-        }
-    }
+/// What the credential checks of a round need.
+struct Checks<'a> {
+    shared: &'a AuthShared,
+    job: &'a EapJob,
+    directory: &'a Directory,
+    at: Instant,
 }
 
-/// The verdict on one credential check.
-fn verdict(check: &CredentialCheck, dir: &Directory) -> Verdict {
-    match check {
-        CredentialCheck::Password { user, password } => {
-            if policy::eap_password_ok(dir, user, password) {
-                Verdict::Accept
-            } else {
-                Verdict::Reject
+impl Checks<'_> {
+    /// Answers the method's credential checks until it has something to send or is done.
+    fn settle(
+        &self,
+        mut step: Step,
+        conversation: &mut Conversation,
+    ) -> Result<Step, SessionError> {
+        loop {
+            match step {
+                Step::Check(check) => {
+                    let verdict = self.verdict(&check, &mut conversation.checked);
+                    step = conversation.session.answer(verdict)?;
+                }
+                other => return Ok(other),
             }
         }
-        CredentialCheck::MsChapV2(c) => {
-            let hash = dir
-                .user(&c.user)
-                .and_then(|u| u.nt_hash.as_ref())
-                .map(mschapv2::NtHash::as_bytes);
-            c.verdict(hash, &mschapv2::Rfc2759)
-        }
-        CredentialCheck::Certificate { user, .. } => {
-            if dir.user(user).is_some() {
-                Verdict::Accept
-            } else {
-                Verdict::Reject
+    }
+
+    /// The verdict on one credential check. A password check (TTLS/PAP, MSCHAPv2) of a
+    /// name the client pauses for is rejected without running; each one that runs is
+    /// counted as PAP's are.
+    fn verdict(&self, check: &CredentialCheck, checked: &mut Checked) -> Verdict {
+        let dir = self.directory;
+        let user = match check {
+            CredentialCheck::Password { user, .. } => user.as_str(),
+            CredentialCheck::MsChapV2(c) => c.user.as_str(),
+            CredentialCheck::Certificate { user, .. } => {
+                return if dir.user(user).is_some() {
+                    Verdict::Accept
+                } else {
+                    Verdict::Reject
+                };
             }
+        };
+        let (shared, client) = (self.shared, &self.job.client);
+        if let Some(until) = login_paused(shared, client, user.as_bytes(), self.at) {
+            shared.counters.inc(&shared.counters.login_paused);
+            checked.user = Some(user.to_string());
+            checked.paused_until = Some(until);
+            return Verdict::Reject;
         }
+        let verdict = match check {
+            CredentialCheck::Password { user, password } => {
+                if policy::eap_password_ok(dir, user, password) {
+                    Verdict::Accept
+                } else {
+                    Verdict::Reject
+                }
+            }
+            CredentialCheck::MsChapV2(c) => {
+                let hash = dir
+                    .user(&c.user)
+                    .and_then(|u| u.nt_hash.as_ref())
+                    .map(mschapv2::NtHash::as_bytes);
+                c.verdict(hash, &mschapv2::Rfc2759)
+            }
+            CredentialCheck::Certificate { .. } => Verdict::Reject,
+        };
+        if !matches!(verdict, Verdict::Reject) {
+            login_succeeded(shared, client, user.as_bytes());
+        } else {
+            login_failed(shared, client, self.job.src.ip(), user.as_bytes(), self.at);
+            checked.user = Some(user.to_string());
+        }
+        verdict
     }
 }
 
@@ -593,6 +666,7 @@ mod tests {
             session: Session::new(settings, 1000, &mut rand::rng()),
             method: None,
             started: Instant::now(),
+            checked: Checked::default(),
         }
     }
 

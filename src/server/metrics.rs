@@ -189,7 +189,29 @@ impl Collector for Scrape {
                 ([("reason", "malformed")], get(&c.malformed)),
                 ([("reason", "unexpected_code")], get(&c.unexpected_code)),
                 ([("reason", "pap_busy")], get(&c.dropped_busy)),
+                ([("reason", "fair_share")], get(&c.dropped_fair_share)),
             ],
+        )?;
+        single(
+            e,
+            "login_failures",
+            "failed password checks (PAP, TTLS/PAP, PEAP-MSCHAPv2), known and unknown accounts",
+            Counter,
+            get(&c.login_failures),
+        )?;
+        single(
+            e,
+            "login_failure_warnings",
+            "times an account reached [server] failed_logins_warning failures within 10 minutes",
+            Counter,
+            get(&c.login_failure_warnings),
+        )?;
+        single(
+            e,
+            "login_paused",
+            "attempts answered too_many_failures without a check: their client pauses for the account",
+            Counter,
+            get(&c.login_paused),
         )?;
         single(
             e,

@@ -12,6 +12,8 @@ pub mod devices;
 pub mod dynauth;
 pub mod eap;
 pub mod enforce;
+pub mod failures;
+pub mod fair;
 pub mod metrics;
 mod rounds;
 pub mod watcher;
@@ -53,6 +55,16 @@ pub struct Counters {
     /// Rounds of the auth receive threads in which replies waited for more requests.
     pub rounds_held: AtomicU64,
     pub dropped_busy: AtomicU64,
+    /// Password checks and EAP rounds dropped although permits were free: their client
+    /// held half of the pool while another client waited (`fair`).
+    pub dropped_fair_share: AtomicU64,
+    /// Password checks (PAP, TTLS/PAP, PEAP-MSCHAPv2) that failed.
+    pub login_failures: AtomicU64,
+    /// Times an account reached `[server] failed_logins_warning` failures in a window.
+    pub login_failure_warnings: AtomicU64,
+    /// Attempts answered `too_many_failures` without a check: their client pauses for the
+    /// account after repeated failures.
+    pub login_paused: AtomicU64,
     pub log_rows_dropped: AtomicU64,
     pub acct_received: AtomicU64,
     pub acct_committed: AtomicU64,

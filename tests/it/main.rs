@@ -27,6 +27,7 @@ mod enrol;
 mod example;
 mod faults;
 mod flood_sources;
+mod guessing;
 mod harness;
 mod journal_privacy;
 mod metrics;

@@ -274,6 +274,43 @@ fn the_size_guard_and_the_new_mac_rate_have_safe_defaults_and_are_checked() {
 }
 
 #[test]
+fn the_failed_login_thresholds_have_safe_defaults_and_are_checked() {
+    let d = ok(&[]);
+    assert_eq!(d.server.failed_logins_warning, 10);
+    assert_eq!(d.server.failed_logins_slowdown, 5);
+    let text = format!(
+        "[server]\nfailed_logins_warning = 0\nfailed_logins_slowdown = 3\n{}",
+        &MAIN[9..]
+    );
+    let d = ok(&[(MAIN_FILE, &text)]);
+    assert_eq!(d.server.failed_logins_warning, 0);
+    assert_eq!(d.server.failed_logins_slowdown, 3);
+    let text = format!(
+        "[server]\nfailed_logins_warning = -1\nfailed_logins_slowdown = 5000000000\n{}",
+        &MAIN[9..]
+    );
+    let e = errs(&[(MAIN_FILE, &text)]);
+    assert!(matches!(
+        at(&e, MAIN_FILE, 2, 25),
+        ConfigErrorKind::TooSmall {
+            key: "failed_logins_warning",
+            min: 0,
+            value: -1
+        }
+    ));
+    assert!(matches!(
+        at(&e, MAIN_FILE, 3, 26),
+        ConfigErrorKind::TooLarge {
+            key: "failed_logins_slowdown",
+            ..
+        }
+    ));
+    // A misspelt key is an error, not silently the default.
+    let typo = format!("[server]\nfailed_login_warning = 3\n{}", &MAIN[9..]);
+    assert!(!errs(&[(MAIN_FILE, &typo)]).is_empty());
+}
+
+#[test]
 fn the_example_secret_is_refused_beyond_loopback() {
     let main = |listen: &str| {
         format!(

@@ -257,7 +257,7 @@ pub(super) fn queues(
     dhcp_capacity: usize,
 ) -> (impl FnOnce(Thread) -> Senders, Receivers) {
     // A zero-capacity channel would be a rendezvous: every try_send would fail.
-    let (urgent_tx, urgent) = mpsc::sync_channel(capacity.min(URGENT_QUEUE_MAX).max(1));
+    let (urgent_tx, urgent) = mpsc::sync_channel(capacity.clamp(1, URGENT_QUEUE_MAX));
     let (log_tx, log) = mpsc::sync_channel(capacity.max(1));
     let (dhcp_tx, dhcp) = mpsc::sync_channel(dhcp_capacity.max(1));
     let senders = move |waker| Senders {
