@@ -419,7 +419,11 @@ pub fn grant(cmd: GrantCmd) -> anyhow::Result<()> {
 
 pub fn user(cmd: UserCmd) -> anyhow::Result<()> {
     match cmd {
-        UserCmd::Show { user, config } => show_user(&config.config, &user),
+        UserCmd::Show {
+            user,
+            reason,
+            config,
+        } => show_user(&config.config, &user, reason.as_deref()),
         UserCmd::Export {
             user,
             reason,
@@ -435,7 +439,7 @@ pub fn user(cmd: UserCmd) -> anyhow::Result<()> {
     }
 }
 
-fn show_user(dir: &Path, name: &str) -> anyhow::Result<()> {
+fn show_user(dir: &Path, name: &str, why: Option<&str>) -> anyhow::Result<()> {
     let d = load_config(dir)?;
     let tz = &d.server.timezone;
     let u = d.user(name).ok_or_else(|| CliError::UnknownUser {
@@ -458,7 +462,9 @@ fn show_user(dir: &Path, name: &str) -> anyhow::Result<()> {
     );
     let mut devices: Vec<_> = d.devices().filter(|x| x.owner == u.name).collect();
     devices.sort_by_key(|x| x.mac);
-    // Registered in the files and enrolled by logins, with when each was last accepted.
+    // Registered in the files and enrolled by logins; when each was last accepted only with
+    // a reason, audited first.
+    let read = super::device::audited_read(&d, Some(&u.name), why)?;
     let all = super::device::of_user(&d, &u.name)?;
     println!(
         "devices   {} (at most {})",
@@ -466,15 +472,25 @@ fn show_user(dir: &Path, name: &str) -> anyhow::Result<()> {
         d.policy.max_devices_per_user
     );
     for x in &all {
-        let accepted = x
-            .last_accepted
-            .map_or("never".to_string(), |t| show_time(t, tz));
-        let expired = if x.expired { "  EXPIRED" } else { "" };
+        let seen = if read {
+            let accepted = x
+                .last_accepted
+                .map_or("never".to_string(), |t| show_time(t, tz));
+            let expired = if x.expired { "  EXPIRED" } else { "" };
+            format!("  last accepted {accepted}{expired}")
+        } else {
+            String::new()
+        };
         println!(
-            "  {}  {}  {}  last accepted {accepted}{expired}",
+            "  {}  {}  {}{seen}",
             x.mac,
             x.source,
             x.label.as_deref().unwrap_or("")
+        );
+    }
+    if !read && !all.is_empty() {
+        println!(
+            "  (when each was last accepted: give --reason \"...\"; recorded in the audit log)"
         );
     }
     let bans = d

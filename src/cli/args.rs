@@ -227,6 +227,11 @@ pub enum DeviceCmd {
         suggest: bool,
         #[arg(long)]
         json: bool,
+        /// Why the last-accepted times are read (required with --stale and --suggest;
+        /// recorded in the audit log). Without it the list leaves out when each device was
+        /// last accepted and when it expires: they tell when a person was at school.
+        #[arg(long)]
+        reason: Option<String>,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -340,9 +345,14 @@ pub enum GrantCmd {
 
 #[derive(Subcommand, Debug)]
 pub enum UserCmd {
-    /// The account, its devices, bans and grants (from the config files).
+    /// The account, its devices, bans and grants (from the config files), and with
+    /// --reason when each device was last accepted.
     Show {
         user: String,
+        /// Why the device's last-accepted times are read (recorded in the audit log);
+        /// without it they are left out.
+        #[arg(long)]
+        reason: Option<String>,
         #[command(flatten)]
         config: ConfigArg,
     },

@@ -62,16 +62,24 @@ pub fn device(cmd: DeviceCmd) -> anyhow::Result<()> {
         DeviceCmd::List {
             owner,
             suggest: true,
+            reason,
             config,
             ..
-        } => suggest(&config.config, owner.as_deref()),
+        } => suggest(&config.config, owner.as_deref(), reason.as_deref()),
         DeviceCmd::List {
             owner,
             stale,
             json,
+            reason,
             config,
             ..
-        } => list(&config.config, owner.as_deref(), stale, json),
+        } => list(
+            &config.config,
+            owner.as_deref(),
+            stale,
+            json,
+            reason.as_deref(),
+        ),
         DeviceCmd::Prune {
             stale: _,
             reason,
@@ -312,17 +320,63 @@ pub(super) fn listed(d: &Directory, now: Timestamp) -> anyhow::Result<Vec<Device
     Ok(out)
 }
 
-fn list(dir: &Path, owner: Option<&str>, stale: bool, json: bool) -> anyhow::Result<()> {
+/// Whether last-accepted times may be shown: a reason was given, and it is audited before
+/// they are read.
+pub(super) fn audited_read(
+    d: &Directory,
+    owner: Option<&str>,
+    why: Option<&str>,
+) -> anyhow::Result<bool> {
+    let Some(why) = why.filter(|w| !w.trim().is_empty()) else {
+        return Ok(false);
+    };
+    if db_file(&d.server.state_dir).is_ok() {
+        super::records::audit_insert(
+            &d.server.state_dir,
+            "devices.read",
+            owner.unwrap_or("all"),
+            Some(why),
+        )?;
+    }
+    Ok(true)
+}
+
+/// `x` without what the daemon saw of it (when it was last accepted, and so when it
+/// expires): what may be shown without a reason.
+fn without_runtime(x: DeviceListed) -> DeviceListed {
+    DeviceListed {
+        last_accepted: None,
+        expires: None,
+        expired: false,
+        ..x
+    }
+}
+
+fn list(
+    dir: &Path,
+    owner: Option<&str>,
+    stale: bool,
+    json: bool,
+    why: Option<&str>,
+) -> anyhow::Result<()> {
     let d = load_config(dir)?;
     let now = Timestamp::now();
     if stale && d.policy.device_expiry_secs.is_none() {
         anyhow::bail!("no [policy] device_expiry is set: devices never expire");
+    }
+    let read = audited_read(&d, owner, why)?;
+    if stale && !read {
+        return Err(CliError::ReasonRequired {
+            what: "device list --stale",
+        }
+        .into());
     }
     let soon = now.checked_add(SOON)?;
     let devices: Vec<DeviceListed> = listed(&d, now)?
         .into_iter()
         .filter(|x| owner.is_none_or(|o| x.owner == o))
         .filter(|x| !stale || x.expires.is_some_and(|t| t <= soon))
+        .map(|x| if read { x } else { without_runtime(x) })
         .collect();
     if json {
         return print_json(&devices);
@@ -346,7 +400,7 @@ fn list(dir: &Path, owner: Option<&str>, stale: bool, json: bool) -> anyhow::Res
             x.mac.to_string(),
             x.owner,
             x.source,
-            day(x.last_accepted, "never"),
+            day(x.last_accepted, if read { "never" } else { "-" }),
             expires,
             if x.randomized { "yes" } else { "no" },
             x.label.as_deref().unwrap_or("")
@@ -354,6 +408,11 @@ fn list(dir: &Path, owner: Option<&str>, stale: bool, json: bool) -> anyhow::Res
     }
     if stale {
         println!("(expired, or expiring by {})", show_time(soon, tz));
+    }
+    if !read {
+        eprintln!(
+            "note: ACCEPTED and EXPIRES left out; give --reason \"...\" to see them (recorded in the audit log)"
+        );
     }
     Ok(())
 }
@@ -396,8 +455,14 @@ pub(super) fn suggestions(
     out
 }
 
-fn suggest(dir: &Path, owner: Option<&str>) -> anyhow::Result<()> {
+fn suggest(dir: &Path, owner: Option<&str>, why: Option<&str>) -> anyhow::Result<()> {
     let d = load_config(dir)?;
+    if !audited_read(&d, owner, why)? {
+        return Err(CliError::ReasonRequired {
+            what: "device list --suggest",
+        }
+        .into());
+    }
     if db_file(&d.server.state_dir).is_err() {
         println!("no suggestions: the daemon has not run yet");
         return Ok(());

@@ -226,10 +226,22 @@ fn devices_expire_a_login_renews_an_enrolment_and_prune_removes_the_rest() {
 
     // 130 days pass: both are stale
     age_devices(&cfg, 130);
+    // when devices were last accepted says when their owners were at school: a reason first
+    let refused = hallpass(&cfg, "admin.test", &["device", "list", "--stale"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--reason"),
+        "{refused:?}"
+    );
+    let plain = ok(&hallpass(&cfg, "admin.test", &["device", "list"]));
+    assert!(
+        !plain.contains("EXPIRED") && !plain.contains("never"),
+        "{plain}"
+    );
     let stale = ok(&hallpass(
         &cfg,
         "admin.test",
-        &["device", "list", "--stale"],
+        &["device", "list", "--stale", "--reason", "Schuljahresende"],
     ));
     for mac in [MAX_PHONE, NEW_PHONE] {
         let line = stale.lines().find(|l| l.contains(mac)).unwrap_or("");
@@ -277,6 +289,15 @@ fn user_erase_leaves_no_byte_of_enrolments_and_last_accepted_times() {
         &cfg,
         "admin.test",
         &["user", "show", "max.muster"],
+    ));
+    assert!(
+        show.contains(NEW_PHONE) && !show.contains("last accepted 20"),
+        "without a reason, no last-accepted time:\n{show}"
+    );
+    let show = ok(&hallpass(
+        &cfg,
+        "admin.test",
+        &["user", "show", "max.muster", "--reason", "Auskunft"],
     ));
     assert!(
         show.contains(NEW_PHONE) && show.contains("last accepted 20"),
