@@ -256,9 +256,8 @@ impl Nas {
     }
     /// The next Disconnect-Request, checked; with its sender.
     fn receive(&self, timeout: Duration) -> Option<(Vec<u8>, std::net::SocketAddr)> {
-        self.socket.set_read_timeout(Some(timeout)).unwrap();
         let mut buf = [0u8; 4096];
-        let (n, from) = self.socket.recv_from(&mut buf).ok()?;
+        let (n, from) = wire::recv_by(&self.socket, &mut buf, Instant::now() + timeout).ok()?;
         let p = buf[..n].to_vec();
         assert_eq!(p[0], wire::DISCONNECT_REQUEST, "a Disconnect-Request");
         wire::check_computed_request(&p, SECRET.as_bytes());

@@ -156,9 +156,9 @@ fn thousands_of_unknown_sources_neither_starve_the_nas_nor_flood_the_log() {
 
 /// A NAS stand-in that receives one Disconnect-Request.
 fn receive_disconnect(nas: &UdpSocket, timeout: Duration) -> (Vec<u8>, SocketAddr) {
-    nas.set_read_timeout(Some(timeout)).unwrap();
     let mut buf = [0u8; 4096];
-    let (n, from) = nas.recv_from(&mut buf).expect("a Disconnect-Request");
+    let (n, from) =
+        wire::recv_by(nas, &mut buf, Instant::now() + timeout).expect("a Disconnect-Request");
     let p = buf[..n].to_vec();
     assert_eq!(p[0], wire::DISCONNECT_REQUEST, "a Disconnect-Request");
     (p, from)

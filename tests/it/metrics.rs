@@ -329,9 +329,9 @@ fn a_graceful_stop_answers_and_logs_pap_requests_in_flight() {
     // ...and every one is answered after it.
     let mut answered = std::collections::BTreeSet::new();
     let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(60);
     while answered.len() < usize::from(N) {
-        let (n, _) = socket
-            .recv_from(&mut buf)
+        let (n, _) = crate::wire::recv_by(&socket, &mut buf, deadline)
             .expect("every request in flight is answered");
         let reply = &buf[..n];
         let request = &sent[usize::from(reply[1])];

@@ -1,7 +1,6 @@
 //! Idle TCP connections against the metrics endpoint: however many are open, scrapes are
 //! answered, and each idle one is closed after the header timeout.
 
-use std::io::Read;
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
@@ -9,9 +8,8 @@ use crate::harness::{Daemon, TestConfig};
 
 /// Reads until the server closes `s`; true when it did so without sending anything.
 fn closed_silently(s: &mut TcpStream, within: Duration) -> bool {
-    s.set_read_timeout(Some(within)).unwrap();
     let mut buf = [0u8; 64];
-    match s.read(&mut buf) {
+    match crate::wire::read_by(s, &mut buf, Instant::now() + within) {
         Ok(0) => true,
         Ok(_) => false,
         // a reset is closed too; a timeout is not

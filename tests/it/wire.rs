@@ -2,8 +2,8 @@
 //! with md-5 and hmac directly: an independent check of what hallpass sends, which must not
 //! lean on hallpass's own codec.
 
-use std::net::{SocketAddr, UdpSocket};
-use std::time::Duration;
+use std::net::{SocketAddr, TcpStream, UdpSocket};
+use std::time::{Duration, Instant};
 
 use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
@@ -85,12 +85,48 @@ pub fn exchange_on(
     packet: &[u8],
     timeout: Duration,
 ) -> Option<Vec<u8>> {
-    s.set_read_timeout(Some(timeout)).unwrap();
+    let deadline = Instant::now() + timeout;
     s.send_to(packet, server).unwrap();
     let mut buf = [0u8; 4096];
-    match s.recv_from(&mut buf) {
+    match recv_by(s, &mut buf, deadline) {
         Ok((n, _)) => Some(buf[..n].to_vec()),
         Err(_) => None,
+    }
+}
+
+/// `recv_from` on `s` until `deadline`. A signal to the test process interrupts a read with
+/// a timeout (SO_RCVTIMEO is not restarted after a handler, SA_RESTART or not: signal(7));
+/// that is not the daemon's silence, so the read goes on for the time left.
+pub fn recv_by(
+    s: &UdpSocket,
+    buf: &mut [u8],
+    deadline: Instant,
+) -> std::io::Result<(usize, SocketAddr)> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        s.set_read_timeout(Some(left))?;
+        match s.recv_from(buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
+    }
+}
+
+/// `read` on `s` until `deadline`, as [`recv_by`].
+pub fn read_by(s: &mut TcpStream, buf: &mut [u8], deadline: Instant) -> std::io::Result<usize> {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        s.set_read_timeout(Some(left))?;
+        match std::io::Read::read(s, buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => return r,
+        }
     }
 }
 
