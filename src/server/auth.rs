@@ -25,7 +25,7 @@ use crate::sched;
 use crate::store::{AuthLogRow, WriterHandle};
 
 use super::dedup::{DedupCache, DedupKey, Lookup};
-use super::eap::EapJob;
+use super::eap::{EapJob, Here};
 use super::rounds::{self, Rounds};
 use super::{Counters, RateLimitedLog};
 
@@ -397,6 +397,19 @@ fn handle_datagram(
     c.inc(&c.access_requests);
 
     if eap {
+        // Most rounds of a conversation cost microseconds, as a MAB answer does: answered
+        // here; those with TLS key exchange or a password hash go to the pool.
+        match super::eap::answer_here(&packet, src, client, shared, directory, reply) {
+            Here::Answered => {
+                dedup.complete(&key, reply);
+                return Handled::Reply;
+            }
+            Here::Dropped => {
+                dedup.forget(&key);
+                return Handled::Dropped;
+            }
+            Here::ToWorker => reply.clear(),
+        }
         return Handled::Eap(Box::new(EapJob {
             key,
             src,
