@@ -11,8 +11,9 @@
 #
 # Needs root for apt-get (freeradius, eapoltest, jq, bc from Debian's packages if missing).
 # Our own FreeRADIUS copy runs from a temporary directory with its own port, `reject_delay = 0`,
-# `use_tunneled_reply = yes` and a realm with a dot (its filter_username policy rejects
-# `anonymous@school`).
+# `use_tunneled_reply = yes`, `fragment_size = 1300` (what hallpass sends when the NAS gives
+# a Framed-MTU, as eapol_test does: both servers then need the same eight Access-Challenges
+# per login) and a realm with a dot (its filter_username policy rejects `anonymous@school`).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -150,6 +151,7 @@ eap {
         tls_min_version = "1.2"
         tls_max_version = "1.2"
         ecdh_curve = "prime256v1"
+        fragment_size = 1300
         cache {
             enable = no
         }

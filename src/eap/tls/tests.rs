@@ -120,7 +120,7 @@ fn key_export_needs_a_finished_handshake() {
 }
 
 #[test]
-fn the_server_picks_aes_128_gcm_though_the_client_lists_aes_256_first() {
+fn the_server_picks_aes_128_gcm_and_p256_for_tls12_alone() {
     let pki = pki("anna", vec![]);
     for (version, expected) in [
         (
@@ -138,5 +138,14 @@ fn the_server_picks_aes_128_gcm_though_the_client_lists_aes_256_first() {
         handshake(&mut server, &mut client).unwrap();
         let suite = client.negotiated_cipher_suite().map(|s| s.suite());
         assert_eq!(suite, Some(expected), "{version:?}");
+        // With TLS 1.3 offered, the client's first group (X25519) stays.
+        let group = client.negotiated_key_exchange_group().map(|g| g.name());
+        assert_eq!(group, Some(rustls::NamedGroup::X25519), "{version:?}");
     }
+    // Offering TLS 1.2 alone, the server uses P-256.
+    let mut server = TlsSession::new(pki.server(&[TlsVersion::V1_2], false)).unwrap();
+    let mut client = pki.client(TlsVersion::V1_2, false);
+    handshake(&mut server, &mut client).unwrap();
+    let group = client.negotiated_key_exchange_group().map(|g| g.name());
+    assert_eq!(group, Some(rustls::NamedGroup::secp256r1));
 }
