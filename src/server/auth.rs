@@ -1,8 +1,9 @@
 //! The RADIUS authentication listener: one receive thread per bound UDP socket. It owns the socket
 //! work of an Access-Request — client lookup, Message-Authenticator check, duplicate
 //! detection, handing the facts to the pure policy, encoding and signing the reply, and
-//! handing a log row to the writer. It never waits on the disk. PAP checks and EAP rounds
-//! (TLS work, see `eap`) run on a bounded worker pool, never on the receive thread.
+//! handing a log row to the writer. It never waits on the disk. PAP checks and the EAP
+//! rounds with TLS key exchange or a password hash (see `eap`) run on a bounded worker
+//! pool, never on the receive thread.
 
 use std::net::UdpSocket;
 use std::net::{IpAddr, SocketAddr};

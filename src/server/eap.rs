@@ -1,8 +1,9 @@
 //! EAP over RADIUS (RFC 3579) on the auth port: the conversation table, the work of one
-//! Access-Request with EAP-Message attributes on the worker pool, and its reply — an
-//! Access-Challenge with the next EAP Request and the State, or after the last round an
-//! Access-Accept (VLAN, Session-Timeout, Filter-Id, Reply-Message, EAP-Success, the MPPE
-//! keys, User-Name = the inner identity) or an Access-Reject with the EAP-Failure.
+//! Access-Request with EAP-Message attributes (on the receive thread when cheap, else on
+//! the worker pool), and its reply — an Access-Challenge with the next EAP Request and the
+//! State, or after the last round an Access-Accept (VLAN, Session-Timeout, Filter-Id,
+//! Reply-Message, EAP-Success, the MPPE keys, User-Name = the inner identity) or an
+//! Access-Reject with the EAP-Failure.
 //!
 //! What it owns: taking a conversation out of the table for the time a worker handles it
 //! (the NAS sends the next round only after the answer, and duplicates are answered from
@@ -10,9 +11,10 @@
 //! credential checks the methods ask for (argon2 for TTLS/PAP, the NT hash for
 //! MSCHAPv2, the account named by a client certificate), the timer that drops idle
 //! conversations, and the EAP counters.
-//! What it must not do: run on the receive thread (TLS handshakes and argon2 take
-//! milliseconds; MAB must never wait behind them), decide access itself (the policy does),
-//! or keep more conversations than `[eap] max_conversations`.
+//! What it must not do: run a costly round on the receive thread (TLS key exchange and
+//! argon2 take milliseconds; MAB must never wait behind them: `Session::is_costly` sends
+//! those to the pool), decide access itself (the policy does), or keep more conversations
+//! than `[eap] max_conversations`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -257,8 +259,8 @@ pub(super) enum Here {
     ToWorker,
 }
 
-/// Answers an EAP round on the receive thread when it is cheap. Of a PEAP login's nine or
-/// so rounds only two do TLS key exchange; the others handed to the pool cost two thread
+/// Answers an EAP round on the receive thread when it is cheap. Of a PEAP login's eight
+/// rounds only two do TLS key exchange; the others handed to the pool cost two thread
 /// wake-ups each, more than their work.
 pub(super) fn answer_here(
     packet: &Packet,
