@@ -7,12 +7,14 @@
 # runs. Prints one Markdown table. Loopback only; bounded (a minute or two).
 #
 #   sudo benches/compare-eap.sh
+#   sudo ROUNDS=99 benches/compare-eap.sh         # 400 logins each (docs/eap.md's table)
 #   SERVERS=freeradius benches/compare-eap.sh     # only one side ("hallpass freeradius")
 #
 # Needs root for apt-get (freeradius, eapoltest, jq, bc from Debian's packages if missing).
 # Our own FreeRADIUS copy runs from a temporary directory with its own port, `reject_delay = 0`,
-# `use_tunneled_reply = yes` and a realm with a dot (its filter_username policy rejects
-# `anonymous@school`).
+# `use_tunneled_reply = yes`, `fragment_size = 1300` (what hallpass sends when the NAS gives
+# a Framed-MTU, as eapol_test does: both servers then need the same eight Access-Challenges
+# per login) and a realm with a dot (its filter_username policy rejects `anonymous@school`).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -150,6 +152,7 @@ eap {
         tls_min_version = "1.2"
         tls_max_version = "1.2"
         ecdh_curve = "prime256v1"
+        fragment_size = 1300
         cache {
             enable = no
         }
@@ -284,9 +287,10 @@ eap_load() {
     local port=$1 rounds=${2:-$ROUNDS} cpu0 cpu1 t0 t1 ok=0 bad=0 i f pids=()
     cpu0=$(cpu_us "$SERVER_PID")
     t0=$(now_ns)
+    # eapol_test's -t bounds its whole run, not one login: a second per login and ten more.
     for i in $(seq 1 "$CLIENTS"); do
         timeout 300 taskset -c "$LOAD_CPU" eapol_test -c "$WORK/peap.conf" -a 127.0.0.1 -p "$port" \
-            -s "$SECRET" -M "$MAC" -N 61:d:19 -t 10 -r "$rounds" >"$WORK/load-$port-$i.out" 2>&1 &
+            -s "$SECRET" -M "$MAC" -N 61:d:19 -t $((10 + rounds)) -r "$rounds" >"$WORK/load-$port-$i.out" 2>&1 &
         pids+=($!)
     done
     for i in "${pids[@]}"; do wait "$i" || true; done

@@ -16,8 +16,14 @@ pub const FLAG_MORE: u8 = 0x40;
 pub const FLAG_START: u8 = 0x20;
 pub const VERSION_MASK: u8 = 0x07;
 
-/// Default largest EAP packet sent to a NAS (what the link takes unless Framed-MTU says less).
+/// Default largest EAP packet sent to a NAS that gives no Framed-MTU.
 pub const DEFAULT_MAX_EAP_PACKET: usize = 1000;
+/// The largest EAP packet sent when the NAS gives a Framed-MTU. The Access-Challenge
+/// around it (header, Message-Authenticator, State, six EAP-Message headers: 68 octets, and
+/// room for Proxy-State) still fits one 1500-octet IP packet, so it is not fragmented on
+/// its way to the NAS. An ECDSA certificate chain from `make-cert` then goes out in one
+/// fragment where 1000 octets took two, one RADIUS round less per login.
+pub const MAX_EAP_PACKET_BY_MTU: usize = 1300;
 /// Below this an EAP packet could not carry a useful fragment.
 pub const MIN_MAX_EAP_PACKET: usize = 128;
 /// The default bound on one reassembled TLS message from a peer.
@@ -101,13 +107,16 @@ pub fn encode(flags: u8, message_length: Option<u32>, payload: &[u8]) -> Vec<u8>
     out
 }
 
-/// The largest EAP packet to send on a link: the configured bound, lowered to what the
-/// NAS's Framed-MTU leaves after the EAPOL header, and never below a useful minimum.
-pub fn max_eap_packet(configured: usize, framed_mtu: Option<u32>) -> usize {
-    let from_link = framed_mtu.map_or(usize::MAX, |mtu| {
-        usize::try_from(mtu.saturating_sub(EAPOL_HEADER)).unwrap_or(usize::MAX)
+/// The largest EAP packet to send on a link: what the NAS's Framed-MTU leaves after the
+/// EAPOL header (RFC 3579 section 2.4), at most [`MAX_EAP_PACKET_BY_MTU`]; `without_mtu`
+/// when the NAS says nothing; never below a useful minimum.
+pub fn max_eap_packet(without_mtu: usize, framed_mtu: Option<u32>) -> usize {
+    let size = framed_mtu.map_or(without_mtu, |mtu| {
+        usize::try_from(mtu.saturating_sub(EAPOL_HEADER))
+            .unwrap_or(usize::MAX)
+            .min(MAX_EAP_PACKET_BY_MTU)
     });
-    configured.min(from_link).max(MIN_MAX_EAP_PACKET)
+    size.max(MIN_MAX_EAP_PACKET)
 }
 
 /// What an incoming fragment completed.

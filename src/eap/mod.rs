@@ -17,11 +17,13 @@
 //!    a new [`session::Session`] (its fragment size from [`fragment::max_eap_packet`] and
 //!    the request's Framed-MTU); with one, [`conversation::State::from_bytes`] and the
 //!    session from the [`conversation::ConversationTable`] (key: the RADIUS client).
-//! 3. [`session::Session::receive`] the packet. `Err`: drop the request silently, the
+//! 3. [`session::Session::is_costly`] says whether the round belongs on the worker pool
+//!    (TLS key exchange, a password hash) or may be answered at once;
+//!    [`session::Session::receive`] the packet. `Err`: drop the request silently, the
 //!    conversation stays. Otherwise a [`session::Step`]:
 //!    - `Send(eap)`: an Access-Challenge with [`attr::split`]`(eap)` and the State (a new
 //!      conversation goes into the table with `insert`, which makes the State);
-//!    - `Check(..)`: check on the worker pool (PAP: argon2; MSCHAPv2: the user's NT hash
+//!    - `Check(..)`: check (PAP: argon2, on the worker pool; MSCHAPv2: the user's NT hash
 //!      and [`peap::MsChapV2Check::verdict`]; EAP-TLS: the account named by the
 //!      certificate), then [`session::Session::answer`] gives the next step;
 //!    - `Done(Success)`: policy decides about the inner identity; an Access-Accept with

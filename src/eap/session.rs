@@ -276,6 +276,33 @@ impl Session {
         self.identity.as_deref()
     }
 
+    /// Whether handling `eap` may take long: a handshake message from the peer (key
+    /// exchange, signatures, certificate checks) or TTLS's AVPs (the password hash). Every
+    /// other round — identities, acknowledgements, the next fragment, the tunnelled
+    /// MSCHAPv2 exchange checked against the stored NT hash, the last answer — takes
+    /// microseconds, so the server answers those where MAB is answered.
+    pub fn is_costly(&self, eap: &[u8]) -> bool {
+        let kind = match eap {
+            [2, _, _, _, kind, ..] => EapType::from_u8(*kind),
+            _ => return false,
+        };
+        match &self.phase {
+            Phase::Start | Phase::IdentityRequested | Phase::Done => false,
+            // The method's first response carries the ClientHello; a Nak is cheap.
+            Phase::Proposed { method, .. } => kind == method.eap_type(),
+            Phase::Tunnel(t) => {
+                let Some(frame) = eap.get(5..).and_then(|d| Frame::parse(d).ok()) else {
+                    return false;
+                };
+                // An acknowledgement, or a fragment before the last of the peer's message.
+                if t.outgoing.pending() || frame.more() || frame.payload.is_empty() {
+                    return false;
+                }
+                matches!(t.stage, Stage::Handshake | Stage::TtlsAvps { .. })
+            }
+        }
+    }
+
     /// Handles the EAP packet of one Access-Request (joined with [`super::attr::join`]).
     /// `Err` means the packet was discarded and the conversation is unchanged (a stale or
     /// foreign packet); every failure of the conversation itself is a `Step::Done`.

@@ -1,11 +1,12 @@
 //! The RADIUS authentication listener: one receive thread per bound UDP socket. It owns the socket
 //! work of an Access-Request — client lookup, Message-Authenticator check, duplicate
 //! detection, handing the facts to the pure policy, encoding and signing the reply, and
-//! handing a log row to the writer. It never waits on the disk. PAP checks and EAP rounds
-//! (TLS work, see `eap`) run on a bounded worker pool shared fairly between the clients
-//! (`fair`), never on the receive thread. Failed password checks are counted per account
-//! and per (account, client) (`failures`): a client that guessed too often for an account
-//! is answered `too_many_failures` at once, before any permit is taken.
+//! handing a log row to the writer. It never waits on the disk. PAP checks and the EAP
+//! rounds with TLS key exchange or a password hash (see `eap`) run on a bounded worker pool
+//! shared fairly between the clients (`fair`), never on the receive thread. Failed password
+//! checks are counted per account and per (account, client) (`failures`): a client that
+//! guessed too often for an account is answered `too_many_failures` at once, before any
+//! permit is taken.
 
 use std::net::UdpSocket;
 use std::net::{IpAddr, SocketAddr};
@@ -29,7 +30,7 @@ use crate::sched;
 use crate::store::{AuthLogRow, WriterHandle};
 
 use super::dedup::{DedupCache, DedupKey, Lookup};
-use super::eap::EapJob;
+use super::eap::{EapJob, Here};
 use super::failures::{FailureBook, Limits};
 use super::fair::{FairPool, Take};
 use super::rounds::{self, Rounds};
@@ -423,6 +424,19 @@ fn handle_datagram(
     c.inc(&c.access_requests);
 
     if eap {
+        // Most rounds of a conversation cost microseconds, as a MAB answer does: answered
+        // here; those with TLS key exchange or a password hash go to the pool.
+        match super::eap::answer_here(&packet, src, client, shared, directory, reply) {
+            Here::Answered => {
+                dedup.complete(&key, reply);
+                return Handled::Reply;
+            }
+            Here::Dropped => {
+                dedup.forget(&key);
+                return Handled::Dropped;
+            }
+            Here::ToWorker => reply.clear(),
+        }
         return Handled::Eap(Box::new(EapJob {
             key,
             src,

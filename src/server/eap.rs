@@ -1,8 +1,9 @@
 //! EAP over RADIUS (RFC 3579) on the auth port: the conversation table, the work of one
-//! Access-Request with EAP-Message attributes on the worker pool, and its reply — an
-//! Access-Challenge with the next EAP Request and the State, or after the last round an
-//! Access-Accept (VLAN, Session-Timeout, Filter-Id, Reply-Message, EAP-Success, the MPPE
-//! keys, User-Name = the inner identity) or an Access-Reject with the EAP-Failure.
+//! Access-Request with EAP-Message attributes (on the receive thread when cheap, else on
+//! the worker pool), and its reply — an Access-Challenge with the next EAP Request and the
+//! State, or after the last round an Access-Accept (VLAN, Session-Timeout, Filter-Id,
+//! Reply-Message, EAP-Success, the MPPE keys, User-Name = the inner identity) or an
+//! Access-Reject with the EAP-Failure.
 //!
 //! What it owns: taking a conversation out of the table for the time a worker handles it
 //! (the NAS sends the next round only after the answer, and duplicates are answered from
@@ -12,9 +13,10 @@
 //! pause of a client that guessed too often (`failures`, as for PAP: a paused check is
 //! rejected without running), the timer that drops idle conversations, and the EAP
 //! counters.
-//! What it must not do: run on the receive thread (TLS handshakes and argon2 take
-//! milliseconds; MAB must never wait behind them), decide access itself (the policy does),
-//! or keep more conversations than `[eap] max_conversations`.
+//! What it must not do: run a costly round on the receive thread (TLS key exchange and
+//! argon2 take milliseconds; MAB must never wait behind them: `Session::is_costly` sends
+//! those to the pool), decide access itself (the policy does), or keep more conversations
+//! than `[eap] max_conversations`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -140,6 +142,15 @@ struct Checked {
     paused_until: Option<Instant>,
 }
 
+/// What [`Conversations::take_cheap`] found.
+enum Taken {
+    Cheap(Conversation),
+    /// The round needs a worker; the conversation stays in the table.
+    Costly,
+    /// No conversation under that State for that client (expired or never ours).
+    Missing,
+}
+
 /// The conversations of every auth socket, keyed by (client address, State).
 pub struct Conversations {
     table: Mutex<ConversationTable<IpAddr, Conversation>>,
@@ -166,6 +177,34 @@ impl Conversations {
         let gone = table.expire(now).len() as u64;
         counters.expired.fetch_add(gone, Ordering::Relaxed);
         let taken = table.remove(&client, state);
+        counters
+            .in_flight
+            .store(table.len() as u64, Ordering::Relaxed);
+        taken
+    }
+
+    /// Takes a conversation out for the receive thread when its round `eap` is cheap (see
+    /// [`Session::is_costly`]); a costly one stays in the table for a worker.
+    fn take_cheap(
+        &self,
+        client: IpAddr,
+        state: &State,
+        eap: &[u8],
+        now: Instant,
+        counters: &EapCounters,
+    ) -> Taken {
+        let Ok(mut table) = self.table.lock() else {
+            return Taken::Missing;
+        };
+        let gone = table.expire(now).len() as u64;
+        counters.expired.fetch_add(gone, Ordering::Relaxed);
+        let taken = match table.get_mut(&client, state, now) {
+            None => Taken::Missing,
+            Some(c) if c.session.is_costly(eap) => Taken::Costly,
+            Some(_) => table
+                .remove(&client, state)
+                .map_or(Taken::Missing, Taken::Cheap),
+        };
         counters
             .in_flight
             .store(table.len() as u64, Ordering::Relaxed);
@@ -236,6 +275,53 @@ pub struct EapJob {
     pub(super) client: Client,
 }
 
+/// Where a round is handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// The receive thread: only rounds that cost microseconds, as a MAB answer does.
+    ReceiveThread,
+    /// The worker pool: any round.
+    Worker,
+}
+
+/// What the receive thread did with an EAP round.
+pub(super) enum Here {
+    /// The reply is in `out`.
+    Answered,
+    /// Nothing is sent (a stale or foreign packet, an unknown State, a reply that could
+    /// not be built).
+    Dropped,
+    /// The round does TLS key exchange or a password hash: it goes to the worker pool,
+    /// its conversation still in the table.
+    ToWorker,
+}
+
+/// Answers an EAP round on the receive thread when it is cheap. Of a PEAP login's eight
+/// rounds only two do TLS key exchange; the others handed to the pool cost two thread
+/// wake-ups each, more than their work.
+pub(super) fn answer_here(
+    packet: &Packet,
+    src: SocketAddr,
+    client: &Client,
+    shared: &AuthShared,
+    directory: &Directory,
+    out: &mut Vec<u8>,
+) -> Here {
+    match process(
+        packet,
+        src,
+        client,
+        shared,
+        directory,
+        Place::ReceiveThread,
+        out,
+    ) {
+        Some(true) => Here::Answered,
+        Some(false) => Here::Dropped,
+        None => Here::ToWorker,
+    }
+}
+
 /// The EAP round of `job` on the worker pool: its reply into `out`. `false`: nothing is
 /// sent (a stale or foreign packet, an unknown State, a reply that could not be built).
 pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bool {
@@ -243,10 +329,34 @@ pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bo
         return false;
     };
     let directory = shared.directory.load();
+    let place = Place::Worker;
+    process(
+        &packet,
+        job.src,
+        &job.client,
+        shared,
+        &directory,
+        place,
+        out,
+    )
+    .unwrap_or(false)
+}
+
+/// One EAP round: `Some(true)` with the reply in `out`, `Some(false)` when nothing is
+/// sent, `None` when it is costly and `place` is the receive thread (nothing done).
+fn process(
+    packet: &Packet,
+    src: SocketAddr,
+    client: &Client,
+    shared: &AuthShared,
+    directory: &Directory,
+    place: Place,
+    out: &mut Vec<u8>,
+) -> Option<bool> {
     let at = Instant::now();
     let Some(settings) = directory.eap.as_ref() else {
-        debug!(client = %job.client.name, "EAP request, but [eap] is not configured: rejected");
-        return reject_without_conversation(&packet, &job.client, out).is_ok();
+        debug!(client = %client.name, "EAP request, but [eap] is not configured: rejected");
+        return Some(reject_without_conversation(packet, client, out).is_ok());
     };
     let values = packet
         .attributes()
@@ -255,11 +365,11 @@ pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bo
     let eap = match eap_attr::join(values) {
         Ok(e) => e,
         Err(e) => {
-            debug!(client = %job.client.name, error = %e, "unusable EAP-Message: dropped");
-            return false;
+            debug!(client = %client.name, error = %e, "unusable EAP-Message: dropped");
+            return Some(false);
         }
     };
-    let client_ip = job.src.ip();
+    let client_ip = src.ip();
     let (state, mut conversation) = match packet.get(attr::STATE) {
         None => {
             let mtu = packet.get_u32(attr::FRAMED_MTU);
@@ -274,21 +384,29 @@ pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bo
             (None, conversation)
         }
         Some(value) => {
-            let found = State::from_bytes(value).ok().and_then(|s| {
-                shared
-                    .eap
-                    .take(client_ip, &s, at, &shared.counters.eap)
-                    .map(|c| (Some(s), c))
+            let counters = &shared.counters.eap;
+            let taken = State::from_bytes(value).map(|s| {
+                let taken = match place {
+                    Place::ReceiveThread => {
+                        shared.eap.take_cheap(client_ip, &s, &eap, at, counters)
+                    }
+                    Place::Worker => shared
+                        .eap
+                        .take(client_ip, &s, at, counters)
+                        .map_or(Taken::Missing, Taken::Cheap),
+                };
+                (s, taken)
             });
-            match found {
-                Some(f) => f,
-                None => {
+            match taken {
+                Ok((s, Taken::Cheap(c))) => (Some(s), c),
+                Ok((_, Taken::Costly)) => return None,
+                _ => {
                     // Expired or never ours: the peer must start afresh, and says so at once.
                     debug!(
-                        client = %job.client.name,
+                        client = %client.name,
                         "EAP round with an unknown or expired State: rejected"
                     );
-                    return reject_without_conversation(&packet, &job.client, out).is_ok();
+                    return Some(reject_without_conversation(packet, client, out).is_ok());
                 }
             }
         }
@@ -300,44 +418,46 @@ pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bo
         Ok(step) => step,
         Err(e) => {
             // A stale or foreign packet: the conversation stays as it was.
-            debug!(client = %job.client.name, error = %e, "EAP packet discarded");
+            debug!(client = %client.name, error = %e, "EAP packet discarded");
             if state.is_some() {
                 shared
                     .eap
                     .put(client_ip, state, conversation, at, &shared.counters.eap);
             }
-            return false;
+            return Some(false);
         }
     };
     let checks = Checks {
         shared,
-        job,
-        directory: &directory,
+        client,
+        src,
+        directory,
         at,
     };
     let step = match checks.settle(step, &mut conversation) {
         Ok(step) => step,
         Err(e) => {
-            debug!(client = %job.client.name, error = %e, "EAP conversation broken off");
-            return false;
+            debug!(client = %client.name, error = %e, "EAP conversation broken off");
+            return Some(false);
         }
     };
     let round = Round {
-        job,
+        client,
+        src,
         shared,
-        packet: &packet,
-        directory: &directory,
+        packet,
+        directory,
         at,
         started: conversation.started,
     };
-    match step {
+    let answered = match step {
         Step::Send(request) => {
             let counters = &shared.counters.eap;
             let Some(state) = shared.eap.put(client_ip, state, conversation, at, counters) else {
-                return false;
+                return Some(false);
             };
             counters.round_time.observe(at.elapsed());
-            challenge(&packet, &job.client, &request, &state, out).is_ok()
+            challenge(packet, client, &request, &state, out).is_ok()
         }
         Step::Done(Outcome::Success {
             identity,
@@ -350,12 +470,14 @@ pub(super) fn answer(job: &EapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bo
         }
         // `settle` answers every check.
         Step::Check(_) => false,
-    }
+    };
+    Some(answered)
 }
 
 /// The last round of a conversation, with what its answer needs.
 struct Round<'a> {
-    job: &'a EapJob,
+    client: &'a Client,
+    src: SocketAddr,
     shared: &'a AuthShared,
     packet: &'a Packet<'a>,
     directory: &'a Directory,
@@ -375,19 +497,19 @@ impl Round<'_> {
         eap: &[u8],
         out: &mut Vec<u8>,
     ) -> bool {
-        let (job, packet) = (self.job, self.packet);
+        let (client, packet) = (self.client, self.packet);
         let now = Timestamp::now();
         let login = policy::EapLogin {
             user: identity,
             calling_station_id: packet.get(attr::CALLING_STATION_ID),
             nas_port_type: packet.get_u32(attr::NAS_PORT_TYPE),
-            client_module: job.client.module,
+            client_module: client.module,
         };
         let (dir, label) = (self.directory, method_label(Some(method)));
         let decision =
-            super::devices::decide_eap(self.shared, dir, &login, label, job.src.ip(), now);
+            super::devices::decide_eap(self.shared, dir, &login, label, self.src.ip(), now);
         let accepted = matches!(decision.outcome, policy::Outcome::Accept { .. });
-        let secret = &job.client.secret;
+        let secret = &self.client.secret;
         let built = build_access_reply(packet, &decision, self.directory, secret, out, |b| {
             if accepted {
                 b.attr(attr::USER_NAME, identity.as_bytes())?;
@@ -404,7 +526,7 @@ impl Round<'_> {
         }
         self.finished(Some(method), &decision, now);
         debug!(
-            client = %job.client.name,
+            client = %self.client.name,
             method = method_label(Some(method)),
             user = %identity,
             reason = decision.reason.code(),
@@ -421,7 +543,6 @@ impl Round<'_> {
         eap: &[u8],
         out: &mut Vec<u8>,
     ) -> bool {
-        let job = self.job;
         let now = Timestamp::now();
         let code = match reason {
             SessionError::Rejected if conversation.checked.paused_until.is_some() => {
@@ -430,7 +551,7 @@ impl Round<'_> {
             SessionError::Rejected => Reason::BadCredentials,
             _ => Reason::EapFailed,
         };
-        let mut decision = failure_decision(self.packet, &job.client, code);
+        let mut decision = failure_decision(self.packet, self.client, code);
         if let Some(user) = &conversation.checked.user {
             // As for PAP: a known account's failures are found by `hallpass log --user`.
             decision.user = known_account(self.directory, user.as_bytes());
@@ -438,7 +559,7 @@ impl Round<'_> {
         if let Some(until) = conversation.checked.paused_until {
             decision.until = Some(wall_time(now, Instant::now(), until));
         }
-        let secret = &job.client.secret;
+        let secret = &self.client.secret;
         let built = build_access_reply(self.packet, &decision, self.directory, secret, out, |b| {
             add_eap(b, eap)?;
             Ok::<(), EapReplyError>(())
@@ -448,7 +569,7 @@ impl Round<'_> {
         }
         self.finished(conversation.method, &decision, now);
         debug!(
-            client = %job.client.name,
+            client = %self.client.name,
             method = method_label(conversation.method),
             outer = conversation.session.outer_identity().unwrap_or(""),
             error = %reason,
@@ -466,16 +587,23 @@ impl Round<'_> {
         if let Some(m) = method {
             counters.handshake(m).observe(self.started.elapsed());
         }
-        let job = self.job;
         let label = Some(method_label(method));
-        record(self.shared, &job.client, job.src.ip(), decision, now, label);
+        record(
+            self.shared,
+            self.client,
+            self.src.ip(),
+            decision,
+            now,
+            label,
+        );
     }
 }
 
 /// What the credential checks of a round need.
 struct Checks<'a> {
     shared: &'a AuthShared,
-    job: &'a EapJob,
+    client: &'a Client,
+    src: SocketAddr,
     directory: &'a Directory,
     at: Instant,
 }
@@ -514,7 +642,7 @@ impl Checks<'_> {
                 };
             }
         };
-        let (shared, client) = (self.shared, &self.job.client);
+        let (shared, client) = (self.shared, self.client);
         if let Some(until) = login_paused(shared, client, user.as_bytes(), self.at) {
             shared.counters.inc(&shared.counters.login_paused);
             checked.user = Some(user.to_string());
@@ -541,7 +669,7 @@ impl Checks<'_> {
         if !matches!(verdict, Verdict::Reject) {
             login_succeeded(shared, client, user.as_bytes());
         } else {
-            login_failed(shared, client, self.job.src.ip(), user.as_bytes(), self.at);
+            login_failed(shared, client, self.src.ip(), user.as_bytes(), self.at);
             checked.user = Some(user.to_string());
         }
         verdict

@@ -346,6 +346,65 @@ fn peap_mschapv2_succeeds_on_tls12_and_tls13() {
     }
 }
 
+/// Runs a conversation like [`run`] (accepting "max.muster"); returns how many responses
+/// [`Session::is_costly`] called costly, and the outcome.
+fn count_costly(session: &mut Session, peer: &mut Peer) -> (usize, Outcome) {
+    let mut costly = 0;
+    let mut step = session.receive(&[]).unwrap();
+    loop {
+        step = match step {
+            Step::Send(request) => {
+                let response = peer.answer(&request);
+                costly += usize::from(session.is_costly(&response));
+                session.receive(&response).unwrap()
+            }
+            Step::Check(CredentialCheck::Password { password, .. }) => {
+                session.answer(password_ok(&password)).unwrap()
+            }
+            Step::Check(CredentialCheck::MsChapV2(check)) => {
+                let verdict = check.verdict(Some(&nt_hash_of(PASSWORD)), &StandInVerifier);
+                session.answer(verdict).unwrap()
+            }
+            Step::Check(other) => panic!("unexpected check {other:?}"),
+            Step::Done(outcome) => return (costly, outcome),
+        };
+    }
+}
+
+#[test]
+fn only_handshake_messages_and_passwords_are_costly() {
+    let pki = pki("laptop", vec![]);
+    // (method, TLS version, costly responses): the peer's two handshake messages (its
+    // hello; its key exchange or Finished), in TTLS also the AVPs (the password hash). The
+    // peer's 300-octet fragments before the last of a message are not costly, nor any
+    // tunnelled MSCHAPv2 round.
+    for (method, version, expected) in [
+        (Method::Peap, TlsVersion::V1_2, 2),
+        (Method::Peap, TlsVersion::V1_3, 2),
+        (Method::Ttls, TlsVersion::V1_2, 3),
+    ] {
+        let mut session = Session::new(settings(&pki, vec![method], &BOTH), 1000, &mut rand::rng());
+        let mut peer = Peer::new(&pki, version, method, false);
+        let (costly, outcome) = count_costly(&mut session, &mut peer);
+        assert_success(outcome, &peer, method, "max.muster");
+        // PEAP's other five rounds or more (tunnelled identity, MSCHAPv2, results) are cheap.
+        let cheap = peer.requests - expected;
+        assert!(cheap >= if method == Method::Peap { 5 } else { 1 });
+        assert_eq!(costly, expected, "{method:?} {version:?}");
+    }
+    // Nothing before the method starts, nor after the conversation ended.
+    let session = Session::new(
+        settings(&pki, vec![Method::Peap], &BOTH),
+        1000,
+        &mut rand::rng(),
+    );
+    let identity = EapPacket::response(1, EapType::Identity, b"anna".to_vec())
+        .encode()
+        .unwrap();
+    assert!(!session.is_costly(&identity));
+    assert!(!session.is_costly(&[]));
+}
+
 #[test]
 fn peap_wrong_password_ends_with_failure_after_the_result_tlv() {
     let pki = pki("laptop", vec![]);

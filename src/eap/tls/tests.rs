@@ -118,3 +118,34 @@ fn key_export_needs_a_finished_handshake() {
         Err(TlsError::NoVersion)
     ));
 }
+
+#[test]
+fn the_server_picks_aes_128_gcm_and_p256_for_tls12_alone() {
+    let pki = pki("anna", vec![]);
+    for (version, expected) in [
+        (
+            TlsVersion::V1_2,
+            CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        ),
+        (TlsVersion::V1_3, CipherSuite::TLS13_AES_128_GCM_SHA256),
+    ] {
+        let config = pki.server(&[TlsVersion::V1_2, TlsVersion::V1_3], false);
+        let mut server = TlsSession::new(config).unwrap();
+        let mut client = pki.client(version, false);
+        // rustls's own client order starts with AES-256-GCM.
+        let first = rustls::crypto::ring::default_provider().cipher_suites[0].suite();
+        assert_eq!(first, CipherSuite::TLS13_AES_256_GCM_SHA384);
+        handshake(&mut server, &mut client).unwrap();
+        let suite = client.negotiated_cipher_suite().map(|s| s.suite());
+        assert_eq!(suite, Some(expected), "{version:?}");
+        // With TLS 1.3 offered, the client's first group (X25519) stays.
+        let group = client.negotiated_key_exchange_group().map(|g| g.name());
+        assert_eq!(group, Some(rustls::NamedGroup::X25519), "{version:?}");
+    }
+    // Offering TLS 1.2 alone, the server uses P-256.
+    let mut server = TlsSession::new(pki.server(&[TlsVersion::V1_2], false)).unwrap();
+    let mut client = pki.client(TlsVersion::V1_2, false);
+    handshake(&mut server, &mut client).unwrap();
+    let group = client.negotiated_key_exchange_group().map(|g| g.name());
+    assert_eq!(group, Some(rustls::NamedGroup::secp256r1));
+}
