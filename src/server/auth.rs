@@ -4,9 +4,8 @@
 //! handing a log row to the writer. It never waits on the disk. PAP checks and the EAP
 //! rounds with TLS key exchange or a password hash (see `eap`) run on a bounded worker pool
 //! shared fairly between the clients (`fair`), never on the receive thread. Failed password
-//! checks are counted per account and per (account, client) (`failures`): a client that
-//! guessed too often for an account is answered `too_many_failures` at once, before any
-//! permit is taken.
+//! checks are counted and paused per (account, client) in `guessing`: a client that guessed
+//! too often for an account is answered `too_many_failures` at once, before any permit.
 
 use std::net::UdpSocket;
 use std::net::{IpAddr, SocketAddr};
@@ -21,7 +20,7 @@ use tracing::debug;
 
 use crate::config::{Client, Directory};
 use crate::mmsg::{RecvBatch, SendBatch};
-use crate::model::{MacAddr, Module, UserName};
+use crate::model::Module;
 use crate::policy::devices::DeviceBook;
 use crate::policy::usage::UsageBook;
 use crate::policy::{self, AccessRequest, Decision, Outcome, Reason};
@@ -31,8 +30,11 @@ use crate::store::{AuthLogRow, WriterHandle};
 
 use super::dedup::{DedupCache, DedupKey, Lookup};
 use super::eap::{EapJob, Here};
-use super::failures::{FailureBook, Limits};
+use super::failures::FailureBook;
 use super::fair::{FairPool, Take};
+use super::guessing::{
+    known_account, login_failed, login_paused, login_succeeded, paused_decision, wall_time,
+};
 use super::rounds::{self, Rounds};
 use super::{Counters, RateLimitedLog};
 
@@ -538,106 +540,6 @@ fn finish_pap(job: &PapJob, shared: &AuthShared, out: &mut Vec<u8>) -> bool {
         }
         Err(_) => false,
     }
-}
-
-/// The account named `user`, when there is one: a failed login is logged with it, so that
-/// `hallpass log --user` finds the guessing. Names of no account (typos, an attacker's
-/// garbage) are not kept.
-pub(super) fn known_account(directory: &Directory, user: &[u8]) -> Option<UserName> {
-    let name = std::str::from_utf8(user).ok()?;
-    directory.user(name).map(|u| u.name.clone())
-}
-
-fn limits(directory: &Directory) -> Limits {
-    Limits {
-        warning: directory.server.failed_logins_warning,
-        slowdown: directory.server.failed_logins_slowdown,
-    }
-}
-
-/// Until when `client`'s attempts for `user` pause (`None`: they are checked).
-pub(super) fn login_paused(
-    shared: &AuthShared,
-    client: &Client,
-    user: &[u8],
-    at: Instant,
-) -> Option<Instant> {
-    let book = shared.failures.lock().ok()?;
-    book.paused(user, &client.name, at)
-}
-
-/// Counts a failed password check of `user` from `client`; warns when the account reaches
-/// `[server] failed_logins_warning`.
-///
-/// The warning names the client and the count, never the account: the journal at the
-/// default level carries no names of people. A known account's name is in the auth log
-/// (`bad_credentials` rows, read with `hallpass log --user NAME`, audited) and in a debug
-/// line.
-pub(super) fn login_failed(
-    shared: &AuthShared,
-    client: &Client,
-    ip: IpAddr,
-    user: &[u8],
-    at: Instant,
-) {
-    let c = &shared.counters;
-    c.inc(&c.login_failures);
-    let directory = shared.directory.load();
-    let Ok(mut book) = shared.failures.lock() else {
-        return;
-    };
-    let failed = book.failed(user, &client.name, at, limits(&directory));
-    drop(book);
-    if failed.warn {
-        c.inc(&c.login_failure_warnings);
-        shared.log_limit.warn(
-            "login_failures",
-            ip,
-            format_args!(
-                "a user name had {} failed logins within 10 minutes, the last from client {} \
-                 (a known account's are in `hallpass log --user NAME`)",
-                failed.account_failures, client.name
-            ),
-        );
-        if let Some(name) = known_account(&directory, user) {
-            debug!(
-                user = %name,
-                client = %client.name,
-                failures = failed.account_failures,
-                "failed logins of a known account"
-            );
-        }
-    }
-}
-
-/// A password check of `user` from `client` succeeded.
-pub(super) fn login_succeeded(shared: &AuthShared, client: &Client, user: &[u8]) {
-    if let Ok(mut book) = shared.failures.lock() {
-        book.succeeded(user, &client.name);
-    }
-}
-
-/// The reject of a login whose client pauses for the account, with the end of the pause.
-fn paused_decision(request: &AccessRequest, directory: &Directory, until: Timestamp) -> Decision {
-    Decision {
-        outcome: Outcome::Reject,
-        reason: Reason::TooManyFailures,
-        module: policy::module_of(request),
-        mac: request.calling_station_id.and_then(MacAddr::parse_bytes),
-        user: known_account(directory, request.user_name),
-        until: Some(until),
-        all_modules: false,
-        schedule: None,
-    }
-}
-
-/// The wall-clock time of `until`, an instant after `at` (= `now`).
-pub(super) fn wall_time(now: Timestamp, at: Instant, until: Instant) -> Timestamp {
-    let ahead = until.saturating_duration_since(at);
-    jiff::SignedDuration::try_from(ahead)
-        .ok()
-        .and_then(|d| now.checked_add(d).ok())
-        .unwrap_or(now)
 }
 
 /// Answers a PAP request of a pausing client at once, on the receive thread: no password is

@@ -38,11 +38,9 @@ use crate::eap::{
 use crate::policy::{self, Decision, Reason};
 use crate::radius::{self, Code, Packet, PacketBuilder, RadiusError, attr};
 
-use super::auth::{
-    AuthShared, build_access_reply, copy_proxy_state, known_account, login_failed, login_paused,
-    login_succeeded, record, wall_time,
-};
+use super::auth::{AuthShared, build_access_reply, copy_proxy_state, record};
 use super::dedup::DedupKey;
+use super::guessing::{known_account, login_failed, login_paused, login_succeeded, wall_time};
 
 /// How often the timer looks at the table when it holds nothing.
 const IDLE_POLL: Duration = Duration::from_secs(1);

@@ -14,6 +14,7 @@ pub mod eap;
 pub mod enforce;
 pub mod failures;
 pub mod fair;
+mod guessing;
 pub mod metrics;
 mod rounds;
 pub mod watcher;
