@@ -59,25 +59,24 @@ pub fn acting_account() -> String {
 const FIRST_BUF: usize = 1024;
 const MAX_BUF: usize = 1 << 20;
 
-/// The name of account `uid`, if it has one.
-pub fn name_of(uid: u32) -> Option<String> {
+/// One passwd lookup with the C library's reentrant calls: `call` fills the entry from the
+/// buffer it is given (as `getpwuid_r`/`getpwnam_r` do), the buffer grows while the library
+/// asks for more (ERANGE, up to 1 MiB), and `read` takes what is needed from the entry while
+/// the buffer its strings point into is alive.
+fn lookup<T>(
+    mut call: impl FnMut(
+        *mut libc::passwd,
+        *mut libc::c_char,
+        usize,
+        *mut *mut libc::passwd,
+    ) -> libc::c_int,
+    read: impl FnOnce(&libc::passwd) -> Option<T>,
+) -> Option<T> {
     let mut buf = vec![0 as libc::c_char; FIRST_BUF];
     loop {
         let mut pwd = std::mem::MaybeUninit::<libc::passwd>::zeroed();
         let mut found: *mut libc::passwd = std::ptr::null_mut();
-        #[allow(unsafe_code)]
-        // SAFETY: every pointer is valid for the call: `pwd` is a (zeroed) passwd the
-        // function fills, `buf` is writable for `buf.len()` bytes and outlives the reads of
-        // the strings it points into below, and `found` is a local out-pointer.
-        let rc = unsafe {
-            libc::getpwuid_r(
-                uid,
-                pwd.as_mut_ptr(),
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut found,
-            )
-        };
+        let rc = call(pwd.as_mut_ptr(), buf.as_mut_ptr(), buf.len(), &mut found);
         if rc == libc::ERANGE && buf.len() < MAX_BUF {
             buf.resize(buf.len() * 2, 0);
             continue;
@@ -86,50 +85,50 @@ pub fn name_of(uid: u32) -> Option<String> {
             return None;
         }
         #[allow(unsafe_code)]
-        // SAFETY: rc == 0 and a non-null result mean `pwd` was filled; its pw_name points
-        // into `buf` (alive here) and is NUL-terminated.
-        let name = unsafe {
-            let pwd = pwd.assume_init();
+        // SAFETY: rc == 0 and a non-null result mean the call filled `pwd`.
+        let pwd = unsafe { pwd.assume_init() };
+        return read(&pwd);
+    }
+}
+
+/// The name of account `uid`, if it has one.
+pub fn name_of(uid: u32) -> Option<String> {
+    lookup(
+        |pwd, buf, len, found| {
+            #[allow(unsafe_code)]
+            // SAFETY: `pwd` is a zeroed passwd the function fills, `buf` is writable for
+            // `len` bytes, `found` is an out-pointer; all outlive the call (see `lookup`).
+            unsafe {
+                libc::getpwuid_r(uid, pwd, buf, len, found)
+            }
+        },
+        |pwd| {
             if pwd.pw_name.is_null() {
                 return None;
             }
-            CStr::from_ptr(pwd.pw_name).to_string_lossy().into_owned()
-        };
-        return Some(name);
-    }
+            #[allow(unsafe_code)]
+            // SAFETY: pw_name points into `lookup`'s buffer, alive during `read`, and is
+            // NUL-terminated.
+            let name = unsafe { CStr::from_ptr(pwd.pw_name) };
+            Some(name.to_string_lossy().into_owned())
+        },
+    )
 }
 
 /// The uid of the account `name`, if it exists.
 pub fn uid_of(name: &str) -> Option<u32> {
     let cname = CString::new(name).ok()?;
-    let mut buf = vec![0 as libc::c_char; FIRST_BUF];
-    loop {
-        let mut pwd = std::mem::MaybeUninit::<libc::passwd>::zeroed();
-        let mut found: *mut libc::passwd = std::ptr::null_mut();
-        #[allow(unsafe_code)]
-        // SAFETY: `cname` is NUL-terminated and outlives the call; `pwd`, `buf` and
-        // `found` are valid as in `name_of`.
-        let rc = unsafe {
-            libc::getpwnam_r(
-                cname.as_ptr(),
-                pwd.as_mut_ptr(),
-                buf.as_mut_ptr(),
-                buf.len(),
-                &mut found,
-            )
-        };
-        if rc == libc::ERANGE && buf.len() < MAX_BUF {
-            buf.resize(buf.len() * 2, 0);
-            continue;
-        }
-        if rc != 0 || found.is_null() {
-            return None;
-        }
-        #[allow(unsafe_code)]
-        // SAFETY: rc == 0 and a non-null result mean `pwd` was filled.
-        let uid = unsafe { pwd.assume_init().pw_uid };
-        return Some(uid);
-    }
+    lookup(
+        |pwd, buf, len, found| {
+            #[allow(unsafe_code)]
+            // SAFETY: `cname` is NUL-terminated and outlives the call; the other pointers
+            // are valid as in `name_of`.
+            unsafe {
+                libc::getpwnam_r(cname.as_ptr(), pwd, buf, len, found)
+            }
+        },
+        |pwd| Some(pwd.pw_uid),
+    )
 }
 
 #[cfg(test)]
