@@ -72,6 +72,23 @@ fn retry_time(failed_at: Timestamp) -> Timestamp {
     failed_at.checked_add(RETRY_AFTER).unwrap_or(failed_at)
 }
 
+/// When the enforcer looks at every session again: just after the next change of the
+/// config's rules in time (a ban or grant starting or ending, a schedule's edge), at the
+/// latest after `MAX_SLEEP`.
+fn next_look(directory: &Directory, now: Timestamp) -> Timestamp {
+    let latest = now.checked_add(MAX_SLEEP).unwrap_or(now);
+    policy::next_change(directory, now)
+        // just after the instant, so that `now >= from` holds
+        .and_then(|t| t.checked_add(Duration::from_millis(5)).ok())
+        .map_or(latest, |t| t.min(latest))
+}
+
+/// Whether the enforcer looks at every session now: the instant it meant to look at has
+/// passed, or a failed Disconnect is due again.
+fn time_to_look(look_at: Timestamp, retry_due: Option<Timestamp>, now: Timestamp) -> bool {
+    look_at <= now || retry_due.is_some_and(|t| t <= now)
+}
+
 /// The earliest moment a failed Disconnect is due again (the enforcer wakes for it).
 fn next_retry(attempts: impl Iterator<Item = Attempt>) -> Option<Timestamp> {
     attempts
@@ -143,20 +160,28 @@ impl Enforcer {
         let mut resync = tokio::time::interval(Duration::from_secs(60));
         resync.tick().await;
         self.check_all(&mut sessions, &queue, "start");
+        let mut look_at = next_look(&self.directory.load(), Timestamp::now());
         loop {
             let now = Timestamp::now();
-            let sleep = policy::next_change(&self.directory.load(), now)
-                .and_then(|t| {
-                    let d = t.duration_since(now);
-                    // wake just after the instant so that `now >= from` holds
-                    Duration::try_from(d).ok()
-                })
-                .map(|d| (d + Duration::from_millis(5)).min(MAX_SLEEP))
-                .unwrap_or(MAX_SLEEP);
-            // A retry already due (records kept every earlier wake-up busy) is checked at once.
-            let sleep = next_retry(sessions.values().map(|s| s.disconnect))
-                .map(|t| Duration::try_from(t.duration_since(now)).unwrap_or(Duration::ZERO))
-                .map_or(sleep, |d| sleep.min(d + Duration::from_millis(5)));
+            // The timer below is made anew on each pass. A ban that starts while records keep
+            // the loop busy (one in the few milliseconds after its instant) would otherwise
+            // never be looked at: the instant is kept and checked here on every pass. So is a
+            // retry already due.
+            if time_to_look(
+                look_at,
+                next_retry(sessions.values().map(|s| s.disconnect)),
+                now,
+            ) {
+                self.check_all(&mut sessions, &queue, "time");
+                look_at = next_look(&self.directory.load(), now);
+            }
+            // A retry still due after the look (its Disconnect found the queue full) is tried
+            // again in 5 ms, not in a spin.
+            let until = next_retry(sessions.values().map(|s| s.disconnect))
+                .map_or(look_at, |t| t.min(look_at));
+            let sleep = Duration::try_from(until.duration_since(now))
+                .unwrap_or(Duration::ZERO)
+                .max(Duration::from_millis(5));
             tokio::select! {
                 _ = stop.changed() => break,
                 r = committed.recv() => {
@@ -187,8 +212,12 @@ impl Enforcer {
                         s.disconnect = attempt;
                     }
                 }
-                _ = reloaded.changed() => self.check_all(&mut sessions, &queue, "reload"),
-                _ = tokio::time::sleep(sleep) => self.check_all(&mut sessions, &queue, "time"),
+                _ = reloaded.changed() => {
+                    self.check_all(&mut sessions, &queue, "reload");
+                    look_at = next_look(&self.directory.load(), Timestamp::now());
+                }
+                // the top of the loop looks
+                _ = tokio::time::sleep(sleep) => {}
                 _ = resync.tick() => {
                     let fresh = self.load_open_sessions().await;
                     merge(&mut sessions, fresh);
@@ -613,6 +642,77 @@ mod tests {
 
     fn ts(s: &str) -> Timestamp {
         s.parse().unwrap()
+    }
+
+    /// A config with one ban of max.muster on Wi-Fi from `from` to `until`.
+    fn directory_with_ban(dir: &std::path::Path, from: &str, until: &str) -> Directory {
+        std::fs::write(
+            dir.join("hallpass.toml"),
+            format!(
+                "[server]\ntimezone = \"Europe/Berlin\"\nstate_dir = \"{}\"\n\n\
+                 [[radius.client]]\nname = \"ap\"\naddress = \"10.0.0.0/24\"\n\
+                 secret = \"0123456789abcdef\"\nmodule = \"wifi\"\n\n\
+                 [[policy.group]]\nname = \"students\"\nvlan = 20\n",
+                dir.join("state").display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("users.toml"),
+            "[[user]]\nname = \"max.muster\"\ngroups = [\"students\"]\nconsent = true\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("bans.toml"),
+            format!(
+                "[[ban]]\nuser = \"max.muster\"\nmodules = [\"wifi\"]\nfrom = {from}\n\
+                 until = {until}\nreason = \"Test\"\n"
+            ),
+        )
+        .unwrap();
+        crate::config::load(dir, ts("2026-12-01T00:00:00Z")).unwrap()
+    }
+
+    #[test]
+    fn the_enforcer_looks_just_after_a_ban_starts_and_ends_and_at_least_every_30_s() {
+        let tmp = tempfile::tempdir().unwrap();
+        let d = directory_with_ban(tmp.path(), "2026-12-03T08:00:00Z", "2026-12-03T09:00:00Z");
+        // (now, when it looks next)
+        for (now, want) in [
+            ("2026-12-03T07:59:50Z", "2026-12-03T08:00:00.005Z"),
+            ("2026-12-03T07:00:00Z", "2026-12-03T07:00:30Z"),
+            ("2026-12-03T08:00:00.001Z", "2026-12-03T08:00:30.001Z"),
+            ("2026-12-03T08:59:45Z", "2026-12-03T09:00:00.005Z"),
+            ("2026-12-04T00:00:00Z", "2026-12-04T00:00:30Z"),
+        ] {
+            assert_eq!(next_look(&d, ts(now)), ts(want), "at {now}");
+        }
+    }
+
+    #[test]
+    fn an_instant_passed_while_records_kept_the_loop_busy_is_still_looked_at() {
+        let look_at = ts("2026-12-03T08:00:00.005Z");
+        let retry = Some(ts("2026-12-03T08:01:00Z"));
+        // (retry due, now, look)
+        for (retry_due, now, want) in [
+            (None, "2026-12-03T08:00:00.004Z", false),
+            (None, "2026-12-03T08:00:00.005Z", true),
+            // a record woke the loop 3 ms after the instant: it looks all the same
+            (None, "2026-12-03T08:00:00.008Z", true),
+            (None, "2026-12-03T08:05:00Z", true),
+            (retry, "2026-12-03T08:00:00Z", false),
+            (
+                Some(ts("2026-12-03T07:59:00Z")),
+                "2026-12-03T08:00:00Z",
+                true,
+            ),
+        ] {
+            assert_eq!(
+                time_to_look(look_at, retry_due, ts(now)),
+                want,
+                "{retry_due:?} at {now}"
+            );
+        }
     }
 
     #[test]
