@@ -246,6 +246,12 @@ EOF
 # --- measuring -----------------------------------------------------------------------------
 now_ns() { date +%s%N; }
 cpu_us() { awk -v t="$TICK" '{ print ($14 + $15) * 1000000 / t }' "/proc/$1/stat"; }
+# the same for hallpass's SQLite writer thread alone (its decision log; FreeRADIUS runs with
+# `auth = no` and writes none): 0 for FreeRADIUS
+writer_us() {
+    cat /proc/"$1"/task/*/stat 2>/dev/null |
+        awk -v t="$TICK" '$2 == "(hallpass-writer)" { s += $14 + $15 } END { print s * 1000000 / t }'
+}
 
 # One PEAP login against port $1, bounded; true when it succeeds with matching MPPE keys.
 eap_login() {
@@ -282,10 +288,11 @@ stop_server() {
 }
 
 # $CLIENTS eapol_test processes with -r $2 (default $ROUNDS) against port $1 at once; prints
-# "logins failures seconds cpu_ms_per_login".
+# "logins failures seconds cpu_ms_per_login writer_ms_per_login".
 eap_load() {
-    local port=$1 rounds=${2:-$ROUNDS} cpu0 cpu1 t0 t1 ok=0 bad=0 i f pids=()
+    local port=$1 rounds=${2:-$ROUNDS} cpu0 cpu1 w0 w1 t0 t1 ok=0 bad=0 i f pids=()
     cpu0=$(cpu_us "$SERVER_PID")
+    w0=$(writer_us "$SERVER_PID")
     t0=$(now_ns)
     # eapol_test's -t bounds its whole run, not one login: a second per login and ten more.
     for i in $(seq 1 "$CLIENTS"); do
@@ -296,6 +303,7 @@ eap_load() {
     for i in "${pids[@]}"; do wait "$i" || true; done
     t1=$(now_ns)
     cpu1=$(cpu_us "$SERVER_PID")
+    w1=$(writer_us "$SERVER_PID")
     for i in $(seq 1 "$CLIENTS"); do
         # -r N: N + 1 logins per process; the last line says how many MPPE keys matched
         f=$WORK/load-$port-$i.out
@@ -305,7 +313,8 @@ eap_load() {
         [ "$(grep -c 'Handshake finished - resumed=1' "$f" || true)" = 0 ] || die "a TLS session was resumed ($f)"
     done
     echo "$ok $bad $(echo "scale=2; ($t1 - $t0) / 1000000000" | bc -l) \
-$(echo "scale=3; if ($ok > 0) ($cpu1 - $cpu0) / 1000 / $ok else 0" | bc -l | sed 's/^\./0./')"
+$(echo "scale=3; if ($ok > 0) ($cpu1 - $cpu0) / 1000 / $ok else 0" | bc -l | sed 's/^\./0./') \
+$(echo "scale=3; if ($ok > 0) ($w1 - $w0) / 1000 / $ok else 0" | bc -l | sed 's/^\./0./')"
 }
 
 # MAB with `hallpass load` against hallpass for $MAB_DURATION s: requests/s.
@@ -325,7 +334,7 @@ for server in $SERVERS; do
         log "== FreeRADIUS $FR_VERSION"
         write_freeradius_config
         start_freeradius
-        read -r ok bad secs ms <<<"$(eap_load "$FR_PORT")"
+        read -r ok bad secs ms _ <<<"$(eap_load "$FR_PORT")"
         stop_server
         CPU[freeradius]=$ms
         row "FreeRADIUS $FR_VERSION" "$ok" "$bad" "$secs" "$ms" "" ""
@@ -336,7 +345,7 @@ for server in $SERVERS; do
         start_hallpass
         mab_alone=$(mab_rate)
         # the CPU per login with nothing else running
-        read -r ok bad secs ms <<<"$(eap_load "$HP_PORT")"
+        read -r ok bad secs ms wms <<<"$(eap_load "$HP_PORT")"
         # MAB while a longer EAP load runs (it must outlast the MAB run). The generators
         # share the load core, so a lower MAB rate here may be the generator's, not the
         # server's: the server's CPU share is what the EAP rows compare.
@@ -346,25 +355,29 @@ for server in $SERVERS; do
         mab_during=$(mab_rate)
         kill -0 "$eap_pid" 2>/dev/null || mab_during="$mab_during (EAP load ended first)"
         wait "$eap_pid"
-        read -r _ bad_during _ _ <"$WORK/hp-eap-during"
+        read -r _ bad_during _ _ _ <"$WORK/hp-eap-during"
         [ "$bad_during" = 0 ] || log "hallpass: $bad_during EAP logins failed during the MAB run"
         stop_server
         CPU[hallpass]=$ms
-        row "hallpass" "$ok" "$bad" "$secs" "$ms" "$mab_alone" "$mab_during"
+        CPU[hallpass_log]=$wms
+        row "hallpass" "$ok" "$bad" "$secs" "$ms (log $wms)" "$mab_alone" "$mab_during"
         ;;
     *) die "unknown server $server (SERVERS: hallpass freeradius)" ;;
     esac
 done
 if [ -n "${CPU[hallpass]:-}" ] && [ -n "${CPU[freeradius]:-}" ]; then
+    # the headline is the whole process; the log writer's share apart, as FreeRADIUS logs nothing
     row "**hallpass/FreeRADIUS**" "" "" "" \
-        "**$(echo "scale=3; ${CPU[hallpass]} / ${CPU[freeradius]}" | bc -l | sed 's/^\./0./')**" "" ""
+        "**$(echo "scale=3; ${CPU[hallpass]} / ${CPU[freeradius]}" | bc -l | sed 's/^\./0./')** \
+($(echo "scale=3; (${CPU[hallpass]} - ${CPU[hallpass_log]}) / ${CPU[freeradius]}" | bc -l | sed 's/^\./0./') without the log)" "" ""
 fi
 ELAPSED=$((($(now_ns) - T0) / 1000000000))
 
 cat <<EOF
 Full PEAP-MSCHAPv2 logins (TLS 1.2, ECDSA P-256 server certificate from \`hallpass eap make-cert\`, no session
 resumption), $CLIENTS eapol_test processes with -r $ROUNDS each on core $LOAD_CPU, server on core $SERVER_CPU; CPU = the
-server's utime+stime (/proc/PID/stat) per successful login. MAB = \`hallpass load\` (64 in flight, $MAB_DURATION s)
+server's utime+stime (/proc/PID/stat) per successful login, the whole process ("log" = hallpass's SQLite
+writer thread alone, which writes a row per decision; FreeRADIUS runs with \`auth = no\` and writes none). MAB = \`hallpass load\` (64 in flight, $MAB_DURATION s)
 against hallpass alone and while the EAP load runs. Machine: $(nproc) cores,
 $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1); total ${ELAPSED} s.
 
