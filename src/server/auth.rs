@@ -243,18 +243,29 @@ fn start_pap(
         let _permit = permit;
         let mut out = Vec::with_capacity(512);
         if finish_pap(&job, &shared, &mut out) {
-            // Cached before it is sent: a retransmission right after the reply must find it
-            // (while in flight it would be dropped).
-            dedup.complete(&job.key, &out);
-            if let Err(e) = socket.send_to(&out, job.src) {
-                shared.log_limit.debug(
-                    "auth_send",
-                    job.src.ip(),
-                    format_args!("auth reply to {} not sent: {e}", job.src),
-                );
-            }
+            send_from_worker(&out, &job.key, job.src, &socket, &shared, &dedup);
         }
     });
+}
+
+/// Sends a reply made on the worker pool. Cached before it is sent: a retransmission right
+/// after the reply must find it (while in flight it would be dropped).
+fn send_from_worker(
+    out: &[u8],
+    key: &DedupKey,
+    to: SocketAddr,
+    socket: &UdpSocket,
+    shared: &AuthShared,
+    dedup: &DedupCache,
+) {
+    dedup.complete(key, out);
+    if let Err(e) = socket.send_to(out, to) {
+        shared.log_limit.debug(
+            "auth_send",
+            to.ip(),
+            format_args!("auth reply to {to} not sent: {e}"),
+        );
+    }
 }
 
 /// Hands an EAP round to the blocking pool PAP uses (TLS handshakes and argon2 cost
@@ -277,11 +288,7 @@ fn start_eap(
         // The work is done: the next round may start before this reply leaves.
         drop(permit);
         if answered {
-            // Cached first, as for PAP.
-            dedup.complete(&job.key, &out);
-            if let Err(e) = socket.send_to(&out, job.src) {
-                debug!(error = %e, peer = %job.src, "auth reply not sent");
-            }
+            send_from_worker(&out, &job.key, job.src, &socket, &shared, &dedup);
         } else {
             dedup.forget(&job.key);
         }
