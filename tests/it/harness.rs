@@ -529,10 +529,29 @@ pub fn require_radclient() {
 
 /// Sends `attrs` (radclient's input syntax) with `command` (auth, status, ...).
 pub fn radclient(addr: SocketAddr, command: &str, secret: &str, attrs: &str) -> RadReply {
+    radclient_via(&[], 1, addr, command, secret, attrs)
+}
+
+/// [`radclient`] started through `prefix` (e.g. `ip netns exec NS`), sending up to `tries`
+/// times and waiting as many seconds for each answer.
+pub fn radclient_via(
+    prefix: &[&str],
+    tries: u32,
+    addr: SocketAddr,
+    command: &str,
+    secret: &str,
+    attrs: &str,
+) -> RadReply {
     require_radclient();
     use std::io::Write;
-    let mut child = Command::new("radclient")
-        .args(["-x", "-r", "1", "-t", "1"])
+    let (program, args) = match prefix.split_first() {
+        Some((p, rest)) => (*p, [rest, &["radclient"]].concat()),
+        None => ("radclient", Vec::new()),
+    };
+    let tries = tries.to_string();
+    let mut child = Command::new(program)
+        .args(args)
+        .args(["-x", "-r", &tries, "-t", &tries])
         .arg(addr.to_string())
         .arg(command)
         .arg(secret)

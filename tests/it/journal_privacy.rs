@@ -4,9 +4,7 @@
 //! randomized-MAC lines, and its whole log is searched for the MACs, user name and host
 //! names of the scenario. Needs root (namespaces), dnsmasq, udhcpc, radclient, ip.
 
-use std::io::Write;
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::dhcp_capture::{Segment, in_netns, require_environment, run};
@@ -21,24 +19,8 @@ const HOSTNAME: &str = "max-phone";
 
 /// radclient run inside the daemon's namespace, where its loopback listeners are.
 fn radclient_in(ns: &str, addr: SocketAddr, command: &str, attrs: &str) -> String {
-    let mut child = Command::new("ip")
-        .args(["netns", "exec", ns, "radclient", "-x", "-r", "2", "-t", "2"])
-        .arg(addr.to_string())
-        .arg(command)
-        .arg(SECRET)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("radclient");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(attrs.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    let prefix = ["ip", "netns", "exec", ns];
+    crate::harness::radclient_via(&prefix, 2, addr, command, SECRET, attrs).stdout
 }
 
 /// Every way the scenario's people and devices could be written.
