@@ -2,13 +2,19 @@
 # hallpass and FreeRADIUS side by side on full PEAP-MSCHAPv2 logins: the same ECDSA P-256
 # certificates (made by `hallpass eap make-cert`), the same account, four eapol_test processes
 # with `-r 24` each (25 logins each) (every login a full TLS handshake: no session resumption on either side),
-# the server pinned to core 0 and the clients to core 1. Reports CPU ms per login from
-# /proc/PID/stat, and hallpass's MAB throughput (`hallpass load`) alone and while the EAP load
-# runs. Prints one Markdown table. Loopback only; bounded (a minute or two).
+# the server pinned to core 0 and the clients to core 1. Both servers run at once and take
+# the load in turn, REPEAT times (A B A B ...), so that a drift of the machine's speed hits
+# both alike; the table gives each figure's median and range, and the ratio's median and
+# range pair by pair. Reports CPU ms per login from /proc/PID/stat, the server's wake-ups
+# per login (voluntary context switches of all its threads), the floor (a UDP echo server,
+# examples/echo_floor.rs, answering as many datagrams per login with the same pacing: what
+# the kernel's receiving, waking and sending costs any server on this machine), and
+# hallpass's MAB throughput (`hallpass load`) alone and while the EAP load runs. Prints one
+# Markdown table. Loopback only; bounded (a few minutes).
 #
 #   sudo benches/compare-eap.sh
-#   sudo ROUNDS=99 benches/compare-eap.sh         # 400 logins each (docs/eap.md's table)
-#   SERVERS=freeradius benches/compare-eap.sh     # only one side ("hallpass freeradius")
+#   sudo ROUNDS=99 REPEAT=5 benches/compare-eap.sh  # 400 logins a run (docs/eap.md's table)
+#   SERVERS=freeradius benches/compare-eap.sh       # only one side ("hallpass freeradius")
 #
 # Needs root for apt-get (freeradius, eapoltest, jq, bc from Debian's packages if missing).
 # Our own FreeRADIUS copy runs from a temporary directory with its own port, `reject_delay = 0`,
@@ -23,11 +29,14 @@ HALLPASS=${HALLPASS:-$ROOT/target/release/hallpass}
 SERVERS=${SERVERS:-"hallpass freeradius"}
 CLIENTS=${CLIENTS:-4}           # eapol_test processes
 ROUNDS=${ROUNDS:-24}            # logins per process (eapol_test -r)
+REPEAT=${REPEAT:-3}             # runs of each server, in turn
 MAB_DURATION=${MAB_DURATION:-5} # seconds of `hallpass load` per MAB run
 SERVER_CPU=${SERVER_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 HP_PORT=${HP_PORT:-22812}
 FR_PORT=${FR_PORT:-32812}
+FLOOR_PORT=${FLOOR_PORT:-42812}
+ROUNDS_PER_LOGIN=8              # a PEAP-MSCHAPv2 login: 7 Access-Challenges and the Accept
 SECRET=bench-secret-0123456789
 USER_NAME=anna.schmidt
 PASSWORD='Pausenhof-2026!'
@@ -39,9 +48,10 @@ log() { printf '%s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 WORK=$(mktemp -d /tmp/hallpass-eap-bench.XXXXXX)
-SERVER_PID=""
+declare -A PID
 cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    local p
+    for p in "${PID[@]}"; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
     [ -n "${KEEP:-}" ] && log "kept $WORK" || rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -71,6 +81,11 @@ fi
 if [ -z "$HALLPASS_GIVEN" ]; then
     log "building hallpass (release)"
     (cd "$ROOT" && cargo build --release --locked >&2)
+fi
+ECHO_FLOOR=${ECHO_FLOOR:-$ROOT/target/release/examples/echo_floor}
+if [ ! -x "$ECHO_FLOOR" ]; then
+    log "building examples/echo_floor.rs (release)"
+    (cd "$ROOT" && cargo build --release --locked --example echo_floor >&2)
 fi
 FR_VERSION=$(freeradius -v 2>/dev/null | sed -n 's/.*Version \([0-9.]*\).*/\1/p' | head -1)
 printf '%s' "$SECRET" >"$WORK/secret"
@@ -261,9 +276,9 @@ eap_login() {
 }
 
 wait_login() {
-    local port=$1 limit=$(($(now_ns) + 60 * 1000000000))
+    local port=$1 pid=$2 limit=$(($(now_ns) + 60 * 1000000000))
     until eap_login "$port"; do
-        kill -0 "$SERVER_PID" 2>/dev/null || die "the server on port $port exited"
+        kill -0 "$pid" 2>/dev/null || die "the server on port $port exited"
         [ "$(now_ns)" -lt "$limit" ] || die "no PEAP login on port $port after 60 s (see $WORK/login-$port.out)"
         sleep 0.5
     done
@@ -271,28 +286,27 @@ wait_login() {
 
 start_hallpass() {
     RUST_LOG=warn taskset -c "$SERVER_CPU" "$HALLPASS" serve --config "$WORK/hp" 2>"$WORK/hp.log" &
-    SERVER_PID=$!
-    wait_login "$HP_PORT"
+    PID[hallpass]=$!
+    wait_login "$HP_PORT" "${PID[hallpass]}"
 }
 
 start_freeradius() {
     taskset -c "$SERVER_CPU" freeradius -f -d "$WORK/fr" -n radiusd >"$WORK/fr.out" 2>&1 &
-    SERVER_PID=$!
-    wait_login "$FR_PORT"
+    PID[freeradius]=$!
+    wait_login "$FR_PORT" "${PID[freeradius]}"
 }
 
-stop_server() {
-    kill "$SERVER_PID" 2>/dev/null || true
-    wait "$SERVER_PID" 2>/dev/null || true
-    SERVER_PID=""
-}
+# voluntary context switches of all the process's threads: how often it slept and was woken
+wakeups() { cat /proc/"$1"/task/*/status 2>/dev/null | awk '/^voluntary_ctxt_switches/ { s += $2 } END { print s + 0 }'; }
 
-# $CLIENTS eapol_test processes with -r $2 (default $ROUNDS) against port $1 at once; prints
-# "logins failures seconds cpu_ms_per_login writer_ms_per_login".
+# $CLIENTS eapol_test processes with -r $3 (default $ROUNDS) against port $1 of server PID $2
+# at once; prints "logins failures seconds cpu_ms_per_login writer_ms_per_login
+# wakeups_per_login".
 eap_load() {
-    local port=$1 rounds=${2:-$ROUNDS} cpu0 cpu1 w0 w1 t0 t1 ok=0 bad=0 i f pids=()
-    cpu0=$(cpu_us "$SERVER_PID")
-    w0=$(writer_us "$SERVER_PID")
+    local port=$1 pid=$2 rounds=${3:-$ROUNDS} cpu0 cpu1 w0 w1 c0 c1 t0 t1 ok=0 bad=0 i f pids=()
+    cpu0=$(cpu_us "$pid")
+    w0=$(writer_us "$pid")
+    c0=$(wakeups "$pid")
     t0=$(now_ns)
     # eapol_test's -t bounds its whole run, not one login: a second per login and ten more.
     for i in $(seq 1 "$CLIENTS"); do
@@ -302,8 +316,9 @@ eap_load() {
     done
     for i in "${pids[@]}"; do wait "$i" || true; done
     t1=$(now_ns)
-    cpu1=$(cpu_us "$SERVER_PID")
-    w1=$(writer_us "$SERVER_PID")
+    cpu1=$(cpu_us "$pid")
+    w1=$(writer_us "$pid")
+    c1=$(wakeups "$pid")
     for i in $(seq 1 "$CLIENTS"); do
         # -r N: N + 1 logins per process; the last line says how many MPPE keys matched
         f=$WORK/load-$port-$i.out
@@ -314,74 +329,156 @@ eap_load() {
     done
     echo "$ok $bad $(echo "scale=2; ($t1 - $t0) / 1000000000" | bc -l) \
 $(echo "scale=3; if ($ok > 0) ($cpu1 - $cpu0) / 1000 / $ok else 0" | bc -l | sed 's/^\./0./') \
-$(echo "scale=3; if ($ok > 0) ($w1 - $w0) / 1000 / $ok else 0" | bc -l | sed 's/^\./0./')"
+$(echo "scale=3; if ($ok > 0) ($w1 - $w0) / 1000 / $ok else 0" | bc -l | sed 's/^\./0./') \
+$(echo "scale=1; if ($ok > 0) ($c1 - $c0) / $ok else 0" | bc -l | sed 's/^\./0./')"
+}
+
+# The floor for $1 logins that took $2 seconds: the echo server answers $CLIENTS pacing
+# clients, each sending its share of $1 * ROUNDS_PER_LOGIN datagrams with the same mean gap
+# as the logins' rounds had; prints its "cpu_ms_per_login wakeups_per_login".
+# the echo server runs one thread: its CPU in nanoseconds from schedstat, as microseconds
+floor_cpu_us() { awk '{ printf "%.3f", $1 / 1000 }' "/proc/${PID[floor]}/schedstat"; }
+floor_load() {
+    local logins=$1 secs=$2 each gap cpu0 cpu1 c0 c1 i pids=()
+    each=$((logins * ROUNDS_PER_LOGIN / CLIENTS))
+    gap=$(echo "$secs * 1000000 / $each" | bc)
+    cpu0=$(floor_cpu_us)
+    c0=$(wakeups "${PID[floor]}")
+    for i in $(seq 1 "$CLIENTS"); do
+        taskset -c "$LOAD_CPU" "$ECHO_FLOOR" pace "127.0.0.1:$FLOOR_PORT" "$each" "$gap" 300 &
+        pids+=($!)
+    done
+    for i in "${pids[@]}"; do wait "$i" || die "the echo floor's client failed"; done
+    cpu1=$(floor_cpu_us)
+    c1=$(wakeups "${PID[floor]}")
+    echo "$(echo "scale=3; ($cpu1 - $cpu0) / 1000 / ($each * $CLIENTS / $ROUNDS_PER_LOGIN)" | bc -l | sed 's/^\./0./') \
+$(echo "scale=1; ($c1 - $c0) * $ROUNDS_PER_LOGIN / ($each * $CLIENTS)" | bc -l | sed 's/^\./0./')"
 }
 
 # MAB with `hallpass load` against hallpass for $MAB_DURATION s: requests/s.
 mab_rate() {
+    kill -0 "${PID[hallpass]}" 2>/dev/null || die "hallpass exited"
     taskset -c "$LOAD_CPU" "$HALLPASS" load --target "127.0.0.1:$HP_PORT" --secret-file "$WORK/secret" \
         --macs 1000 -c 64 -d "${MAB_DURATION}s" --timeout 1 --json | jq -r '.rate|floor'
 }
 
-ROWS=()
-row() { ROWS+=("| $(printf '%s | ' "$@")"); }
-declare -A CPU
+# median, min and max of the numbers given: "median (min–max)", or the one number alone
+spread() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+        if (NR == 1) printf "%.3f", m; else printf "%.3f (%.3f–%.3f)", m, v[1], v[NR] }'
+}
+# the median alone, with $1 decimals
+median() {
+    local digits=$1
+    shift
+    printf '%s\n' "$@" | sort -g | awk -v d="$digits" '{ v[NR] = $1 } END {
+        printf "%.*f", d, (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+ratio() { echo "scale=4; $1 / $2" | bc -l; }
 
 T0=$(now_ns)
 for server in $SERVERS; do
     case $server in
-    freeradius)
-        log "== FreeRADIUS $FR_VERSION"
-        write_freeradius_config
-        start_freeradius
-        read -r ok bad secs ms _ <<<"$(eap_load "$FR_PORT")"
-        stop_server
-        CPU[freeradius]=$ms
-        row "FreeRADIUS $FR_VERSION" "$ok" "$bad" "$secs" "$ms" "" ""
-        ;;
-    hallpass)
-        log "== hallpass"
-        write_hallpass_config
-        start_hallpass
-        mab_alone=$(mab_rate)
-        # the CPU per login with nothing else running
-        read -r ok bad secs ms wms <<<"$(eap_load "$HP_PORT")"
-        # MAB while a longer EAP load runs (it must outlast the MAB run). The generators
-        # share the load core, so a lower MAB rate here may be the generator's, not the
-        # server's: the server's CPU share is what the EAP rows compare.
-        eap_load "$HP_PORT" $((ROUNDS * (MAB_DURATION + 2) / 2)) >"$WORK/hp-eap-during" &
-        eap_pid=$!
-        sleep 1
-        mab_during=$(mab_rate)
-        kill -0 "$eap_pid" 2>/dev/null || mab_during="$mab_during (EAP load ended first)"
-        wait "$eap_pid"
-        read -r _ bad_during _ _ _ <"$WORK/hp-eap-during"
-        [ "$bad_during" = 0 ] || log "hallpass: $bad_during EAP logins failed during the MAB run"
-        stop_server
-        CPU[hallpass]=$ms
-        CPU[hallpass_log]=$wms
-        row "hallpass" "$ok" "$bad" "$secs" "$ms (log $wms)" "$mab_alone" "$mab_during"
-        ;;
+    hallpass) log "== hallpass"; write_hallpass_config; start_hallpass ;;
+    freeradius) log "== FreeRADIUS $FR_VERSION"; write_freeradius_config; start_freeradius ;;
     *) die "unknown server $server (SERVERS: hallpass freeradius)" ;;
     esac
 done
-if [ -n "${CPU[hallpass]:-}" ] && [ -n "${CPU[freeradius]:-}" ]; then
-    # the headline is the whole process; the log writer's share apart, as FreeRADIUS logs nothing
-    row "**hallpass/FreeRADIUS**" "" "" "" \
-        "**$(echo "scale=3; ${CPU[hallpass]} / ${CPU[freeradius]}" | bc -l | sed 's/^\./0./')** \
-($(echo "scale=3; (${CPU[hallpass]} - ${CPU[hallpass_log]}) / ${CPU[freeradius]}" | bc -l | sed 's/^\./0./') without the log)" "" ""
+taskset -c "$SERVER_CPU" "$ECHO_FLOOR" serve "127.0.0.1:$FLOOR_PORT" &
+PID[floor]=$!
+if [ -n "${PID[hallpass]:-}" ]; then
+    mab_alone=$(mab_rate)
+fi
+
+# The runs, in turn. Per server: CPU ms/login, writer ms/login, wake-ups/login, per run.
+declare -A OK BAD SECS CPUS LOGS WAKES
+FLOOR_CPUS=() FLOOR_WAKES=() PAIRS=() PAIRS_NOLOG=()
+for r in $(seq 1 "$REPEAT"); do
+    declare -A this=()
+    for server in $SERVERS; do
+        case $server in
+        hallpass) port=$HP_PORT ;;
+        freeradius) port=$FR_PORT ;;
+        esac
+        log "run $r of $REPEAT: $server"
+        read -r ok bad secs ms wms wakes <<<"$(eap_load "$port" "${PID[$server]}")"
+        OK[$server]=$((${OK[$server]:-0} + ok))
+        BAD[$server]=$((${BAD[$server]:-0} + bad))
+        SECS[$server]="${SECS[$server]:-} $secs"
+        CPUS[$server]="${CPUS[$server]:-} $ms"
+        LOGS[$server]="${LOGS[$server]:-} $wms"
+        WAKES[$server]="${WAKES[$server]:-} $wakes"
+        this[$server]=$ms
+        this[${server}_log]=$wms
+        if [ "$server" = "$(echo $SERVERS | cut -d' ' -f1)" ] && [ "$ok" -gt 0 ]; then
+            # the floor with this run's pacing
+            read -r fms fwakes <<<"$(floor_load "$ok" "$secs")"
+            FLOOR_CPUS+=("$fms")
+            FLOOR_WAKES+=("$fwakes")
+        fi
+    done
+    if [ -n "${this[hallpass]:-}" ] && [ -n "${this[freeradius]:-}" ]; then
+        PAIRS+=("$(ratio "${this[hallpass]}" "${this[freeradius]}")")
+        PAIRS_NOLOG+=("$(ratio "(${this[hallpass]} - ${this[hallpass_log]})" "${this[freeradius]}")")
+    fi
+done
+
+if [ -n "${PID[hallpass]:-}" ]; then
+    # MAB while a longer EAP load runs (it must outlast the MAB run). The generators share
+    # the load core, so a lower MAB rate here may be the generator's, not the server's: the
+    # server's CPU share is what the EAP rows compare.
+    eap_load "$HP_PORT" "${PID[hallpass]}" $((ROUNDS * (MAB_DURATION + 2) / 2)) >"$WORK/hp-eap-during" &
+    eap_pid=$!
+    sleep 1
+    mab_during=$(mab_rate)
+    kill -0 "$eap_pid" 2>/dev/null || mab_during="$mab_during (EAP load ended first)"
+    wait "$eap_pid"
+    read -r _ bad_during _ _ _ _ <"$WORK/hp-eap-during"
+    [ "$bad_during" = 0 ] || log "hallpass: $bad_during EAP logins failed during the MAB run"
 fi
 ELAPSED=$((($(now_ns) - T0) / 1000000000))
 
+ROWS=()
+row() { ROWS+=("| $(printf '%s | ' "$@")"); }
+for server in $SERVERS; do
+    # shellcheck disable=SC2086
+    case $server in
+    hallpass)
+        row "hallpass" "${OK[hallpass]}" "${BAD[hallpass]}" "$(median 2 ${SECS[hallpass]})" \
+            "$(spread ${CPUS[hallpass]}) (log $(median 3 ${LOGS[hallpass]}))" \
+            "$(median 1 ${WAKES[hallpass]})" "$mab_alone" "$mab_during"
+        ;;
+    freeradius)
+        row "FreeRADIUS $FR_VERSION" "${OK[freeradius]}" "${BAD[freeradius]}" \
+            "$(median 2 ${SECS[freeradius]})" "$(spread ${CPUS[freeradius]})" \
+            "$(median 1 ${WAKES[freeradius]})" "" ""
+        ;;
+    esac
+done
+if [ ${#FLOOR_CPUS[@]} -gt 0 ]; then
+    row "floor: UDP echo" "" "" "" "$(spread "${FLOOR_CPUS[@]}")" "$(median 1 "${FLOOR_WAKES[@]}")" "" ""
+fi
+if [ ${#PAIRS[@]} -gt 0 ]; then
+    # the headline is the whole process; the log writer's share apart, as FreeRADIUS logs nothing
+    row "**hallpass/FreeRADIUS**" "" "" "" \
+        "**$(spread "${PAIRS[@]}")** ($(median 3 "${PAIRS_NOLOG[@]}") without the log)" "" "" ""
+fi
+
 cat <<EOF
 Full PEAP-MSCHAPv2 logins (TLS 1.2, ECDSA P-256 server certificate from \`hallpass eap make-cert\`, no session
-resumption), $CLIENTS eapol_test processes with -r $ROUNDS each on core $LOAD_CPU, server on core $SERVER_CPU; CPU = the
-server's utime+stime (/proc/PID/stat) per successful login, the whole process ("log" = hallpass's SQLite
-writer thread alone, which writes a row per decision; FreeRADIUS runs with \`auth = no\` and writes none). MAB = \`hallpass load\` (64 in flight, $MAB_DURATION s)
-against hallpass alone and while the EAP load runs. Machine: $(nproc) cores,
-$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1); total ${ELAPSED} s.
+resumption), $CLIENTS eapol_test processes with -r $ROUNDS each on core $LOAD_CPU, server on core $SERVER_CPU, $REPEAT runs
+of each server in turn: medians (min–max). CPU = the server's utime+stime (/proc/PID/stat) per
+successful login, the whole process ("log" = hallpass's SQLite writer thread alone, which writes a
+row per decision; FreeRADIUS runs with \`auth = no\` and writes none); the ratio is taken run by run.
+Wake-ups = voluntary context switches of all the server's threads per login. Floor = a UDP echo
+server (examples/echo_floor.rs) answering $ROUNDS_PER_LOGIN datagrams of 300 octets per login from $CLIENTS clients
+paced like the first server's logins: the kernel's share, which no server avoids. MAB =
+\`hallpass load\` (64 in flight, $MAB_DURATION s) against hallpass alone and while the EAP load runs.
+Machine: $(nproc) cores, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1); total ${ELAPSED} s.
 
-| server | logins | failed | seconds | CPU ms/login | MAB req/s alone | MAB req/s during EAP |
-| --- | ---: | ---: | ---: | ---: | ---: | ---: |
+| server | logins | failed | seconds | CPU ms/login | wake-ups/login | MAB req/s alone | MAB req/s during EAP |
+| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 $(printf '%s\n' "${ROWS[@]}")
 EOF
+kill "${PID[floor]}" 2>/dev/null || true

@@ -423,7 +423,7 @@ mod eap {
         assert_eq!(reason_of_decision(&d, decisions), "accepted");
 
         // Every one of them in the auth log under the account (rows are committed within
-        // 100 ms).
+        // a second).
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let log = hallpass(

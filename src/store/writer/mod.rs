@@ -127,9 +127,11 @@ pub(crate) struct Tuning {
     /// How often open sessions are checked for staleness.
     pub stale_interval: Duration,
     /// How long log rows may wait for company before their transaction commits. Every
-    /// commit writes each touched B-tree page to the WAL, so committing a handful of rows
-    /// at a time costs several times more per row than committing thousands; log rows are
-    /// not promised durable, and accounting records (which are) never wait for this.
+    /// commit writes each touched B-tree page to the WAL, and at a school's rates each one
+    /// also wakes the writer from sleep, so committing a handful of rows at a time costs
+    /// several times more per row than committing many; log rows are not promised
+    /// durable, and accounting records (which are) never wait for this. Under load the
+    /// batch fills (`batch_max`) long before the linger ends.
     pub log_linger: Duration,
     /// How often the free space and the database's size are measured.
     pub space_interval: Duration,
@@ -150,8 +152,10 @@ impl Default for Tuning {
     }
 }
 
-/// See [`Tuning::log_linger`]: at most this much of the auth log is in memory only.
-pub const LOG_LINGER: Duration = Duration::from_millis(100);
+/// See [`Tuning::log_linger`]: at most this much of the auth log is in memory only. A
+/// second: an admin reading the log after a login sees it at once, and a crash loses at
+/// most one second of decisions (never an acknowledged accounting record).
+pub const LOG_LINGER: Duration = Duration::from_secs(1);
 
 /// Called once with the outcome of an accounting record: `Ok` only after the transaction
 /// holding it has committed. It runs on the writer thread, so it must not block: send on a

@@ -234,7 +234,7 @@ fn a_dhcp_flood_from_made_up_macs_starves_neither_accounting_nor_the_auth_log() 
     }
     let queue_depth = metric(&m, "hallpass_store_queue_depth");
     let dhcp_queue_depth = metric(&m, "hallpass_store_dhcp_queue_depth");
-    // the last auth rows linger up to 100 ms before their commit
+    // the last auth rows linger up to a second before their commit
     let decisions = |p: &Path| {
         count(
             p,

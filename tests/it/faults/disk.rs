@@ -144,7 +144,7 @@ fn a_full_disk_drops_log_rows_stops_accounting_and_both_recover() {
 /// through sysfs on a loop device). That state cannot be remounted read-write; recovery is
 /// what an admin does: stop, fsck, mount, start — and the NAS's retries are then stored.
 /// The counters once the log rows of the answers just given have reached the disk and
-/// failed there: the writer commits log rows at most its linger (100 ms) after they come.
+/// failed there: the writer commits log rows at most its linger (a second) after they come.
 fn failed_rows_counted(d: &mut Daemon, before: &HashMap<String, u64>) -> HashMap<String, u64> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
