@@ -414,6 +414,7 @@ for r in $(seq 1 "$REPEAT"); do
         if [ "$server" = "$(echo $SERVERS | cut -d' ' -f1)" ] && [ "$ok" -gt 0 ]; then
             # the floor with this run's pacing
             read -r fms fwakes <<<"$(floor_load "$ok" "$secs")"
+            [ -n "${fwakes:-}" ] || die "the echo floor did not run (see above)"
             FLOOR_CPUS+=("$fms")
             FLOOR_WAKES+=("$fwakes")
         fi
