@@ -20,23 +20,59 @@ use socket2::SockAddr;
 pub const BATCH: usize = 32;
 
 /// Received datagrams: up to [`BATCH`] buffers of `slot` bytes each, and their sources.
+///
+/// The kernel's message headers and their iovecs are built once, pointing into `bufs` and
+/// `addrs`: a receive then writes nothing but the address lengths the kernel changed. All
+/// four live on the heap and are never resized, so moving a `RecvBatch` moves none of what
+/// the pointers point at.
 pub struct RecvBatch {
     slot: usize,
     bufs: Vec<u8>,
     addrs: Vec<libc::sockaddr_storage>,
+    /// Not read again: kept alive because `headers` points into it.
+    _iovecs: Vec<libc::iovec>,
+    headers: Vec<libc::mmsghdr>,
     lens: [usize; BATCH],
     addr_lens: [libc::socklen_t; BATCH],
     n: usize,
 }
 
+const ADDR_LEN: libc::socklen_t = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+
 impl RecvBatch {
     /// Buffers for datagrams of up to `slot` bytes (a longer one is seen truncated to it).
     pub fn new(slot: usize) -> RecvBatch {
+        let mut bufs = vec![0u8; slot * BATCH];
+        // SAFETY: sockaddr_storage is plain old data; all zeroes is a valid value.
+        let mut addrs: Vec<libc::sockaddr_storage> =
+            vec![unsafe { MaybeUninit::zeroed().assume_init() }; BATCH];
+        let mut iovecs: Vec<libc::iovec> = bufs
+            .chunks_exact_mut(slot)
+            .map(|b| libc::iovec {
+                iov_base: b.as_mut_ptr().cast(),
+                iov_len: b.len(),
+            })
+            .collect();
+        let headers = iovecs
+            .iter_mut()
+            .zip(addrs.iter_mut())
+            .map(|(iov, addr)| {
+                // SAFETY: msghdr is plain old data; all zeroes (no control data, no flags) is
+                // a valid value, and the fields that matter are set right below.
+                let mut h: libc::mmsghdr = unsafe { MaybeUninit::zeroed().assume_init() };
+                h.msg_hdr.msg_name = (addr as *mut libc::sockaddr_storage).cast();
+                h.msg_hdr.msg_namelen = ADDR_LEN;
+                h.msg_hdr.msg_iov = iov;
+                h.msg_hdr.msg_iovlen = 1;
+                h
+            })
+            .collect();
         RecvBatch {
             slot,
-            bufs: vec![0; slot * BATCH],
-            // SAFETY: sockaddr_storage is plain old data; all zeroes is a valid value.
-            addrs: vec![unsafe { MaybeUninit::zeroed().assume_init() }; BATCH],
+            bufs,
+            addrs,
+            _iovecs: iovecs,
+            headers,
             lens: [0; BATCH],
             addr_lens: [0; BATCH],
             n: 0,
@@ -68,49 +104,36 @@ impl RecvBatch {
         max: usize,
     ) -> io::Result<usize> {
         self.n = 0;
-        let mut iovecs: Vec<libc::iovec> = self
-            .bufs
-            .chunks_exact_mut(self.slot)
-            .map(|b| libc::iovec {
-                iov_base: b.as_mut_ptr().cast(),
-                iov_len: b.len(),
-            })
-            .collect();
-        let mut msgs: Vec<libc::mmsghdr> = iovecs
-            .iter_mut()
-            .zip(self.addrs.iter_mut())
-            .map(|(iov, addr)| {
-                // SAFETY: msghdr is plain old data; all zeroes (no control data, no flags) is
-                // a valid value, and the fields that matter are set right below.
-                let mut h: libc::mmsghdr = unsafe { MaybeUninit::zeroed().assume_init() };
-                h.msg_hdr.msg_name = (addr as *mut libc::sockaddr_storage).cast();
-                h.msg_hdr.msg_namelen = size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-                h.msg_hdr.msg_iov = iov;
-                h.msg_hdr.msg_iovlen = 1;
-                h
-            })
-            .collect();
-        // SAFETY: `msgs` holds BATCH headers whose name and iovec pointers point into
-        // `self.addrs`, `iovecs` and `self.bufs`, all alive and not otherwise borrowed until
-        // the call returns; the count passed is at most BATCH, and each iovec's length is its
-        // buffer's length, so the kernel writes only inside them. The timeout pointer may be
-        // null.
+        let max = max.min(BATCH);
+        // SAFETY: `headers` holds BATCH headers whose name and iovec pointers point into
+        // `self.addrs`, `self.iovecs` and `self.bufs` (see `new`), all alive, never resized
+        // and not otherwise borrowed until the call returns; the count passed is at most
+        // BATCH, each iovec's length is its buffer's length and each name length is
+        // sockaddr_storage's, so the kernel writes only inside them. The timeout pointer may
+        // be null.
         let r = unsafe {
             libc::recvmmsg(
                 socket.as_raw_fd(),
-                msgs.as_mut_ptr(),
-                max.min(msgs.len()) as libc::c_uint,
+                self.headers.as_mut_ptr(),
+                max as libc::c_uint,
                 flags,
                 std::ptr::null_mut(),
             )
         };
         if r < 0 {
-            return Err(io::Error::last_os_error());
+            let e = io::Error::last_os_error();
+            // The kernel may have written a name length before it failed.
+            for h in &mut self.headers[..max] {
+                h.msg_hdr.msg_namelen = ADDR_LEN;
+            }
+            return Err(e);
         }
-        let n = (r as usize).min(BATCH);
-        for (i, m) in msgs.iter().take(n).enumerate() {
-            self.lens[i] = (m.msg_len as usize).min(self.slot);
-            self.addr_lens[i] = m.msg_hdr.msg_namelen;
+        let n = (r as usize).min(max);
+        for (i, h) in self.headers.iter_mut().take(n).enumerate() {
+            self.lens[i] = (h.msg_len as usize).min(self.slot);
+            self.addr_lens[i] = h.msg_hdr.msg_namelen;
+            // in and out: the next receive must offer the whole buffer again
+            h.msg_hdr.msg_namelen = ADDR_LEN;
         }
         self.n = n;
         Ok(n)
@@ -176,6 +199,12 @@ pub struct SendBatch {
     /// (first index into `order`, replies, segment length).
     order: Vec<usize>,
     groups: Vec<(usize, usize, usize)>,
+    /// Scratch for the kernel's view of one send, empty between sends (see `send_planned`),
+    /// and for the replies still to send: reused, so a send allocates nothing.
+    iovecs: Vec<libc::iovec>,
+    headers: Vec<libc::mmsghdr>,
+    cmsgs: Vec<SegmentCmsg>,
+    pending: Vec<usize>,
     /// The error of the first datagram skipped since [`SendBatch::take_error`] last looked.
     skipped: Option<io::Error>,
 }
@@ -188,6 +217,10 @@ impl Default for SendBatch {
             gso: true,
             order: Vec::with_capacity(BATCH),
             groups: Vec::with_capacity(BATCH),
+            iovecs: Vec::with_capacity(BATCH),
+            headers: Vec::with_capacity(BATCH),
+            cmsgs: Vec::with_capacity(BATCH),
+            pending: Vec::with_capacity(BATCH),
             skipped: None,
         }
     }
@@ -238,13 +271,24 @@ impl SendBatch {
     /// Sends everything queued (retrying the rest after a partial send) and empties the
     /// batch. Errors of single datagrams (e.g. an unreachable NAS) skip that datagram.
     pub fn send(&mut self, socket: &UdpSocket) {
-        let all: Vec<usize> = (0..self.dests.len()).collect();
-        self.send_all(socket, all, self.gso);
+        if self.dests.is_empty() {
+            return;
+        }
+        let mut all = std::mem::take(&mut self.pending);
+        all.clear();
+        all.extend(0..self.dests.len());
+        self.pending = self.send_all(socket, all, self.gso);
         self.dests.clear();
     }
 
-    /// Sends the replies `pending`, grouped for offload if `offload`.
-    fn send_all(&mut self, socket: &UdpSocket, mut pending: Vec<usize>, offload: bool) {
+    /// Sends the replies `pending`, grouped for offload if `offload`. Returns the vector,
+    /// empty, for reuse.
+    fn send_all(
+        &mut self,
+        socket: &UdpSocket,
+        mut pending: Vec<usize>,
+        offload: bool,
+    ) -> Vec<usize> {
         while !pending.is_empty() {
             self.plan(&pending, offload && self.gso);
             let (sent, error) = self.send_planned(socket);
@@ -274,8 +318,10 @@ impl SendBatch {
                 .groups
                 .get(sent + skip)
                 .map_or(self.order.len(), |g| g.0);
-            pending = self.order[resume..].to_vec();
+            pending.clear();
+            pending.extend_from_slice(&self.order[resume..]);
         }
+        pending
     }
 
     /// Orders `pending` into groups: with offload, replies of one length to one destination
@@ -320,16 +366,19 @@ impl SendBatch {
     /// One `sendmmsg` of the planned groups. Returns how many groups left, and the error of
     /// the next one if the kernel stopped at it.
     fn send_planned(&mut self, socket: &UdpSocket) -> (usize, Option<io::Error>) {
-        let mut iovecs: Vec<libc::iovec> = self
-            .order
-            .iter()
-            .map(|&i| libc::iovec {
-                iov_base: self.bufs[i].as_ptr() as *mut libc::c_void,
-                iov_len: self.bufs[i].len(),
-            })
-            .collect();
-        let mut cmsgs = vec![SegmentCmsg([0; 32]); self.groups.len()];
-        let mut msgs: Vec<libc::mmsghdr> = Vec::with_capacity(self.groups.len());
+        // Filled completely before any header takes a pointer into them: no reallocation
+        // moves them afterwards.
+        let iovecs = &mut self.iovecs;
+        iovecs.clear();
+        iovecs.extend(self.order.iter().map(|&i| libc::iovec {
+            iov_base: self.bufs[i].as_ptr() as *mut libc::c_void,
+            iov_len: self.bufs[i].len(),
+        }));
+        let cmsgs = &mut self.cmsgs;
+        cmsgs.clear();
+        cmsgs.resize(self.groups.len(), SegmentCmsg([0; 32]));
+        let msgs = &mut self.headers;
+        msgs.clear();
         for (&(first, count, len), cmsg) in self.groups.iter().zip(cmsgs.iter_mut()) {
             let dest = &self.dests[self.order[first]].1;
             // SAFETY: as in RecvBatch::recv, all zeroes is a valid msghdr.
@@ -368,11 +417,16 @@ impl SendBatch {
                 0,
             )
         };
-        if r < 0 {
-            return (0, Some(io::Error::last_os_error()));
-        }
-        // A short count (the socket buffer filled up): the caller sends the rest again.
-        (r as usize, None)
+        let result = if r < 0 {
+            (0, Some(io::Error::last_os_error()))
+        } else {
+            // A short count (the socket buffer filled up): the caller sends the rest again.
+            (r as usize, None)
+        };
+        // No pointer outlives the call.
+        msgs.clear();
+        iovecs.clear();
+        result
     }
 }
 
@@ -490,6 +544,40 @@ mod tests {
         }
         seen.sort_unstable();
         assert_eq!(seen, vec![100, 101, 102, 103, 104]);
+    }
+
+    /// The headers are built once: after many receives of different lengths from
+    /// different sources, each of the same batch, and a timeout in between, every datagram
+    /// still comes with its own length and source, and every reply reaches its client.
+    #[test]
+    fn one_batch_serves_many_receives_and_sends() {
+        let server = UdpSocket::bind("127.0.0.1:0").unwrap();
+        server
+            .set_read_timeout(Some(Duration::from_millis(50)))
+            .unwrap();
+        let to = server.local_addr().unwrap();
+        let clients: Vec<UdpSocket> = (0..3).map(|_| client_socket()).collect();
+        let mut rx = RecvBatch::new(64);
+        let mut tx = SendBatch::default();
+        for round in 0..20u8 {
+            let c = &clients[usize::from(round) % 3];
+            let len = 1 + usize::from(round) * 3;
+            c.send_to(&vec![round; len], to).unwrap();
+            let n = rx.recv(&server).unwrap();
+            assert_eq!(n, 1, "round {round}");
+            let (data, src) = rx.get(0).unwrap();
+            assert_eq!((data.len(), src), (len, c.local_addr().unwrap()));
+            assert!(data.iter().all(|&b| b == round));
+            tx.next_buf().extend_from_slice(&[round; 2]);
+            tx.push(src);
+            tx.send(&server);
+            let mut buf = [0u8; 8];
+            let (n, from) = c.recv_from(&mut buf).unwrap();
+            assert_eq!((&buf[..n], from), (&[round; 2][..], to));
+            if round == 10 {
+                assert!(rx.recv(&server).is_err(), "nothing queued: a timeout");
+            }
+        }
     }
 
     /// A client socket that gives up waiting after 2 s.
