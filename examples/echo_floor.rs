@@ -9,12 +9,13 @@
 //!   echo_floor pace ADDR COUNT MEAN_GAP_US SIZE  # COUNT exchanges, random gaps
 //!
 //! Loopback only: both refuse any address that is not 127.0.0.0/8 or ::1.
+//!
+//! It uses the standard library alone, so that the script can build it with `rustc` in a
+//! second, without the crate's dependencies.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::process::ExitCode;
-use std::time::Duration;
-
-use rand::Rng;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -85,18 +86,45 @@ fn pace(addr: SocketAddr, count: u64, mean_gap: Duration, size: usize) -> Result
     socket.connect(addr)?;
     let request = vec![0x5a; size];
     let mut reply = [0u8; 4096];
-    let mut rng = rand::rng();
+    let mut gaps = Gaps::new(2 * mean_gap.as_micros() as u64);
     let mut lost = 0u64;
     for _ in 0..count {
         socket.send(&request)?;
         if socket.recv(&mut reply).is_err() {
             lost += 1;
         }
-        let gap = rng.random_range(0..=2 * mean_gap.as_micros() as u64);
-        std::thread::sleep(Duration::from_micros(gap));
+        std::thread::sleep(Duration::from_micros(gaps.next_micros()));
     }
     if lost > 0 {
         return Err(format!("{lost} of {count} replies did not come back").into());
     }
     Ok(())
+}
+
+/// Pauses drawn evenly from 0 to `max` µs: xorshift64*, seeded from the clock and the
+/// process id so that the clients differ. Pacing only, nothing secret.
+struct Gaps {
+    state: u64,
+    max: u64,
+}
+
+impl Gaps {
+    fn new(max: u64) -> Gaps {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        let seed = nanos ^ (u64::from(std::process::id()) << 32) ^ 0x9e37_79b9_7f4a_7c15;
+        Gaps {
+            state: seed.max(1),
+            max,
+        }
+    }
+
+    fn next_micros(&mut self) -> u64 {
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        let r = self.state.wrapping_mul(0x2545_f491_4f6c_dd1d);
+        r % (self.max + 1)
+    }
 }
