@@ -106,7 +106,7 @@ impl RecvBatch {
         self.n = 0;
         let max = max.min(BATCH);
         // SAFETY: `headers` holds BATCH headers whose name and iovec pointers point into
-        // `self.addrs`, `self.iovecs` and `self.bufs` (see `new`), all alive, never resized
+        // `self.addrs`, `self._iovecs` and `self.bufs` (see `new`), all alive, never resized
         // and not otherwise borrowed until the call returns; the count passed is at most
         // BATCH, each iovec's length is its buffer's length and each name length is
         // sockaddr_storage's, so the kernel writes only inside them. The timeout pointer may

@@ -153,8 +153,8 @@ impl Default for Tuning {
 }
 
 /// See [`Tuning::log_linger`]: at most this much of the auth log is in memory only. A
-/// second: an admin reading the log after a login sees it at once, and a crash loses at
-/// most one second of decisions (never an acknowledged accounting record).
+/// second: an admin reading the log after a login sees it within that second, and a crash
+/// loses at most one second of decisions (never an acknowledged accounting record).
 pub const LOG_LINGER: Duration = Duration::from_secs(1);
 
 /// Called once with the outcome of an accounting record: `Ok` only after the transaction
